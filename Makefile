@@ -1,0 +1,44 @@
+# One entry point for developers, CI and the README. Every target creates the venv if needed.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+
+.PHONY: all install format lint typecheck test test-fast bench demo clean
+
+all: lint typecheck test
+
+$(BIN)/activate: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $(BIN)/activate
+
+install: $(BIN)/activate
+
+format: install
+	$(BIN)/ruff format src tests benchmarks examples
+	$(BIN)/ruff check --fix src tests benchmarks examples
+
+lint: install
+	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/ruff format --check src tests benchmarks examples
+
+typecheck: install
+	$(BIN)/mypy
+
+# The README's test command: lint, strict typing, then the whole suite with branch coverage.
+test: lint typecheck
+	$(BIN)/pytest --cov --cov-report=term
+
+test-fast: install
+	$(BIN)/pytest -x -q -m "not slow"
+
+bench: install
+	$(PY) benchmarks/run.py
+
+demo: install
+	$(PY) examples/demo.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov build dist
