@@ -17,7 +17,6 @@ from flext_observability._types import (
     UtcDatetime,
     check_hex_id,
     normalize_enum,
-    utc,
     utc_now,
 )
 from flext_observability.result import FlextResult
@@ -115,14 +114,14 @@ class FlextAlert(FlextEntity):
 
     def acknowledge(self, at: datetime | None = None) -> FlextResult[FlextAlert]:
         """Return the alert acknowledged (keeps the first acknowledgement time)."""
-        when = self.acknowledged_at or (utc(at) if at else utc_now())
+        when = self.acknowledged_at or at or utc_now()
         return self._transition(
             "acknowledge", {"status": AlertStatus.ACKNOWLEDGED, "acknowledged_at": when}
         )
 
     def resolve(self, at: datetime | None = None) -> FlextResult[FlextAlert]:
         """Return the alert resolved, with `resolved_at` set."""
-        when = utc(at) if at else utc_now()
+        when = at or utc_now()
         return self._transition("resolve", {"status": AlertStatus.RESOLVED, "resolved_at": when})
 
     def suppress(self) -> FlextResult[FlextAlert]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from decimal import Decimal
@@ -14,7 +15,7 @@ from flext_observability._types import Attributes, MetricType, UtcDatetime, norm
 
 __all__ = ["FlextMetric", "HistogramData", "check_metric_name", "check_metric_value"]
 
-_METRIC_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_./-]{0,254}$")
+_METRIC_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_./-]{0,254}")
 
 
 def check_metric_name(value: object) -> str:
@@ -25,7 +26,7 @@ def check_metric_name(value: object) -> str:
     if not value.strip():
         msg = "Invalid metric name: name cannot be empty"
         raise ValueError(msg)
-    if not _METRIC_NAME.match(value):
+    if not _METRIC_NAME.fullmatch(value):
         msg = (
             f"Invalid metric name: {value[:80]!r} does not match the OpenTelemetry "
             "instrument-name syntax (a letter, then up to 254 of A-Z a-z 0-9 _ . / -)"
@@ -61,7 +62,11 @@ def check_metric_value(value: object, *, json_mode: bool = False) -> float | int
     else:
         msg = f"Invalid metric value: expected a finite number, got {type(value).__name__}"
         raise ValueError(msg)
-    finite = result.is_finite() if isinstance(result, Decimal) else math.isfinite(result)
+    # An int is always finite (and may be too large for math.isfinite's float conversion).
+    if isinstance(result, Decimal):
+        finite = result.is_finite()
+    else:
+        finite = isinstance(result, int) or math.isfinite(result)
     if not finite:
         msg = f"Invalid metric value: value must be finite, got {result}"
         raise ValueError(msg)
@@ -80,11 +85,24 @@ class HistogramData(Frozen):
 
     @model_validator(mode="after")
     def _buckets_match_bounds(self) -> Self:
+        # The invariants of an OTel HistogramDataPoint; exponential histograms leave both lists
+        # empty and keep only count/sum/min/max.
+        problem = ""
         if self.bucket_counts and len(self.bucket_counts) != len(self.bounds) + 1:
-            msg = (
-                "Invalid metric value: a histogram needs len(bounds) + 1 bucket counts, got "
-                f"{len(self.bucket_counts)} for {len(self.bounds)} bounds"
+            problem = (
+                f"needs len(bounds) + 1 bucket counts, got {len(self.bucket_counts)} for "
+                f"{len(self.bounds)} bounds"
             )
+        elif any(count < 0 for count in self.bucket_counts):
+            problem = "bucket counts cannot be negative"
+        elif self.bucket_counts and sum(self.bucket_counts) != self.count:
+            problem = f"bucket counts add up to {sum(self.bucket_counts)}, not count {self.count}"
+        elif any(low >= high for low, high in itertools.pairwise(self.bounds)):
+            problem = "bounds must be strictly increasing"
+        elif self.min is not None and self.max is not None and self.min > self.max:
+            problem = f"min {self.min} is greater than max {self.max}"
+        if problem:
+            msg = f"Invalid metric value: a histogram {problem}"
             raise ValueError(msg)
         return self
 
@@ -126,7 +144,11 @@ class FlextMetric(FlextEntity):
             if self.metric_type is not MetricType.HISTOGRAM:
                 msg = "Invalid metric value: histogram data needs metric_type 'histogram'"
                 raise ValueError(msg)
-            if not math.isclose(float(self.value), self.histogram.sum, rel_tol=1e-9):
+            try:
+                as_float = float(self.value)
+            except OverflowError:
+                as_float = math.inf
+            if not math.isclose(as_float, self.histogram.sum, rel_tol=1e-9):
                 msg = "Invalid metric value: a histogram point's value must be its sum"
                 raise ValueError(msg)
         return self

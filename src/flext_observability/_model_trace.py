@@ -18,7 +18,6 @@ from flext_observability._types import (
     UtcDatetime,
     check_hex_id,
     normalize_enum,
-    utc,
     utc_now,
 )
 from flext_observability.result import FlextResult
@@ -129,7 +128,11 @@ class FlextTrace(FlextEntity):
             msg = f"Invalid trace: id must be '<trace_id>-<span_id>' ({expected_id})"
             raise ValueError(msg)
         if self.end_time is None and self.duration_ms is not None:
-            end = self.start_time + timedelta(milliseconds=self.duration_ms)
+            try:
+                end = self.start_time + timedelta(milliseconds=self.duration_ms)
+            except OverflowError:
+                msg = f"Invalid trace: duration_ms {self.duration_ms} is out of range"
+                raise ValueError(msg) from None
             object.__setattr__(self, "end_time", end)
         if self.end_time is not None:
             if self.end_time < self.start_time:
@@ -168,7 +171,9 @@ class FlextTrace(FlextEntity):
         """Return the finished span; an `error` sets status `error` and adds an exception event."""
         if self.end_time is not None:
             return FlextResult[FlextTrace].fail("Invalid trace: span is already finished")
-        end = max(utc(end_time) if end_time is not None else utc_now(), self.start_time)
+        # The clock may step back between start and finish: clamp the default end time to the
+        # start. An explicit `end_time` before the start is an error (reported by validation).
+        end = end_time if end_time is not None else max(utc_now(), self.start_time)
         update: dict[str, Any] = {"end_time": end, "duration_ms": None}
         if error is not None:
             update["status"] = TraceStatus.ERROR
@@ -202,14 +207,18 @@ class FlextTrace(FlextEntity):
         return build(FlextTrace, data, "Invalid trace")
 
 
+def _safe_str(error: BaseException) -> str:
+    try:
+        return str(error)
+    except Exception:  # noqa: BLE001 - a raising __str__ must not escape
+        return ""
+
+
 def error_text(error: BaseException | str) -> str:
     """Describe an error as `Type: message` without ever raising."""
     if isinstance(error, str):
         return error
-    try:
-        text = str(error)
-    except Exception:  # noqa: BLE001 - a raising __str__ must not escape
-        text = ""
+    text = _safe_str(error)
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
@@ -218,9 +227,10 @@ def _exception_event(error: BaseException | str, at: datetime) -> SpanEvent:
     if isinstance(error, str):
         attrs = {"exception.message": error}
     else:
+        # OTel semantic conventions (and the SDK's record_exception): the message is str(exc).
         attrs = {
             "exception.type": type(error).__qualname__,
-            "exception.message": error_text(error),
+            "exception.message": _safe_str(error),
             "exception.stacktrace": "".join(traceback.format_exception(error)),
         }
     return SpanEvent(name="exception", timestamp=at, attributes=attrs)

@@ -27,6 +27,7 @@ __all__ = [
     "UtcDatetime",
     "check_hex_id",
     "normalize_enum",
+    "safe_repr",
     "utc",
     "utc_now",
 ]
@@ -122,12 +123,13 @@ def normalize_enum(
         if key in enum._value2member_map_:
             return enum(key)
     allowed = ", ".join(m.value for m in enum)
-    shown = _safe_repr(value)
+    shown = safe_repr(value)
     msg = f"{phrase}: expected one of {allowed}, got {shown}"
     raise ValueError(msg)
 
 
-def _safe_repr(value: object, limit: int = 60) -> str:
+def safe_repr(value: object, limit: int = 60) -> str:
+    """Return a short repr of `value`, never raising (user objects may have a bad __repr__)."""
     try:
         text = repr(value)
     except Exception:  # noqa: BLE001 - user objects may have a raising __repr__
@@ -152,44 +154,72 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-UtcDatetime = Annotated[datetime, AfterValidator(utc)]
+def _utc_field(value: datetime) -> datetime:
+    try:
+        return utc(value)
+    except OverflowError:
+        msg = f"datetime {value.isoformat()} is out of range once converted to UTC"
+        raise ValueError(msg) from None
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_utc_field)]
 """A datetime normalised to aware UTC (naive input is taken as UTC)."""
 
 
-def _finite_attribute(value: Any) -> Any:
+def _primitive_kind(value: object) -> type[object] | None:
+    """Return the attribute kind of a primitive (`bool` is not an `int` here), else None."""
     if isinstance(value, float) and not math.isfinite(value):
         msg = "attribute values must be finite numbers"
         raise ValueError(msg)
-    if isinstance(value, list):
-        for item in value:  # pyright: ignore[reportUnknownVariableType]
-            _finite_attribute(item)
-    return value
+    for kind in (bool, str, int, float):
+        if isinstance(value, kind):
+            return kind
+    return None
 
 
-def _sequence_to_list(value: Any) -> Any:
-    if isinstance(value, tuple):
-        return list(value)  # pyright: ignore[reportUnknownArgumentType]
-    return value
+def _check_attribute(value: Any) -> Any:
+    """Accept a primitive or a homogeneous list/tuple of one primitive kind (OTel rules).
+
+    Mixed sequences (`[1, "a"]`, `[True, 1]`, `[1, 2.5]`), nested containers, sets, bytes and
+    None are rejected instead of being coerced, exactly as the OpenTelemetry SDK drops them.
+    """
+    if _primitive_kind(value) is not None:
+        return value
+    if isinstance(value, list | tuple):
+        items: list[Any] = list(value)  # pyright: ignore[reportUnknownArgumentType]
+        kinds = {_primitive_kind(item) for item in items}
+        if None in kinds:
+            msg = "attribute sequences may hold only str, bool, int or float values"
+            raise ValueError(msg)
+        if len(kinds) > 1:
+            names = ", ".join(sorted(kind.__name__ for kind in kinds if kind is not None))
+            msg = f"attribute sequences must be homogeneous, got a mix of {names}"
+            raise ValueError(msg)
+        return items
+    msg = (
+        "attribute values must be str, bool, int, float or a homogeneous list of them, "
+        f"got {type(value).__name__}"
+    )
+    raise ValueError(msg)
 
 
 AttributeValue = Annotated[
     str | bool | int | float | list[str] | list[bool] | list[int] | list[float],
-    BeforeValidator(_sequence_to_list),
-    AfterValidator(_finite_attribute),
+    BeforeValidator(_check_attribute),
 ]
 """An OpenTelemetry attribute value: a primitive or a homogeneous sequence of primitives."""
 
 Attributes = dict[str, AttributeValue]
 
-_HEX = re.compile(r"^[0-9a-f]+$")
+_HEX = re.compile(r"[0-9a-f]+")
 
 
 def check_hex_id(value: str | None, length: int, what: str, phrase: str) -> str | None:
     """Validate a W3C trace/span id: `length` lowercase hex digits, not all zero."""
     if value is None:
         return None
-    if len(value) != length or not _HEX.match(value):
-        msg = f"{phrase}: {what} must be {length} lowercase hex digits, got {_safe_repr(value)}"
+    if len(value) != length or not _HEX.fullmatch(value):
+        msg = f"{phrase}: {what} must be {length} lowercase hex digits, got {safe_repr(value)}"
         raise ValueError(msg)
     if value.strip("0") == "":
         msg = f"{phrase}: {what} must not be all zeros"

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from flext_observability._model_base import build
 from flext_observability._model_metric import check_metric_name, check_metric_value
-from flext_observability._types import MetricType, normalize_enum
+from flext_observability._types import MetricType, normalize_enum, safe_repr
 from flext_observability.models import (
     FlextAlert,
     FlextHealthCheck,
@@ -115,7 +115,7 @@ def _parse_parent(parent: object) -> tuple[str, str]:
                     return trace_id, span_id
     msg = (
         "Invalid trace: parent_trace_id must be a parent's id ('<trace_id>-<span_id>'), "
-        f"a FlextTrace or a W3C traceparent, got {str(parent)[:80]!r}"
+        f"a FlextTrace or a W3C traceparent, got {safe_repr(parent)}"
     )
     raise ValueError(msg)
 
@@ -190,7 +190,10 @@ def flext_create_log_entry(
 ) -> FlextResult[FlextLogEntry]:
     """Build a `FlextLogEntry`; the message must not be empty."""
     try:
-        if not isinstance(message, str) or not message.strip():
+        if not isinstance(message, str):
+            msg = f"Invalid log entry: message must be a string, got {type(message).__name__}"
+            raise ValueError(msg)  # noqa: TRY004, TRY301 - turned into a failure below
+        if not message.strip():
             msg = "Invalid log entry: message cannot be empty"
             raise ValueError(msg)  # noqa: TRY301 - turned into a failure below
         data: dict[str, Any] = {

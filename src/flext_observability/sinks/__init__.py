@@ -3,5 +3,8 @@
 from __future__ import annotations
 
 from flext_observability.sinks._base import Entity, Sink
+from flext_observability.sinks.callback import CallbackSink
+from flext_observability.sinks.memory import MemorySink
+from flext_observability.sinks.store import STORE_KINDS, SQLiteStore
 
-__all__ = ["Entity", "Sink"]
+__all__ = ["STORE_KINDS", "CallbackSink", "Entity", "MemorySink", "SQLiteStore", "Sink"]

@@ -1,0 +1,119 @@
+"""The `config`, `doctor` and `run` commands."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import sys
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import TextIO
+from urllib.parse import urlsplit
+
+from flext_observability.distro import ENTRY_POINT_NAME
+from flext_observability.exceptions import StoreError
+from flext_observability.settings import FlextObservabilitySettings
+from flext_observability.sinks.store import SQLiteStore
+
+__all__ = ["cmd_config", "cmd_doctor", "cmd_run", "distro_choice"]
+
+
+def cmd_config(settings: FlextObservabilitySettings, *, as_json: bool, out: TextIO) -> int:
+    """Print the effective settings, the source of each, and validation problems."""
+    values = settings.dump_masked()
+    rows = [
+        {"setting": name, "value": value, "source": settings.source_of(name)}
+        for name, value in values.items()
+    ]  # one row per setting
+    if as_json:
+        json.dump({"settings": rows, "problems": list(settings.problems)}, out, default=str)
+        out.write("\n")
+        return 0
+    width = max(len(row["setting"]) for row in rows)
+    out.writelines(
+        f"{row['setting']:{width}}  {row['value']!s:40}  {row['source']}\n" for row in rows
+    )
+    out.writelines(f"problem: {problem}\n" for problem in settings.problems)
+    return 0
+
+
+def distro_choice() -> tuple[str | None, list[str]]:
+    """Which distro `opentelemetry-instrument` would load, and every distro installed."""
+    names = [entry.name for entry in entry_points(group="opentelemetry_distro")]
+    pinned = os.environ.get("OTEL_PYTHON_DISTRO")
+    if pinned:
+        return (pinned if pinned in names else None), names
+    return (names[0] if names else None), names
+
+
+def _reachable(endpoint: str, timeout: float = 1.0) -> str:
+    parts = urlsplit(endpoint if "://" in endpoint else f"http://{endpoint}")
+    host = parts.hostname or "localhost"
+    port = parts.port or (443 if parts.scheme == "https" else 4317)
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return f"{host}:{port} answers"
+    except OSError as exc:
+        return f"{host}:{port} does not answer ({exc.strerror or type(exc).__name__})"
+
+
+def cmd_doctor(settings: FlextObservabilitySettings, store_path: Path, out: TextIO) -> int:
+    """Report distro/configurator choice, instrumentations, OTLP reachability and the store."""
+    chosen, installed = distro_choice()
+    out.write(f"distros installed: {', '.join(installed) or 'none'}\n")
+    out.write(f"opentelemetry-instrument would load distro: {chosen or 'the default'}\n")
+    configurators = [entry.name for entry in entry_points(group="opentelemetry_configurator")]
+    pinned = os.environ.get("OTEL_PYTHON_CONFIGURATOR")
+    out.write(
+        f"configurators installed: {', '.join(configurators) or 'none'}"
+        f"{f' (pinned: {pinned})' if pinned else ''}\n"
+    )
+    if chosen != ENTRY_POINT_NAME or (len(configurators) > 1 and pinned != ENTRY_POINT_NAME):
+        out.write(
+            "warning: another distro or configurator may be picked; pin ours with "
+            f"OTEL_PYTHON_DISTRO={ENTRY_POINT_NAME} OTEL_PYTHON_CONFIGURATOR={ENTRY_POINT_NAME} "
+            "or use `flext-observability run -- ...`\n"
+        )
+    instrumentations = sorted({e.name for e in entry_points(group="opentelemetry_instrumentor")})
+    out.write(f"instrumentations installed: {', '.join(instrumentations) or 'none'}\n")
+    for signal in ("traces", "metrics", "logs"):
+        endpoint = settings.otlp_for(signal).endpoint
+        state = _reachable(endpoint) if endpoint else "no OTLP endpoint (store only)"
+        out.write(f"otlp {signal}: {state}\n")
+    if store_path.exists():
+        try:
+            store = SQLiteStore.open_readonly(store_path)
+            counts = store.counts()
+            size = store.size_bytes()
+            store.close()
+            out.write(f"store: {store_path} ({size / 1e6:.1f} MB) {counts}\n")
+        except StoreError as exc:
+            out.write(f"store: {store_path} is unreadable: {exc}\n")
+            return 1
+    else:
+        out.write(f"store: {store_path} (not created yet)\n")
+    out.writelines(f"problem: {problem}\n" for problem in settings.problems)
+    return 0
+
+
+def cmd_run(command: list[str], err: TextIO) -> int:  # noqa: RET503 - exec never returns
+    """Run `command` under `opentelemetry-instrument` with our distro and configurator pinned."""
+    if command and command[0] == "--":
+        command = command[1:]
+    if not command:
+        err.write("flext-observability run: give a command, e.g. run -- python app.py\n")
+        return 2
+    bindir = Path(sys.executable).parent
+    instrument = bindir / "opentelemetry-instrument"
+    program = str(instrument) if instrument.exists() else shutil.which("opentelemetry-instrument")
+    if program is None:
+        err.write("flext-observability run: opentelemetry-instrument is not installed\n")
+        return 1
+    env = dict(os.environ)
+    env["OTEL_PYTHON_DISTRO"] = ENTRY_POINT_NAME
+    env["OTEL_PYTHON_CONFIGURATOR"] = ENTRY_POINT_NAME
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(program, [program, *command], env)  # noqa: S606 - runs the user's command by design

@@ -1,0 +1,266 @@
+"""Builds the OpenTelemetry pieces `setup()` needs: resource, sampler, limits, exporters.
+
+The standard exporters are named by `OTEL_{TRACES,METRICS,LOGS}_EXPORTER`.
+
+Exporter names: `otlp` (gRPC or HTTP/protobuf per the OTLP protocol settings), `console`, `none`,
+and any exporter registered in OpenTelemetry's entry-point groups
+(`opentelemetry_traces_exporter`, `opentelemetry_metrics_exporter`, `opentelemetry_logs_exporter`),
+e.g. `prometheus` when `opentelemetry-exporter-prometheus` is installed. When no exporter is named,
+OTLP is used if an OTLP endpoint is configured, and nothing otherwise (the embedded store still
+holds everything).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from importlib.metadata import entry_points
+from typing import Any, Literal
+
+from opentelemetry.sdk._logs.export import ConsoleLogRecordExporter, LogRecordExporter
+from opentelemetry.sdk.metrics.export import (
+    ConsoleMetricExporter,
+    MetricExporter,
+    MetricReader,
+    PeriodicExportingMetricReader,
+)
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import SpanLimits
+from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SpanExporter
+from opentelemetry.sdk.trace.sampling import (
+    ALWAYS_OFF,
+    ALWAYS_ON,
+    ParentBased,
+    Sampler,
+    TraceIdRatioBased,
+)
+
+from flext_observability._guard import is_strict, logger
+from flext_observability.exceptions import ConfigurationError
+from flext_observability.settings import FlextObservabilitySettings
+
+__all__ = [
+    "Signal",
+    "build_log_exporters",
+    "build_metric_readers",
+    "build_resource",
+    "build_sampler",
+    "build_span_exporters",
+    "build_span_limits",
+    "exporter_names",
+]
+
+Signal = Literal["traces", "metrics", "logs"]
+
+
+def build_resource(settings: FlextObservabilitySettings) -> Resource:
+    """Return the resource: OTel's detected attributes overlaid with ours."""
+    return Resource.create(dict(settings.resource_attributes_full()))
+
+
+def _ratio(arg: str | None, default: float) -> float:
+    if arg is None:
+        return default
+    try:
+        value = float(arg)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 1.0:
+        logger.warning(
+            "OTEL_TRACES_SAMPLER_ARG=%r is invalid: expected a number from 0 to 1; using %s",
+            arg,
+            default,
+        )
+        return default
+    return value
+
+
+def build_sampler(settings: FlextObservabilitySettings) -> Sampler:
+    """Honour `OTEL_TRACES_SAMPLER`/`_ARG`; else parent-based ratio from settings."""
+    name = settings.traces_sampler
+    ratio = _ratio(settings.traces_sampler_arg, 1.0)
+    builtin: dict[str, Callable[[], Sampler]] = {
+        "always_on": lambda: ALWAYS_ON,
+        "always_off": lambda: ALWAYS_OFF,
+        "traceidratio": lambda: TraceIdRatioBased(ratio),
+        "parentbased_always_on": lambda: ParentBased(ALWAYS_ON),
+        "parentbased_always_off": lambda: ParentBased(ALWAYS_OFF),
+        "parentbased_traceidratio": lambda: ParentBased(TraceIdRatioBased(ratio)),
+    }
+    if name is None:
+        return ParentBased(TraceIdRatioBased(settings.sampling_ratio))
+    if name in builtin:
+        return builtin[name]()
+    for entry in entry_points(group="opentelemetry_traces_sampler", name=name):
+        factory = entry.load()
+        return factory(settings.traces_sampler_arg)  # type: ignore[no-any-return]
+    logger.warning(
+        "OTEL_TRACES_SAMPLER=%r is not a known sampler; using parentbased_traceidratio(%s)",
+        name,
+        settings.sampling_ratio,
+    )
+    return ParentBased(TraceIdRatioBased(settings.sampling_ratio))
+
+
+def build_span_limits(settings: FlextObservabilitySettings) -> SpanLimits:
+    """Return span limits from the `OTEL_*_LIMIT` settings (unset ones keep OTel defaults)."""
+    kwargs: dict[str, Any] = {}
+    for field, param in (
+        ("attribute_count_limit", "max_attributes"),
+        ("span_attribute_count_limit", "max_span_attributes"),
+        ("span_event_count_limit", "max_events"),
+        ("span_link_count_limit", "max_links"),
+        ("attribute_value_length_limit", "max_attribute_length"),
+    ):
+        value = getattr(settings, field, None)
+        if value is not None:
+            kwargs[param] = value
+    return SpanLimits(**kwargs)
+
+
+def exporter_names(settings: FlextObservabilitySettings, signal: Signal) -> tuple[str, ...]:
+    """The exporters for `signal`: as configured, else `otlp` when an endpoint is set."""
+    return tuple(name for name in settings.exporters_for(signal) if name != "none")
+
+
+def _otlp_kwargs(
+    settings: FlextObservabilitySettings, signal: Signal
+) -> tuple[str, dict[str, Any]]:
+    config = settings.otlp_for(signal)
+    protocol = config.protocol
+    kwargs: dict[str, Any] = {"timeout": config.timeout_s}
+    if config.headers:
+        kwargs["headers"] = config.header_values()
+    endpoint = config.endpoint
+    if protocol == "grpc":
+        if endpoint:
+            kwargs["endpoint"] = endpoint
+        if config.insecure is not None:
+            kwargs["insecure"] = config.insecure
+        elif endpoint and endpoint.startswith("http://"):
+            kwargs["insecure"] = True
+        if config.compression == "gzip":
+            from grpc import Compression as GrpcCompression  # noqa: PLC0415 - optional transport
+
+            kwargs["compression"] = GrpcCompression.Gzip
+        return "grpc", kwargs
+    if endpoint:
+        kwargs["endpoint"] = endpoint  # settings already appended /v1/<signal> where due
+    if config.compression == "gzip":
+        from opentelemetry.exporter.otlp.proto.http import Compression  # noqa: PLC0415
+
+        kwargs["compression"] = Compression.Gzip
+    if protocol == "http/json":
+        logger.warning(
+            "OTLP protocol http/json is not supported by the Python exporters; using http/protobuf"
+        )
+    return "http", kwargs
+
+
+def _entry_point(group: str, name: str) -> Any:
+    """Load a registered exporter; an unknown name is skipped with a warning (strict: raised)."""
+    for entry in entry_points(group=group, name=name):
+        return entry.load()
+    msg = (
+        f"exporter {name!r} is not installed: no entry point {name!r} in group {group!r} "
+        "(install the exporter package, or use otlp, console or none)"
+    )
+    if is_strict():
+        raise ConfigurationError(msg)
+    logger.warning("flext-observability: %s; skipping it", msg)
+    return None
+
+
+def build_span_exporters(settings: FlextObservabilitySettings) -> list[SpanExporter]:
+    """Instantiate the span exporters named for traces."""
+    exporters: list[SpanExporter] = []
+    for name in exporter_names(settings, "traces"):
+        if name == "otlp":
+            transport, kwargs = _otlp_kwargs(settings, "traces")
+            if transport == "grpc":
+                from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (  # noqa: PLC0415
+                    OTLPSpanExporter as GrpcSpanExporter,
+                )
+
+                exporters.append(GrpcSpanExporter(**kwargs))
+            else:
+                from opentelemetry.exporter.otlp.proto.http.trace_exporter import (  # noqa: PLC0415
+                    OTLPSpanExporter as HttpSpanExporter,
+                )
+
+                exporters.append(HttpSpanExporter(**kwargs))
+        elif name == "console":
+            exporters.append(ConsoleSpanExporter())
+        else:
+            factory = _entry_point("opentelemetry_traces_exporter", name)
+            if factory is not None:
+                exporters.append(factory())
+    return exporters
+
+
+def build_log_exporters(settings: FlextObservabilitySettings) -> list[LogRecordExporter]:
+    """Instantiate the log exporters named for logs."""
+    exporters: list[LogRecordExporter] = []
+    for name in exporter_names(settings, "logs"):
+        if name == "otlp":
+            transport, kwargs = _otlp_kwargs(settings, "logs")
+            if transport == "grpc":
+                from opentelemetry.exporter.otlp.proto.grpc._log_exporter import (  # noqa: PLC0415
+                    OTLPLogExporter as GrpcLogExporter,
+                )
+
+                exporters.append(GrpcLogExporter(**kwargs))
+            else:
+                from opentelemetry.exporter.otlp.proto.http._log_exporter import (  # noqa: PLC0415
+                    OTLPLogExporter as HttpLogExporter,
+                )
+
+                exporters.append(HttpLogExporter(**kwargs))
+        elif name == "console":
+            exporters.append(ConsoleLogRecordExporter())
+        else:
+            factory = _entry_point("opentelemetry_logs_exporter", name)
+            if factory is not None:
+                exporters.append(factory())
+    return exporters
+
+
+def build_metric_readers(
+    settings: FlextObservabilitySettings,
+    wrap: Callable[[MetricExporter], MetricExporter] = lambda exporter: exporter,
+) -> list[MetricReader]:
+    """Instantiate metric readers: push exporters behind a periodic reader, pull readers as is."""
+    interval = settings.metric_export_interval_ms
+    timeout = settings.metric_export_timeout_ms
+    readers: list[MetricReader] = []
+    for name in exporter_names(settings, "metrics"):
+        exporter: Any
+        if name == "otlp":
+            transport, kwargs = _otlp_kwargs(settings, "metrics")
+            if transport == "grpc":
+                from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import (  # noqa: PLC0415
+                    OTLPMetricExporter as GrpcMetricExporter,
+                )
+
+                exporter = GrpcMetricExporter(**kwargs)
+            else:
+                from opentelemetry.exporter.otlp.proto.http.metric_exporter import (  # noqa: PLC0415
+                    OTLPMetricExporter as HttpMetricExporter,
+                )
+
+                exporter = HttpMetricExporter(**kwargs)
+        elif name == "console":
+            exporter = ConsoleMetricExporter()
+        else:
+            factory = _entry_point("opentelemetry_metrics_exporter", name)
+            if factory is None:
+                continue
+            exporter = factory()
+        if isinstance(exporter, MetricReader):
+            readers.append(exporter)  # a pull exporter such as Prometheus is a reader itself
+        else:
+            readers.append(
+                PeriodicExportingMetricReader(
+                    wrap(exporter), export_interval_millis=interval, export_timeout_millis=timeout
+                )
+            )
+    return readers

@@ -1,0 +1,128 @@
+"""The rules behind `Redactor`: which keys are sensitive and which text looks like a secret.
+
+Pure and OpenTelemetry-free. Everything here is compiled once at import.
+
+Key rule (Logfire/Sentry-style deny-list, decided on a normalised key): camelCase is split,
+everything is lowercased and every run of non-alphanumerics becomes `_`, then the key is padded
+with `_` on both sides (`XAuthToken` → `_x_auth_token_`). Strong words match anywhere
+(`userPassword`, `client_secret`, `set-cookie`, `x-api-key`, `PHPSESSID`); ambiguous words must be
+a whole token (`auth`, `session`, `pwd`, `ssn`, `cvv`, `iban`), so `author`, `authority`,
+`sessions`-style and `classname` keys are kept; `token` must end the key (optionally followed by
+`value`/`string`/`data`/`raw`), so `access_token`, `authtoken`, `X-Auth-Token` and `token_value`
+are sensitive while `tokenizer`, `input_tokens`, `token_count` and the semantic conventions'
+`gen_ai.token.type` (a metric dimension) are not.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = [
+    "MARKER",
+    "URL_MARKER",
+    "URL_SENSITIVE_QUERY_KEYS",
+    "fix_surrogates",
+    "is_sensitive_key",
+    "luhn_ok",
+    "normalise_key",
+]
+
+MARKER = "[REDACTED]"
+"""What a redacted value or secret becomes."""
+
+URL_MARKER = "REDACTED"
+"""What URL credentials and sensitive query values become (the semantic-conventions form)."""
+
+URL_SENSITIVE_QUERY_KEYS = frozenset({"awsaccesskeyid", "signature", "sig", "x-goog-signature"})
+"""Query keys the semantic conventions (`url.full`, `url.query`) say to redact, lowercased."""
+
+_KEY = re.compile(
+    r"pass_?w(?:or)?d|pass_?phrase|secret|credential|cookie|authori[sz]ation|bearer|jwt"
+    r"|api_?key|private_?key|access_?key|credit_?card|card_?(?:num(?:ber)?|no)_|csrf|xsrf"
+    r"|sess_?id|token_(?:(?:value|val|str|string|data|raw)_)?$"
+    r"|_(?:pwd|auth|session|ssn|cvv\d?|cvc\d?|iban|cc_?num(?:ber)?)_"
+)
+_CAMEL_ACRONYM = re.compile(r"([A-Z]+)([A-Z][a-z])")
+_CAMEL = re.compile(r"([a-z0-9])([A-Z])")
+_NON_ALNUM = re.compile(r"[^a-z0-9]+")
+_SURROGATES = re.compile("[\ud800-\udfff]")
+_CARD_DIGITS_MIN = 13
+_CARD_DIGITS_MAX = 19
+
+
+def normalise_key(key: str) -> str:
+    """Return `key` split at camelCase, lowercased, `_`-joined and padded with `_`."""
+    text = _CAMEL.sub(r"\1_\2", _CAMEL_ACRONYM.sub(r"\1_\2", key))
+    return "_" + _NON_ALNUM.sub("_", text.lower()).strip("_") + "_"
+
+
+def is_sensitive_key(key: str) -> bool:
+    """Whether a value stored under `key` must be redacted (see the module docstring)."""
+    return _KEY.search(normalise_key(key)) is not None
+
+
+def luhn_ok(digits: str) -> bool:
+    """Whether a 13-19 digit string passes the Luhn checksum (payment card numbers do)."""
+    if not _CARD_DIGITS_MIN <= len(digits) <= _CARD_DIGITS_MAX or not digits.isdigit():
+        return False
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        value = ord(char) - 48
+        if index % 2:
+            value *= 2
+            if value > 9:  # noqa: PLR2004 - the Luhn "subtract nine" step
+                value -= 9
+        total += value
+    return total % 10 == 0
+
+
+def fix_surrogates(text: str) -> str:
+    """Replace lone surrogates (which UTF-8, JSON and protobuf reject) with U+FFFD."""
+    if text.isascii():
+        return text
+    return _SURROGATES.sub("\ufffd", text)
+
+
+# -- the text scanner ------------------------------------------------------------------------
+# One alternation, tried left to right at each position; the callback in `redaction.py`
+# dispatches on the named group. Every quantifier is bounded or anchored to a word start, so a
+# long string is scanned in linear time.
+
+_PAIR_KEY_HINT = (
+    r"pass|pwd|secret|token|auth|key|cookie|sess|credential|bearer|jwt|csrf|xsrf|ssn|cvv|cvc"
+    r"|iban|card|cc|sig"
+)
+_AUTH_SCHEME = r"(?i:bearer|basic|token)"
+_CREDENTIAL = r"(?=[A-Za-z0-9._~+/-]*[0-9._~+/-])[A-Za-z0-9._~+/-]{8,}=*"
+
+SCAN_SOURCE = "|".join(
+    (
+        # A URL: credentials and sensitive query/fragment values (see redact_url).
+        r"(?P<url>\b[A-Za-z][A-Za-z0-9+.-]{0,30}://[^\s\"'<>`{}|\\^]+)",
+        # A private key block, up to its END line or, when cut, the end of the text.
+        (
+            r"(?P<pem>-----BEGIN[A-Z0-9 ]{0,40} PRIVATE KEY-----(?s:.*?)"
+            r"(?:-----END[A-Z0-9 ]{0,40} PRIVATE KEY-----|\Z))"
+        ),
+        # `key=value` / `key: value` / `"key": "value"` where the key may be sensitive.
+        (
+            rf"(?P<pair>(?P<pkey>(?<![\w.-])(?=[\w.-]{{0,60}}?(?i:{_PAIR_KEY_HINT}))[\w.-]{{1,64}})"
+            r"(?P<psep>[\"']?[ \t]*[=:][ \t]*)"
+            rf"(?P<pval>\"[^\"\n]*\"|'[^'\n]*'|(?:{_AUTH_SCHEME}[ \t]+)?[^\s\"'&,;]+))"
+        ),
+        # `Bearer <credential>` / `Basic <base64>` in free text (the scheme is kept).
+        rf"(?P<auth>\b{_AUTH_SCHEME}[ \t]+)(?P<cred>{_CREDENTIAL})",
+        # A JSON Web Token.
+        r"(?P<jwt>\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*)",
+        # Well-known token formats: AWS access key ids, GitHub, Slack, Stripe, Google API keys.
+        (
+            r"(?P<known>(?<![A-Za-z0-9])(?:(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}"
+            r"|gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255}"
+            r"|xox[abposr]-[A-Za-z0-9-]{10,255}|[sr]k_(?:live|test)_[A-Za-z0-9]{16,255}"
+            r"|AIza[0-9A-Za-z_-]{35})(?![A-Za-z0-9]))"
+        ),
+        # A payment card number (checked with Luhn in the callback): IIN 2-6, 13-19 digits.
+        r"(?P<card>(?<![\w.-])[2-6][0-9](?:[ -]?[0-9]){11,17}(?![\w-]))",
+    )
+)
+"""The combined secret-scanning pattern (compiled by `redaction.py`)."""

@@ -1,0 +1,364 @@
+"""Builds the whole system from settings; called only by `setup()`.
+
+The order: entity side first (redactor, store, notifiers, alert engine, pipeline), then the
+three providers with their standard exporters and our components, then the logging bridge,
+health checks, probe server and our own metrics.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from opentelemetry import metrics, trace
+from opentelemetry._logs import LogRecord, SeverityNumber, get_logger_provider, set_logger_provider
+from opentelemetry.instrumentation.utils import suppress_instrumentation
+from opentelemetry.metrics import CallbackOptions, Observation
+from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+from flext_observability import _providers
+from flext_observability._emit import EmitIdGenerator, Emitter
+from flext_observability._entity_pipeline import build_pipeline
+from flext_observability._export_health import (
+    ExportTracker,
+    TrackedLogExporter,
+    TrackedMetricExporter,
+    TrackedSpanExporter,
+)
+from flext_observability._guard import logger
+from flext_observability._handle import FlextObservability
+from flext_observability._pipeline import Pipeline
+from flext_observability._redacting_exporters import (
+    RedactingLogRecordExporter,
+    RedactingMetricExporter,
+    RedactingSpanExporter,
+)
+from flext_observability.health import (
+    HealthRegistry,
+    export_health_check,
+    pipeline_saturation_check,
+    store_writable_check,
+)
+from flext_observability.logs import EntityLoggingHandler, EntityLogRecordProcessor
+from flext_observability.models import AlertSeverity, FlextAlert
+from flext_observability.processors import EntitySpanProcessor
+from flext_observability.readers import EntityMetricReader
+from flext_observability.redaction import Redactor
+from flext_observability.rules import AlertEngine, Rule, load_rules_file
+from flext_observability.server import ProbeServer
+from flext_observability.settings import FlextObservabilitySettings
+from flext_observability.sinks._base import Entity, Sink
+from flext_observability.sinks.store import SQLiteStore
+from flext_observability.sinks.webhook import WebhookSink
+
+__all__ = ["build"]
+
+_ALERT_SEVERITY = {
+    AlertSeverity.INFO: SeverityNumber.INFO,
+    AlertSeverity.WARNING: SeverityNumber.WARN,
+    AlertSeverity.ERROR: SeverityNumber.ERROR,
+    AlertSeverity.CRITICAL: SeverityNumber.FATAL,
+}
+ALERT_LOGGER = "flext_observability.alerts"
+
+
+def _alert_logger(provider: LoggerProvider | None) -> Callable[[Sequence[Entity]], None]:
+    """Emit each alert transition as an OTel log event named `flext.alert`."""
+    if provider is None:
+        return lambda _alerts: None
+    otel_logger = provider.get_logger(ALERT_LOGGER)
+
+    def log_alerts(entities: Sequence[Entity]) -> None:
+        for alert in entities:
+            if not isinstance(alert, FlextAlert):
+                continue
+            attributes: dict[str, Any] = {
+                "alert.name": alert.name,
+                "alert.rule": alert.source,
+                "alert.status": alert.status.value,
+                "alert.severity": alert.severity.value,
+                "alert.fingerprint": alert.fingerprint,
+            }
+            if alert.value is not None:
+                attributes["alert.value"] = alert.value
+            if alert.threshold is not None:
+                attributes["alert.threshold"] = alert.threshold
+            otel_logger.emit(
+                LogRecord(
+                    event_name="flext.alert",
+                    severity_number=_ALERT_SEVERITY[alert.severity],
+                    severity_text=alert.severity.value.upper(),
+                    body=alert.message,
+                    attributes=attributes,
+                )
+            )
+
+    return log_alerts
+
+
+def _engine(settings: FlextObservabilitySettings, rules: Sequence[Rule]) -> AlertEngine:
+    loaded: list[Rule] = []
+    if settings.alert_rules is not None:
+        loaded.extend(load_rules_file(settings.alert_rules))
+    return AlertEngine([*loaded, *rules], service_name=settings.service_name)
+
+
+def _entity_side(
+    settings: FlextObservabilitySettings,
+    sinks: Sequence[Sink],
+    engine: AlertEngine,
+    log_provider: LoggerProvider | None,
+    redactor: Redactor,
+) -> tuple[Pipeline, SQLiteStore | None]:
+    store = (
+        SQLiteStore(
+            settings.store_path,
+            retention_hours=settings.store_retention_hours,
+            max_mb=settings.store_max_mb,
+        )
+        if settings.store_enabled
+        else None
+    )
+    all_sinks: list[Sink] = [*([store] if store is not None else []), *sinks]
+    if settings.alert_webhook_url is not None:
+        all_sinks.append(
+            WebhookSink(
+                settings.alert_webhook_url.get_secret_value(), suppress=suppress_instrumentation
+            )
+        )
+    log_alerts = _alert_logger(log_provider)
+
+    def observe(batch: Sequence[Entity]) -> Sequence[Entity]:
+        alerts = engine.observe(batch)
+        log_alerts(alerts)
+        return alerts
+
+    def tick() -> Sequence[Entity]:
+        alerts = engine.evaluate()
+        log_alerts(alerts)
+        return alerts
+
+    pipeline = build_pipeline(
+        sinks=all_sinks,
+        redact=redactor.redact_entity if settings.redaction_enabled else None,
+        observers=[observe] if settings.alerts_enabled else [],
+        tick=tick if settings.alerts_enabled else None,
+        service_name=settings.service_name,
+        log_provider=log_provider,
+        capacity=settings.queue_size,
+        batch_size=settings.batch_size,
+    )
+    pipeline.start()
+    return pipeline, store
+
+
+def _tracer_provider(
+    settings: FlextObservabilitySettings,
+    pipeline: Pipeline,
+    tracker: ExportTracker,
+    redactor: Redactor,
+) -> tuple[TracerProvider, bool]:
+    existing = trace.get_tracer_provider()
+    if isinstance(existing, TracerProvider):
+        logger.info("flext-observability: attaching to the TracerProvider that is already set")
+        existing.add_span_processor(EntitySpanProcessor(pipeline))
+        return existing, False
+    provider = TracerProvider(
+        resource=_providers.build_resource(settings),
+        sampler=_providers.build_sampler(settings),
+        span_limits=_providers.build_span_limits(settings),
+        id_generator=EmitIdGenerator(),
+        shutdown_on_exit=False,
+    )
+    for exporter in _providers.build_span_exporters(settings):
+        wrapped = TrackedSpanExporter(RedactingSpanExporter(exporter, redactor=redactor), tracker)
+        provider.add_span_processor(BatchSpanProcessor(wrapped))
+    provider.add_span_processor(EntitySpanProcessor(pipeline))
+    trace.set_tracer_provider(provider)
+    return provider, True
+
+
+def _meter_provider(
+    settings: FlextObservabilitySettings,
+    pipeline: Pipeline,
+    tracker: ExportTracker,
+    redactor: Redactor,
+) -> tuple[MeterProvider, bool]:
+    entity_reader = EntityMetricReader(
+        pipeline, interval_s=settings.metric_export_interval_ms / 1000
+    )
+    existing = metrics.get_meter_provider()
+    if isinstance(existing, MeterProvider):
+        logger.info("flext-observability: attaching to the MeterProvider that is already set")
+        existing.add_metric_reader(entity_reader)
+        return existing, False
+
+    def wrap(exporter: Any) -> Any:
+        return TrackedMetricExporter(RedactingMetricExporter(exporter, redactor=redactor), tracker)
+
+    readers = [*_providers.build_metric_readers(settings, wrap), entity_reader]
+    provider = MeterProvider(
+        resource=_providers.build_resource(settings),
+        metric_readers=readers,
+        shutdown_on_exit=False,
+    )
+    metrics.set_meter_provider(provider)
+    return provider, True
+
+
+def _logger_provider(
+    settings: FlextObservabilitySettings, tracker: ExportTracker, redactor: Redactor
+) -> tuple[LoggerProvider, bool]:
+    existing = get_logger_provider()
+    if isinstance(existing, LoggerProvider):
+        logger.info("flext-observability: attaching to the LoggerProvider that is already set")
+        return existing, False
+    provider = LoggerProvider(resource=_providers.build_resource(settings), shutdown_on_exit=False)
+    for exporter in _providers.build_log_exporters(settings):
+        wrapped = TrackedLogExporter(RedactingLogRecordExporter(exporter, redactor=redactor), tracker)
+        provider.add_log_record_processor(BatchLogRecordProcessor(wrapped))
+    set_logger_provider(provider)
+    return provider, True
+
+
+def _install_logging_handler(
+    settings: FlextObservabilitySettings, pipeline: Pipeline
+) -> Callable[[], None]:
+    """Attach one `EntityLoggingHandler` to the root logger; return its removal."""
+    root = logging.getLogger()
+    level = logging.getLevelName(settings.log_level)
+    level = level if isinstance(level, int) else logging.INFO
+    for handler in root.handlers:
+        if isinstance(handler, EntityLoggingHandler):
+            return lambda: None  # never two bridges: records would be duplicated
+    handler = EntityLoggingHandler(pipeline, level=level)
+    root.addHandler(handler)
+    if root.level > level or root.level == logging.NOTSET:
+        # The root level gates every logger without its own level; lower it so the captured
+        # level is really captured (documented: FLEXT_OBSERVABILITY_LOG_LEVEL).
+        root.setLevel(level)
+
+    def remove() -> None:
+        root.removeHandler(handler)
+
+    return remove
+
+
+def _health(
+    settings: FlextObservabilitySettings,
+    pipeline: Pipeline,
+    store: SQLiteStore | None,
+    tracker: ExportTracker,
+) -> HealthRegistry:
+    registry = HealthRegistry(
+        on_result=lambda result: pipeline.submit("entity", result),
+        default_interval=settings.health_interval_s,
+        service_name=settings.service_name,
+    )
+    registry.register("export", export_health_check(tracker.consecutive_failures), critical=False)
+    registry.register("pipeline", pipeline_saturation_check(pipeline.stats), critical=False)
+    if store is not None:
+        registry.register("store", store_writable_check(settings.store_path), critical=False)
+    return registry
+
+
+def _own_metrics(meter_provider: MeterProvider, pipeline: Pipeline, health: HealthRegistry) -> None:
+    meter = meter_provider.get_meter("flext_observability")
+
+    def dropped(_options: CallbackOptions) -> list[Observation]:
+        return [
+            Observation(count, {"signal": signal, "reason": reason})
+            for (signal, reason), count in pipeline.dropped.items()
+        ]
+
+    def queue_size(_options: CallbackOptions) -> list[Observation]:
+        return [Observation(pipeline.stats()["queue_size"])]
+
+    def health_status(_options: CallbackOptions) -> list[Observation]:
+        return [Observation(value, attrs) for value, attrs in health.gauge_points()]
+
+    meter.create_observable_counter(
+        "flext.observability.dropped",
+        callbacks=[dropped],
+        unit="{item}",
+        description="Telemetry items dropped by flext-observability, by signal and reason.",
+    )
+    meter.create_observable_gauge(
+        "flext.observability.queue.size",
+        callbacks=[queue_size],
+        unit="{item}",
+        description="Items waiting in the entity pipeline's queue.",
+    )
+    meter.create_observable_gauge(
+        "flext.health.status",
+        callbacks=[health_status],
+        description="Health check status: 1 healthy, 0.5 degraded, 0 unhealthy, -1 unknown.",
+    )
+
+
+def build(
+    settings: FlextObservabilitySettings, *, sinks: Sequence[Sink], rules: Sequence[Rule]
+) -> FlextObservability:
+    """Build every component from `settings` and return the handle."""
+    redactor = Redactor(
+        enabled=settings.redaction_enabled,
+        extra_patterns=settings.redaction_extra_patterns,
+        allow=settings.redaction_allow,
+    )
+    tracker = ExportTracker()
+    engine = _engine(settings, rules)
+    log_provider, owns_logs = (
+        _logger_provider(settings, tracker, redactor) if settings.logs_enabled else (None, True)
+    )
+    pipeline, store = _entity_side(settings, sinks, engine, log_provider, redactor)
+    cleanups: list[Callable[[], object]] = []
+    tracer_provider, owns_traces = (
+        _tracer_provider(settings, pipeline, tracker, redactor)
+        if settings.traces_enabled
+        else (None, True)
+    )
+    meter_provider, owns_metrics = (
+        _meter_provider(settings, pipeline, tracker, redactor)
+        if settings.metrics_enabled
+        else (None, True)
+    )
+    if log_provider is not None:
+        log_provider.add_log_record_processor(EntityLogRecordProcessor(pipeline))
+        cleanups.append(_install_logging_handler(settings, pipeline))
+    health = _health(settings, pipeline, store, tracker)
+    if settings.health_enabled:
+        health.start()
+        cleanups.append(lambda: health.stop(settings.shutdown_timeout_ms / 1000))
+    if settings.health_port is not None:
+        token = settings.health_token.get_secret_value() if settings.health_token else None
+        server = ProbeServer(
+            health, host=settings.health_host, port=settings.health_port, token=token
+        )
+        server.start()
+        cleanups.append(server.stop)
+    if meter_provider is not None:
+        _own_metrics(meter_provider, pipeline, health)
+    emitter = Emitter(
+        pipeline=pipeline,
+        tracer_provider=tracer_provider,
+        meter=meter_provider.get_meter("flext_observability.emit") if meter_provider else None,
+        logger_provider=log_provider,
+    )
+    return FlextObservability(
+        settings=settings,
+        pipeline=pipeline,
+        tracer_provider=tracer_provider,
+        meter_provider=meter_provider,
+        logger_provider=log_provider,
+        owns_providers=owns_traces and owns_metrics and owns_logs,
+        emitter=emitter,
+        health=health,
+        alerts=engine,
+        store=store,
+        cleanups=cleanups,
+    )

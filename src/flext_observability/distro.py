@@ -1,0 +1,71 @@
+"""The `opentelemetry-instrument` entry points: `FlextDistro` and `FlextConfigurator`.
+
+Registered as `flext_observability` in the `opentelemetry_distro` and
+`opentelemetry_configurator` groups, so `opentelemetry-instrument python app.py` configures any
+app with zero code change. The distro only sets defaults; the configurator calls `setup()` — the
+same wiring programmatic users get.
+
+Bad environment never turns telemetry off: an invalid variable falls back (one warning naming it)
+and everything else keeps working. With `FLEXT_OBSERVABILITY_STRICT=true` the problems become a
+startup error instead (the process exits with status 2 before the app runs).
+
+When `opentelemetry-distro` (or another distro) is installed too, pin ours with
+`OTEL_PYTHON_DISTRO=flext_observability OTEL_PYTHON_CONFIGURATOR=flext_observability`
+(`flext-observability run` does this for you).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+from opentelemetry.instrumentation.distro import BaseDistro
+from opentelemetry.sdk._configuration import _BaseConfigurator
+
+from flext_observability._settings_parse_lists import mask_url
+from flext_observability._setup import setup
+from flext_observability.exceptions import ConfigurationError
+
+__all__ = ["ENTRY_POINT_NAME", "FlextConfigurator", "FlextDistro"]
+
+ENTRY_POINT_NAME = "flext_observability"
+
+_DEFAULTS = {
+    # Our logging bridge captures stdlib logging; the logging instrumentation's own OTel
+    # handler would emit every record a second time.
+    "OTEL_PYTHON_LOGGING_AUTO_INSTRUMENTATION_ENABLED": "false",
+}
+
+
+class FlextDistro(BaseDistro):  # type: ignore[misc] # BaseDistro is untyped
+    """Sets environment defaults only (never overrides what the user set)."""
+
+    def _configure(self, **kwargs: Any) -> None:  # noqa: ARG002 - entry-point signature
+        for name, value in _DEFAULTS.items():
+            os.environ.setdefault(name, value)
+
+
+class FlextConfigurator(_BaseConfigurator):
+    """Calls `setup()` from the environment; reports where telemetry goes on one stderr line."""
+
+    def _configure(self, **kwargs: Any) -> None:  # noqa: ARG002 - entry-point signature
+        try:
+            obs = setup()
+        except ConfigurationError as exc:
+            # Only strict mode (or a broken pyproject table) gets here.
+            sys.stderr.write(f"flext-observability: configuration error: {exc}\n")
+            raise SystemExit(2) from exc
+        settings = obs.settings
+        where = []
+        endpoint = settings.otlp_for("traces").endpoint
+        if endpoint:
+            where.append(f"OTLP to {mask_url(endpoint)}")
+        if obs.store is not None:
+            where.append(f"entities in {settings.store_path} (look: flext-observability summary)")
+        for problem in settings.problems:
+            sys.stderr.write(f"flext-observability: {problem}\n")
+        sys.stderr.write(
+            f"flext-observability: service {settings.service_name!r}: "
+            f"{'; '.join(where) or 'no exporter and no store configured'}\n"
+        )

@@ -1,0 +1,154 @@
+"""The logging bridge: stdlib `logging` records become OTel log records *and* entities.
+
+`EntityLoggingHandler.emit` runs on the application thread and does almost nothing: it skips
+excluded loggers and re-entrant calls, captures the current OTel context (one context-variable
+read), and queues a reference to the record. The pipeline's worker formats the message, builds
+the `FlextLogEntry`, and emits the OTel log record through the `LoggerProvider` (whose batch
+processor and exporters ship it). So the handler never raises into the caller, never blocks on an
+exporter, and never recurses: records from the SDK's, the transports' and our own loggers, and
+records logged on the pipeline's worker thread, are never captured.
+
+`EntityLogRecordProcessor` covers logs emitted through the OTel Logs API directly (not through
+this handler): it queues them for conversion to entities.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+
+from opentelemetry.context import get_current
+from opentelemetry.sdk._logs import LogRecordProcessor, ReadWriteLogRecord
+
+from flext_observability._entity_pipeline import BRIDGE_ACTIVE, build_pipeline
+from flext_observability._guard import is_strict, report_internal_error
+from flext_observability._pipeline import Pipeline
+from flext_observability.sinks._base import Sink
+
+__all__ = ["EXCLUDED_LOGGERS", "EntityLogRecordProcessor", "EntityLoggingHandler"]
+
+EXCLUDED_LOGGERS: tuple[str, ...] = (
+    "opentelemetry",
+    "flext_observability",
+    "urllib3",
+    "requests",
+    "grpc",
+    "httpx",
+    "httpcore",
+)
+"""Logger names (and their children) never captured: the SDK, transports, and ourselves."""
+
+_CACHE_LIMIT = 10_000
+
+
+class EntityLoggingHandler(logging.Handler):
+    """A stdlib handler feeding the entity pipeline (and, through it, the OTel log pipeline).
+
+    Args:
+        pipeline: a shared pipeline (as `setup()` builds); when omitted the handler owns one.
+        sinks: sinks for an owned pipeline.
+        level: the lowest level captured.
+        exclude: logger-name prefixes never captured (defaults to `EXCLUDED_LOGGERS`).
+    """
+
+    def __init__(
+        self,
+        pipeline: Pipeline | None = None,
+        *,
+        sinks: Sequence[Sink] = (),
+        level: int = logging.NOTSET,
+        exclude: Sequence[str] = EXCLUDED_LOGGERS,
+    ) -> None:
+        """Attach to `pipeline`, or build and own one that delivers to `sinks`."""
+        super().__init__(level=level)
+        self._owned = pipeline is None
+        self._pipeline = pipeline if pipeline is not None else build_pipeline(sinks=sinks)
+        self._pipeline.start()
+        self._exclude = tuple(exclude)
+        self._excluded_cache: dict[str, bool] = {}
+        self._local = threading.local()
+
+    @property
+    def pipeline(self) -> Pipeline:
+        """The pipeline this handler feeds."""
+        return self._pipeline
+
+    def _is_excluded(self, name: str) -> bool:
+        cached = self._excluded_cache.get(name)
+        if cached is None:
+            cached = any(name == p or name.startswith(p + ".") for p in self._exclude)
+            if len(self._excluded_cache) < _CACHE_LIMIT:  # bounded: logger names are few
+                self._excluded_cache[name] = cached
+        return cached
+
+    def handle(self, record: logging.LogRecord) -> bool:
+        """Skip the handler lock: `emit` only appends to a thread-safe queue."""
+        if not self.filter(record):
+            return False
+        self.emit(record)
+        return True
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Queue the record with the current context; never raises, never blocks."""
+        local = self._local
+        if getattr(local, "active", False):
+            return
+        local.active = True
+        try:
+            if self._is_excluded(record.name):
+                return
+            if threading.get_ident() == self._pipeline.worker_ident:
+                return
+            self._pipeline.submit("log", (record, get_current()))
+        except Exception as exc:
+            if is_strict():
+                raise
+            report_internal_error("EntityLoggingHandler.emit", exc)
+        finally:
+            local.active = False
+
+    def flush(self) -> None:
+        """Nothing to do on the caller's thread; `force_flush` on the setup handle delivers."""
+
+    def close(self) -> None:
+        """Detach; an owned pipeline is shut down."""
+        try:
+            if self._owned:
+                self._pipeline.shutdown(5.0)
+        finally:
+            super().close()
+
+
+class EntityLogRecordProcessor(LogRecordProcessor):
+    """Queues OTel log records (emitted through the Logs API) for conversion to entities.
+
+    Records that our own logging bridge emits from the worker are skipped: the handler already
+    produced their entity.
+    """
+
+    def __init__(self, pipeline: Pipeline | None = None, *, sinks: Sequence[Sink] = ()) -> None:
+        """Attach to `pipeline`, or build and own one that delivers to `sinks`."""
+        self._owned = pipeline is None
+        self._pipeline = pipeline if pipeline is not None else build_pipeline(sinks=sinks)
+        self._pipeline.start()
+
+    def on_emit(self, log_record: ReadWriteLogRecord) -> None:
+        """Queue the record; never blocks, never raises."""
+        if BRIDGE_ACTIVE.active:
+            return
+        try:
+            self._pipeline.submit("otel_log", log_record)
+        except Exception as exc:
+            if is_strict():
+                raise
+            report_internal_error("EntityLogRecordProcessor.on_emit", exc)
+
+    def shutdown(self) -> None:
+        """Shut the owned pipeline down."""
+        if self._owned:
+            self._pipeline.shutdown(5.0)
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        """Deliver every record queued so far; False if the timeout expired."""
+        return self._pipeline.flush(timeout_millis / 1000)

@@ -1,0 +1,90 @@
+"""`EntitySpanProcessor`: finished spans become `FlextTrace` entities, off the hot path.
+
+`on_end` only appends the span to the entity pipeline's bounded queue; conversion, redaction,
+alert rules and sinks run on the pipeline's worker. Usable on its own with a hand-built
+`TracerProvider`::
+
+    provider.add_span_processor(EntitySpanProcessor(sinks=[MemorySink()]))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from opentelemetry import baggage
+from opentelemetry.context import Context
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
+
+from flext_observability._entity_pipeline import build_pipeline
+from flext_observability._guard import is_strict, report_internal_error
+from flext_observability._pipeline import Pipeline
+from flext_observability.sinks._base import Sink
+
+__all__ = ["EntitySpanProcessor"]
+
+
+class EntitySpanProcessor(SpanProcessor):
+    """Maps every ended span to a `FlextTrace` delivered to the pipeline's sinks.
+
+    Args:
+        pipeline: a shared pipeline (as `setup()` builds); when omitted the processor owns one.
+        sinks: sinks for an owned pipeline.
+        capture_baggage: copy the parent context's baggage into the entity's `context`.
+    """
+
+    def __init__(
+        self,
+        pipeline: Pipeline | None = None,
+        *,
+        sinks: Sequence[Sink] = (),
+        capture_baggage: bool = True,
+    ) -> None:
+        """Attach to `pipeline`, or build and own one that delivers to `sinks`."""
+        self._owned = pipeline is None
+        self._pipeline = pipeline if pipeline is not None else build_pipeline(sinks=sinks)
+        self._pipeline.start()
+        self._capture_baggage = capture_baggage
+        self._baggage: dict[int, dict[str, str]] = {}
+
+    @property
+    def pipeline(self) -> Pipeline:
+        """The pipeline this processor feeds."""
+        return self._pipeline
+
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        """Remember the parent's baggage, if any (one dict lookup when there is none)."""
+        if not self._capture_baggage:
+            return
+        try:
+            entries = baggage.get_all(parent_context)
+            if entries:
+                context = span.get_span_context()
+                self._baggage[context.span_id] = {str(k): str(v) for k, v in entries.items()}
+        except Exception as exc:
+            if is_strict():
+                raise
+            report_internal_error("EntitySpanProcessor.on_start", exc)
+
+    def on_end(self, span: ReadableSpan) -> None:
+        """Queue the span for conversion; never blocks, never raises."""
+        try:
+            if self._baggage:
+                context = span.get_span_context()
+                extra = self._baggage.pop(context.span_id, None) if context else None
+                if extra is not None:
+                    self._pipeline.submit("span_with_baggage", (span, extra))
+                    return
+            self._pipeline.submit("span", span)
+        except Exception as exc:
+            if is_strict():
+                raise
+            report_internal_error("EntitySpanProcessor.on_end", exc)
+
+    def shutdown(self) -> None:
+        """Shut the owned pipeline down (a shared one is shut down by its owner)."""
+        if self._owned:
+            self._pipeline.shutdown(5.0)
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        """Deliver every span ended so far; False if the timeout expired."""
+        return self._pipeline.flush(timeout_millis / 1000)

@@ -1,0 +1,340 @@
+"""Secret and PII scrubbing, on by default (RELIABILITY "Security"); pure, no OpenTelemetry.
+
+A `Redactor` applies three rules, in this order of precedence:
+
+1. **Keys.** A value stored under a sensitive key (`password`, `api_key`, `Authorization`,
+   `set-cookie`, `session_id`, `card_number`, ...; the rule is in `_redaction_rules`) becomes
+   `"[REDACTED]"`, whatever its type. Nothing of the secret is kept, not even its length. Keys in
+   `allow` (exact, case-insensitive) are never treated as sensitive: the false-positive escape
+   hatch, e.g. `allow=("token_count",)`.
+2. **URLs** anywhere in a string: credentials become `REDACTED:REDACTED`, and the values of the
+   semantic conventions' sensitive query keys (`AWSAccessKeyId`, `Signature`, `sig`,
+   `X-Goog-Signature`) and of deny-listed query keys (`token`, `api_key`, ...) become `REDACTED`.
+3. **Values.** Strings are scanned for `Bearer`/`Basic` credentials, JWTs, `password=...`-style
+   pairs, Luhn-valid card numbers, AWS/GitHub/Slack/Stripe/Google keys, private key blocks and
+   the `extra_patterns`; only the matched secret is replaced, the rest of the text stays.
+
+Lone surrogates are replaced by U+FFFD on the way, so JSON and protobuf encoders cannot fail.
+Every public method never raises (internal errors go through `_guard`) and is idempotent.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any, TypeVar
+
+from flext_observability._guard import is_strict, report_internal_error
+from flext_observability._redaction_entity import mask_entity, redact_entity_fields
+from flext_observability._redaction_rules import (
+    MARKER,
+    SCAN_SOURCE,
+    URL_MARKER,
+    URL_SENSITIVE_QUERY_KEYS,
+    fix_surrogates,
+    is_sensitive_key,
+    luhn_ok,
+)
+from flext_observability.exceptions import ConfigurationError
+from flext_observability.models import Entity
+
+__all__ = ["MARKER", "Redactor"]
+
+E = TypeVar("E", bound=Entity)
+
+_SCAN = re.compile(SCAN_SOURCE)
+_KEY_CACHE_LIMIT = 4096
+_MAX_DEPTH = 8
+"""Nesting depth of sequences/mappings (and of pairs inside pair values) scanned exactly;
+anything deeper is replaced wholesale, so a pathological input can neither recurse without
+bound nor slip through."""
+
+
+class Redactor:
+    """Scrub secrets from strings, attribute maps and the five entities.
+
+    Args:
+        enabled: False makes every method the identity.
+        extra_patterns: regular expressions (strings); every match becomes `"[REDACTED]"`.
+        allow: keys (exact, case-insensitive) that are never treated as sensitive.
+
+    Raises:
+        ConfigurationError: an extra pattern is not a string or not a valid regular expression.
+    """
+
+    __slots__ = ("_allow", "_enabled", "_extra", "_key_cache")
+
+    def __init__(  # noqa: D107 - documented on the class
+        self,
+        *,
+        enabled: bool = True,
+        extra_patterns: Iterable[str] = (),
+        allow: Iterable[str] = (),
+    ) -> None:
+        self._enabled = bool(enabled)
+        self._extra = tuple(_compile(pattern) for pattern in extra_patterns)
+        self._allow = frozenset(_allow_key(key) for key in allow)
+        self._key_cache: dict[str, bool] = {}
+
+    @classmethod
+    def disabled(cls) -> Redactor:
+        """Return a redactor that changes nothing."""
+        return cls(enabled=False)
+
+    @property
+    def enabled(self) -> bool:
+        """Whether redaction is applied at all."""
+        return self._enabled
+
+    def __repr__(self) -> str:
+        """Describe the configuration without echoing the patterns (they may embed secrets)."""
+        return (
+            f"Redactor(enabled={self._enabled}, extra_patterns={len(self._extra)}, "
+            f"allow={sorted(self._allow)!r})"
+        )
+
+    # -- keys ---------------------------------------------------------------------------------
+
+    def is_sensitive(self, key: str) -> bool:
+        """Whether a value under `key` is redacted (deny-list match and not allow-listed)."""
+        if not self._enabled:
+            return False
+        cached = self._key_cache.get(key)
+        if cached is None:
+            cached = key.lower() not in self._allow and is_sensitive_key(key)
+            if len(self._key_cache) >= _KEY_CACHE_LIMIT:
+                self._key_cache.clear()
+            self._key_cache[key] = cached
+        return cached
+
+    # -- strings ------------------------------------------------------------------------------
+
+    def redact_text(self, text: str) -> str:
+        """Return `text` with every secret found in it replaced (see the module docstring)."""
+        if not self._enabled or type(text) is not str:
+            return text
+        try:
+            return self._scan(text, 0)
+        except Exception as exc:  # noqa: BLE001 - scrubbing never raises; fails closed
+            return _failed("redaction.text", exc, MARKER)
+
+    def redact_url(self, url: str) -> str:
+        """Return `url` with credentials and sensitive query/fragment values replaced.
+
+        Works on absolute URLs (`scheme://user:pw@host/path?q#f`) and on relative ones or bare
+        query strings (`/path?token=x`, `?sig=x`).
+        """
+        if not self._enabled or type(url) is not str:
+            return url
+        try:
+            return self._url(fix_surrogates(url))
+        except Exception as exc:  # noqa: BLE001 - scrubbing never raises; fails closed
+            return _failed("redaction.url", exc, URL_MARKER)
+
+    def _scan(self, text: str, depth: int) -> str:
+        text = fix_surrogates(text)
+        if len(text) > 4:  # noqa: PLR2004 - nothing shorter can hold a recognisable secret
+            text = _SCAN.sub(lambda match: self._replace(match, depth), text)
+        for pattern in self._extra:
+            text = pattern.sub(MARKER, text)
+        return text
+
+    def _replace(self, match: re.Match[str], depth: int) -> str:
+        kind = match.lastgroup
+        if kind == "url":
+            return self._url(match.group())
+        if kind == "pair":
+            return self._pair(match, depth)
+        if kind == "cred":
+            return match.group("auth") + MARKER
+        if kind == "card":
+            digits = match.group().replace(" ", "").replace("-", "")
+            return MARKER if luhn_ok(digits) else match.group()
+        return MARKER  # pem, jwt, known token formats
+
+    def _pair(self, match: re.Match[str], depth: int) -> str:
+        key, sep, value = match.group("pkey", "psep", "pval")
+        quote = value[0] if value[:1] in {'"', "'"} and len(value) > 1 else ""
+        if self.is_sensitive(key) or key.lower() in URL_SENSITIVE_QUERY_KEYS:
+            return f"{key}{sep}{quote}{MARKER}{quote}"
+        if depth >= _MAX_DEPTH:
+            return f"{key}{sep}{quote}{MARKER}{quote}"
+        inner = value[1:-1] if quote else value
+        return f"{key}{sep}{quote}{self._scan(inner, depth + 1)}{quote}"
+
+    def _url(self, url: str) -> str:
+        start = 0
+        scheme_end = url.find("://")
+        if scheme_end != -1:
+            start = scheme_end + 3
+            end = _first_of(url, "/?#", start)
+            at = url.rfind("@", start, end)
+            if at != -1:
+                url = f"{url[:start]}{URL_MARKER}:{URL_MARKER}{url[at:]}"
+                start += len(URL_MARKER) * 2 + 1
+        query = url.find("?", start)
+        fragment = url.find("#", start)
+        if fragment != -1:
+            url = url[: fragment + 1] + self._query(url[fragment + 1 :])
+        if query != -1 and (fragment == -1 or query < fragment):
+            stop = fragment if fragment != -1 else len(url)
+            url = url[: query + 1] + self._query(url[query + 1 : stop]) + url[stop:]
+        return url
+
+    def _query(self, query: str) -> str:
+        if "=" not in query:
+            return query
+        parts = query.split("&")
+        for index, part in enumerate(parts):
+            name, eq, _ = part.partition("=")
+            if not eq:
+                continue
+            plain = _unquote(name)
+            if plain.lower() in URL_SENSITIVE_QUERY_KEYS or self.is_sensitive(plain):
+                parts[index] = f"{name}={URL_MARKER}"
+        return "&".join(parts)
+
+    # -- values and attribute maps ------------------------------------------------------------
+
+    def redact_value(self, key: str, value: Any) -> Any:
+        """Return `value` as stored under `key`, redacted.
+
+        Under a sensitive key anything but None becomes `"[REDACTED]"`; otherwise strings are
+        scanned, and sequences and mappings (nested log bodies) are redacted item by item,
+        keeping their type. Other values are returned unchanged.
+        """
+        if not self._enabled:
+            return value
+        try:
+            return self._value(key, value, 0)
+        except Exception as exc:  # noqa: BLE001 - scrubbing never raises; fails closed
+            return _failed("redaction.value", exc, MARKER)
+
+    def redact_attributes(self, attributes: Mapping[str, Any]) -> dict[str, Any]:
+        """Return a new dict with every value redacted by `redact_value`."""
+        if not self._enabled:
+            return dict(attributes)
+        try:
+            changed = self._mapping(attributes, 0)
+            return dict(attributes) if changed is None else changed
+        except Exception as exc:  # noqa: BLE001 - scrubbing never raises; fails closed
+            return _failed("redaction.attributes", exc, dict.fromkeys(attributes, MARKER))
+
+    def redact_changed(self, attributes: Mapping[str, Any]) -> dict[str, Any] | None:
+        """Return the redacted copy of `attributes`, or None when nothing had to change.
+
+        The cheap path for hot callers (exporter wrappers, the entity pipeline): a clean map
+        costs one pass and no copy.
+        """
+        if not self._enabled:
+            return None
+        try:
+            return self._mapping(attributes, 0)
+        except Exception as exc:  # noqa: BLE001 - scrubbing never raises; fails closed
+            return _failed("redaction.attributes", exc, dict.fromkeys(attributes, MARKER))
+
+    def _value(self, key: str | None, value: Any, depth: int) -> Any:  # noqa: PLR0911 - one return per value kind
+        if key is not None and value is not None and self.is_sensitive(key):
+            return MARKER
+        kind = type(value)
+        if kind is str:
+            return self._scan(value, 0)
+        if kind in {bool, int, float} or value is None:
+            return value
+        if depth >= _MAX_DEPTH:
+            return MARKER
+        if isinstance(value, Mapping):
+            changed = self._mapping(value, depth + 1)  # pyright: ignore[reportUnknownArgumentType]
+            return value if changed is None else changed
+        if isinstance(value, list | tuple):
+            items = [self._value(None, item, depth + 1) for item in value]
+            if all(new is old for new, old in zip(items, value, strict=True)):
+                return value
+            return items if isinstance(value, list) else tuple(items)
+        return value
+
+    def _mapping(self, mapping: Mapping[Any, Any], depth: int) -> dict[Any, Any] | None:
+        """Return the redacted copy of `mapping`, or None when nothing changed (cheap path)."""
+        out: dict[Any, Any] | None = None
+        for key, value in mapping.items():
+            name = key if type(key) is str else str(key)
+            new = self._value(name, value, depth)
+            clean = fix_surrogates(name)
+            if clean is not key:
+                # A key with lone surrogates would make JSON/protobuf encoding fail.
+                if out is None:
+                    out = dict(mapping)
+                del out[key]
+                out[clean] = new
+            elif new is not value and (type(new) is not str or new != value):
+                if out is None:
+                    out = dict(mapping)
+                out[key] = new
+        return out
+
+    # -- entities -----------------------------------------------------------------------------
+
+    def redact_entity(self, entity: E) -> E:
+        """Return `entity` with its free-text and attribute fields redacted.
+
+        The same object comes back when nothing changed; otherwise a new, validated instance.
+        If scrubbing fails unexpectedly, a copy whose every scrubbable field is masked comes
+        back instead, never the unscrubbed entity.
+        """
+        if not self._enabled:
+            return entity
+        try:
+            return redact_entity_fields(entity, self.redact_text, self.redact_changed)
+        except Exception as exc:
+            if is_strict():
+                raise
+            report_internal_error("redaction.entity", exc)
+            return mask_entity(entity)
+
+
+def _compile(pattern: object) -> re.Pattern[str]:
+    if not isinstance(pattern, str):
+        raise ConfigurationError(
+            "redaction_extra_patterns: expected regular expression strings, got "
+            f"{type(pattern).__name__}"
+        )
+    try:
+        return re.compile(pattern)
+    except re.error as exc:
+        # The pattern itself is not echoed: it may well contain the secret it is meant to hide.
+        raise ConfigurationError(
+            f"redaction_extra_patterns: invalid regular expression ({exc.msg} at position "
+            f"{exc.pos}); expected a Python `re` pattern"
+        ) from None
+
+
+def _allow_key(key: object) -> str:
+    if not isinstance(key, str):
+        raise ConfigurationError(
+            f"redaction_allow: expected attribute key strings, got {type(key).__name__}"
+        )
+    return key.lower()
+
+
+def _first_of(text: str, chars: str, start: int) -> int:
+    positions = [pos for pos in (text.find(char, start) for char in chars) if pos != -1]
+    return min(positions, default=len(text))
+
+
+def _unquote(name: str) -> str:
+    if "%" not in name and "+" not in name:
+        return name
+    from urllib.parse import unquote_plus  # noqa: PLC0415 - rare path, keep import cost off
+
+    return unquote_plus(name)
+
+
+_T = TypeVar("_T")
+
+
+def _failed(site: str, exc: Exception, fallback: _T) -> _T:
+    """Report an internal error and return the fully masked `fallback` (strict: re-raise)."""
+    if is_strict():
+        raise exc
+    report_internal_error(site, exc)
+    return fallback

@@ -1,0 +1,279 @@
+"""SQLite plumbing for the embedded store: opening, schema, locking, drop reasons, retention.
+
+Writers open the file read-write in WAL mode with `synchronous=NORMAL` (a committed transaction
+survives a process crash; only an OS crash can lose the last commits, never corrupt the file)
+and take the write lock with `BEGIN IMMEDIATE`, retried on `database is locked` until a deadline.
+Readers open it with `mode=ro`, which works while other processes write.
+"""
+
+from __future__ import annotations
+
+import errno
+import math
+import random
+import sqlite3
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+from flext_observability.exceptions import StoreError
+from flext_observability.sinks._store_schema import SCHEMA_VERSION, TABLES, create_schema_sql
+
+__all__ = [
+    "RESET_REASONS",
+    "SchemaMismatchError",
+    "apply_retention",
+    "begin_immediate",
+    "checkpoint_and_vacuum",
+    "delete_older_than",
+    "drop_reason",
+    "insert_batch",
+    "open_reader",
+    "open_writer",
+    "shrink_to",
+    "used_bytes",
+]
+
+# Primary SQLite result codes (https://sqlite.org/rescode.html) → drop reason.
+_REASONS = {
+    3: "cantopen",  # SQLITE_PERM
+    5: "locked",  # SQLITE_BUSY
+    6: "locked",  # SQLITE_LOCKED
+    8: "readonly",  # SQLITE_READONLY
+    10: "io",  # SQLITE_IOERR
+    11: "corrupt",  # SQLITE_CORRUPT
+    13: "disk_full",  # SQLITE_FULL
+    14: "cantopen",  # SQLITE_CANTOPEN
+    23: "cantopen",  # SQLITE_AUTH
+    26: "corrupt",  # SQLITE_NOTADB
+}
+_OS_REASONS = {
+    errno.ENOSPC: "disk_full",
+    errno.EDQUOT: "disk_full",
+    errno.EROFS: "readonly",
+    errno.EACCES: "readonly",
+    errno.EPERM: "readonly",
+}
+# Reasons after which the connection is discarded and reopened on the next write.
+RESET_REASONS = frozenset({"corrupt", "cantopen", "io", "error"})
+
+
+class SchemaMismatchError(Exception):
+    """The file was written by a newer schema version than this code understands."""
+
+
+def drop_reason(exc: BaseException) -> str:
+    """Classify why a write failed, as the key counted in `SQLiteStore.dropped`."""
+    if isinstance(exc, SchemaMismatchError):
+        return "schema"
+    if isinstance(exc, sqlite3.Error):
+        code = getattr(exc, "sqlite_errorcode", None)
+        return _REASONS.get(code & 0xFF, "error") if isinstance(code, int) else "error"
+    if isinstance(exc, OSError):
+        return _OS_REASONS.get(exc.errno or 0, "cantopen")
+    return "error"
+
+
+def _is_busy(exc: sqlite3.Error) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(code, int) and (code & 0xFF) in {5, 6}
+
+
+def begin_immediate(conn: sqlite3.Connection, deadline: float) -> None:
+    """Start a write transaction, retrying while another process holds the lock."""
+    while True:
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if not _is_busy(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(random.uniform(0.002, 0.02))  # noqa: S311 - jitter, not cryptography
+        else:
+            return
+
+
+def open_writer(
+    path: Path, *, lock_timeout: float, max_page_count: int | None
+) -> sqlite3.Connection:
+    """Open (creating the file, its directory and the schema if needed) a writer connection."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(
+        str(path), timeout=lock_timeout, isolation_level=None, check_same_thread=False
+    )
+    try:
+        deadline = time.monotonic() + lock_timeout
+        conn.execute(f"PRAGMA busy_timeout = {int(lock_timeout * 1000)}")
+        # Only takes effect on a new, empty file; lets retention return pages to the OS.
+        conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
+        _retry_busy(conn, "PRAGMA journal_mode = WAL", deadline)
+        conn.execute("PRAGMA synchronous = NORMAL")
+        if max_page_count is not None:
+            conn.execute(f"PRAGMA max_page_count = {int(max_page_count)}")
+        _ensure_schema(conn, deadline)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _retry_busy(conn: sqlite3.Connection, sql: str, deadline: float) -> None:
+    while True:
+        try:
+            conn.execute(sql).fetchall()
+        except sqlite3.OperationalError as exc:
+            if not _is_busy(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(random.uniform(0.002, 0.02))  # noqa: S311 - jitter, not cryptography
+        else:
+            return
+
+
+def _user_version(conn: sqlite3.Connection) -> int:
+    row = conn.execute("PRAGMA user_version").fetchone()
+    return int(row[0])
+
+
+def _ensure_schema(conn: sqlite3.Connection, deadline: float) -> None:
+    version = _user_version(conn)
+    if version == SCHEMA_VERSION:
+        return
+    if version > SCHEMA_VERSION:
+        raise SchemaMismatchError(version)
+    begin_immediate(conn, deadline)
+    try:
+        if _user_version(conn) == 0:  # another process may have created it meanwhile
+            for statement in create_schema_sql():
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def open_reader(path: Path, *, lock_timeout: float) -> sqlite3.Connection:
+    """Open an existing store read-only; raise `StoreError` if it is missing or unreadable."""
+    if not path.exists():
+        raise StoreError(f"no flext-observability store at {path}: the file does not exist")
+    if not path.is_file():
+        raise StoreError(f"no flext-observability store at {path}: not a regular file")
+    uri = f"file:{quote(str(path.resolve()))}?mode=ro"
+    try:
+        conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot open the store at {path}: {exc}") from exc
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {int(lock_timeout * 1000)}")
+        version = _user_version(conn)
+        conn.execute("SELECT count(*) FROM sqlite_schema").fetchone()
+    except sqlite3.Error as exc:
+        conn.close()
+        raise StoreError(
+            f"the store at {path} is corrupt or not a SQLite database ({exc})"
+        ) from exc
+    if version != SCHEMA_VERSION:
+        conn.close()
+        if version == 0:
+            raise StoreError(f"{path} is a SQLite file without the flext-observability schema")
+        raise StoreError(
+            f"the store at {path} has schema version {version}; this version reads "
+            f"{SCHEMA_VERSION} (upgrade flext-observability)"
+        )
+    return conn
+
+
+def used_bytes(conn: sqlite3.Connection) -> int:
+    """Return the bytes held by live pages (file pages minus free-list pages)."""
+    pages = int(conn.execute("PRAGMA page_count").fetchone()[0])
+    free = int(conn.execute("PRAGMA freelist_count").fetchone()[0])
+    size = int(conn.execute("PRAGMA page_size").fetchone()[0])
+    return (pages - free) * size
+
+
+def delete_older_than(conn: sqlite3.Connection, cutoff_ns: int) -> int:
+    """Delete rows whose timestamp is before `cutoff_ns`, in every table; return how many."""
+    deleted = 0
+    for table in TABLES:
+        cursor = conn.execute(f"DELETE FROM {table.name} WHERE timestamp < ?", (cutoff_ns,))  # noqa: S608 - fixed identifiers
+        deleted += cursor.rowcount
+    return deleted
+
+
+_ALL_TIMESTAMPS = " UNION ALL ".join(f"SELECT timestamp FROM {table.name}" for table in TABLES)  # noqa: S608 - fixed identifiers
+_OLDEST_SQL = f"SELECT timestamp FROM ({_ALL_TIMESTAMPS}) ORDER BY timestamp LIMIT 1 OFFSET ?"  # noqa: S608 - fixed identifiers
+
+
+def shrink_to(conn: sqlite3.Connection, limit: int, target: int) -> int:
+    """Delete the oldest rows across tables until the used bytes drop under `target`.
+
+    Runs only when the used bytes exceed `limit`. The number of rows to delete is estimated from
+    the mean row size; a few rounds correct the estimate. Returns how many rows were deleted.
+    """
+    deleted = 0
+    used = used_bytes(conn)
+    if used <= limit:
+        return 0
+    for _ in range(8):
+        rows = sum(
+            int(conn.execute(f"SELECT count(*) FROM {table.name}").fetchone()[0])  # noqa: S608 - fixed identifiers
+            for table in TABLES
+        )
+        if rows == 0:
+            break
+        wanted = min(rows, max(1, math.ceil((used - target) / (used / rows))))
+        cutoff = conn.execute(_OLDEST_SQL, (wanted - 1,)).fetchone()[0]
+        for table in TABLES:
+            cursor = conn.execute(f"DELETE FROM {table.name} WHERE timestamp <= ?", (cutoff,))  # noqa: S608 - fixed identifiers
+            deleted += cursor.rowcount
+        used = used_bytes(conn)
+        if used <= target:
+            break
+    return deleted
+
+
+def checkpoint_and_vacuum(conn: sqlite3.Connection) -> None:
+    """Return free pages to the file system and checkpoint the WAL (never waits on readers)."""
+    # executescript steps the pragma to completion; execute() would free a single page.
+    conn.executescript("PRAGMA incremental_vacuum;")
+    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+
+
+def apply_retention(
+    conn: sqlite3.Connection,
+    *,
+    cutoff_ns: int | None,
+    max_bytes: int | None,
+    target_ratio: float,
+    lock_timeout: float,
+) -> dict[str, int]:
+    """Delete by age then by size in one transaction; vacuum if anything went."""
+    deleted = {"age": 0, "size": 0}
+    begin_immediate(conn, time.monotonic() + lock_timeout)
+    try:
+        if cutoff_ns is not None:
+            deleted["age"] = delete_older_than(conn, cutoff_ns)
+        if max_bytes is not None:
+            deleted["size"] = shrink_to(conn, max_bytes, int(max_bytes * target_ratio))
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    if deleted["age"] or deleted["size"]:
+        checkpoint_and_vacuum(conn)
+    return deleted
+
+
+def insert_batch(
+    conn: sqlite3.Connection, grouped: dict[str, list[tuple[object, ...]]], lock_timeout: float
+) -> None:
+    """Insert rows (INSERT statement → parameter rows) in one write transaction."""
+    begin_immediate(conn, time.monotonic() + lock_timeout)
+    try:
+        for sql, rows in grouped.items():
+            conn.executemany(sql, rows)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise

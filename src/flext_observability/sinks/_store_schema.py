@@ -1,0 +1,251 @@
+"""The embedded store's schema: one table per entity kind, the entity JSON plus indexed columns.
+
+Every table has `seq` (insertion order), `id`, `timestamp` (UTC epoch nanoseconds, so it sorts
+and compares as an integer), `service_name`, `name` (a span's `operation_name`, a log's
+`logger_name`, otherwise the entity's `name`), `is_error` and `data` (the exact
+`model_dump_json()`, which is what reads validate back). Kind-specific columns follow. The schema
+version lives in `PRAGMA user_version`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from flext_observability._types import (
+    AlertSeverity,
+    AlertStatus,
+    HealthStatus,
+    LogLevel,
+    TraceStatus,
+)
+from flext_observability.models import (
+    FlextAlert,
+    FlextHealthCheck,
+    FlextLogEntry,
+    FlextMetric,
+    FlextTrace,
+)
+from flext_observability.sinks._base import Entity
+
+__all__ = [
+    "KINDS",
+    "SCHEMA_VERSION",
+    "TABLES",
+    "Table",
+    "create_schema_sql",
+    "table_for",
+    "table_for_entity",
+    "to_ns",
+]
+
+SCHEMA_VERSION = 1
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ERROR_SEVERITIES = frozenset({AlertSeverity.ERROR, AlertSeverity.CRITICAL})
+
+
+def to_ns(value: datetime) -> int:
+    """Return `value` as UTC epoch nanoseconds (naive input is taken as UTC)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return (value - _EPOCH) // timedelta(microseconds=1) * 1000
+
+
+def _rank(enum: type[StrEnum], member: StrEnum) -> int:
+    return list(enum).index(member)
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """How one entity kind is stored and filtered."""
+
+    kind: str
+    """The public kind name used by `query()` ("traces", "metrics", "logs", "alerts", "health")."""
+    name: str
+    """The SQL table name."""
+    model: type[Entity]
+    extra: tuple[tuple[str, str], ...]
+    """Kind-specific columns as (name, SQL type), in `values()` order after the common ones."""
+    values: Callable[[Any], tuple[object, ...]]
+    """Entity → (name, is_error, *extra values)."""
+    indexes: tuple[str, ...] = ()
+    level_column: str | None = None
+    level_enum: type[StrEnum] | None = None
+    status_enum: type[StrEnum] | None = None
+    has_trace_id: bool = False
+    has_duration: bool = False
+
+    @property
+    def insert_sql(self) -> str:
+        """The parametrised INSERT for one row."""
+        columns = ["id", "timestamp", "service_name", "name", "is_error", "data"]
+        columns += [column for column, _ in self.extra]
+        marks = ", ".join("?" for _ in columns)
+        return f"INSERT INTO {self.name} ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608 - fixed identifiers
+
+    def row(self, entity: Entity) -> tuple[object, ...]:
+        """Return the INSERT parameters for `entity`."""
+        name, is_error, *extra = self.values(entity)
+        common = (entity.id, to_ns(entity.timestamp), entity.service_name, name, is_error)
+        return (*common, entity.model_dump_json(), *extra)
+
+
+def _trace_values(span: FlextTrace) -> tuple[object, ...]:
+    return (
+        span.operation_name,
+        int(span.status is TraceStatus.ERROR),
+        span.trace_id,
+        span.span_id,
+        span.parent_span_id,
+        span.status.value,
+        span.duration_ms,
+    )
+
+
+def _metric_values(metric: FlextMetric) -> tuple[object, ...]:
+    return (metric.name, 0, metric.metric_type.value)
+
+
+def _log_values(entry: FlextLogEntry) -> tuple[object, ...]:
+    rank = _rank(LogLevel, entry.level)
+    is_error = int(rank >= _rank(LogLevel, LogLevel.ERROR))
+    return (entry.logger_name, is_error, entry.trace_id, entry.level.value, rank)
+
+
+def _alert_values(alert: FlextAlert) -> tuple[object, ...]:
+    return (
+        alert.name,
+        int(alert.severity in _ERROR_SEVERITIES),
+        alert.trace_id,
+        alert.severity.value,
+        _rank(AlertSeverity, alert.severity),
+        alert.status.value,
+        alert.fingerprint,
+    )
+
+
+def _health_values(check: FlextHealthCheck) -> tuple[object, ...]:
+    return (
+        check.name,
+        int(check.status is HealthStatus.UNHEALTHY),
+        check.status.value,
+        check.duration_ms,
+    )
+
+
+TABLES: tuple[Table, ...] = (
+    Table(
+        kind="traces",
+        name="traces",
+        model=FlextTrace,
+        extra=(
+            ("trace_id", "TEXT NOT NULL"),
+            ("span_id", "TEXT NOT NULL"),
+            ("parent_span_id", "TEXT"),
+            ("status", "TEXT NOT NULL"),
+            ("duration_ms", "REAL"),
+        ),
+        values=_trace_values,
+        indexes=("trace_id", "duration_ms"),
+        status_enum=TraceStatus,
+        has_trace_id=True,
+        has_duration=True,
+    ),
+    Table(
+        kind="metrics",
+        name="metrics",
+        model=FlextMetric,
+        extra=(("metric_type", "TEXT NOT NULL"),),
+        values=_metric_values,
+    ),
+    Table(
+        kind="logs",
+        name="logs",
+        model=FlextLogEntry,
+        extra=(("trace_id", "TEXT"), ("level", "TEXT NOT NULL"), ("level_rank", "INTEGER")),
+        values=_log_values,
+        indexes=("trace_id", "level_rank, timestamp"),
+        level_column="level_rank",
+        level_enum=LogLevel,
+        has_trace_id=True,
+    ),
+    Table(
+        kind="alerts",
+        name="alerts",
+        model=FlextAlert,
+        extra=(
+            ("trace_id", "TEXT"),
+            ("severity", "TEXT NOT NULL"),
+            ("severity_rank", "INTEGER NOT NULL"),
+            ("status", "TEXT NOT NULL"),
+            ("fingerprint", "TEXT NOT NULL"),
+        ),
+        values=_alert_values,
+        indexes=("trace_id", "fingerprint"),
+        level_column="severity_rank",
+        level_enum=AlertSeverity,
+        status_enum=AlertStatus,
+        has_trace_id=True,
+    ),
+    Table(
+        kind="health",
+        name="health_checks",
+        model=FlextHealthCheck,
+        extra=(("status", "TEXT NOT NULL"), ("duration_ms", "REAL")),
+        values=_health_values,
+        indexes=("status, timestamp",),
+        status_enum=HealthStatus,
+        has_duration=True,
+    ),
+)
+
+KINDS: tuple[str, ...] = tuple(table.kind for table in TABLES)
+"""The kinds `query()` accepts, in table order."""
+
+_BY_KIND = {table.kind: table for table in TABLES} | {"health_checks": TABLES[-1]}
+_BY_MODEL: dict[type[Any], Table] = {table.model: table for table in TABLES}
+
+
+def table_for(kind: str | type[Entity]) -> Table:
+    """Return the table of a kind name or entity class; raise ValueError for anything else."""
+    table = _BY_MODEL.get(kind) if isinstance(kind, type) else _BY_KIND.get(str(kind))
+    if table is None:
+        shown = kind.__name__ if isinstance(kind, type) else repr(kind)
+        allowed = ", ".join(KINDS)
+        msg = f"store kind: expected one of {allowed} (or an entity class), got {shown}"
+        raise ValueError(msg)
+    return table
+
+
+def table_for_entity(entity: Entity) -> Table:
+    """Return the table an entity is written to."""
+    return _BY_MODEL[type(entity)]
+
+
+def create_schema_sql() -> list[str]:
+    """Return the statements that create every table and index (idempotent)."""
+    statements: list[str] = []
+    for table in TABLES:
+        extra = "".join(f", {column} {sql_type}" for column, sql_type in table.extra)
+        statements.append(
+            f"CREATE TABLE IF NOT EXISTS {table.name} ("
+            "seq INTEGER PRIMARY KEY, id TEXT NOT NULL, timestamp INTEGER NOT NULL, "
+            "service_name TEXT, name TEXT, is_error INTEGER NOT NULL, data TEXT NOT NULL"
+            f"{extra})"
+        )
+        columns = ("timestamp", "name, timestamp", "service_name, timestamp", *table.indexes)
+        for columns_sql in columns:
+            suffix = columns_sql.split(",")[0].strip()
+            statements.append(
+                f"CREATE INDEX IF NOT EXISTS ix_{table.name}_{suffix} "
+                f"ON {table.name} ({columns_sql})"
+            )
+        statements.append(
+            f"CREATE INDEX IF NOT EXISTS ix_{table.name}_errors "
+            f"ON {table.name} (timestamp) WHERE is_error = 1"
+        )
+    return statements
