@@ -212,9 +212,7 @@ def _data(*metrics: Metric, resource: Resource | None = None) -> MetricsData:
 def test_non_finite_point_is_skipped_and_counted_without_losing_the_rest() -> None:
     """A NaN point among good ones is skipped; the good points keep their sanitised tags."""
     points = [_number(1.0, k="a"), _number(math.nan, k="b"), _number(2.0, k=b"\xff", n=math.inf)]
-    data = _data(
-        Metric(name="level", description=None, unit=None, data=Gauge(data_points=points))
-    )
+    data = _data(Metric(name="level", description=None, unit=None, data=Gauge(data_points=points)))
     skipped: list[str] = []
     entities = metrics_to_entities(data, on_skip=lambda name, _exc: skipped.append(name))
     assert [e.model_dump(exclude={"id"}) for e in entities] == [

@@ -10,10 +10,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from _convert_strategies import Raising, attribute_values, hostile_text
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from _convert_strategies import Raising, attribute_values, hostile_text
 from flext_observability._convert import level_from_levelno, stdlib_record_to_entry
 from flext_observability._convert_stdlib import exception_info, exception_type_name
 from flext_observability.models import ExceptionInfo, FlextLogEntry
@@ -24,6 +24,10 @@ CREATED_DT = datetime(2023, 11, 14, 22, 13, 20, 250000, tzinfo=UTC)
 
 class PaymentError(Exception):
     """A non-builtin exception type."""
+
+
+def _decline() -> None:
+    raise PaymentError("declined")
 
 
 def _record(
@@ -46,7 +50,7 @@ def _record(
 def test_full_record_maps_every_field() -> None:
     """Message, level, code location, thread, extras, correlation id, exception and ids map."""
     try:
-        raise PaymentError("declined")
+        _decline()
     except PaymentError:
         exc_info = sys.exc_info()
     record = _record(
@@ -176,6 +180,7 @@ def test_unforeseen_failure_gives_a_placeholder_entry() -> None:
     )
 
 
+_RESERVED = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message"}
 _MESSAGES = st.one_of(
     hostile_text(),
     st.sampled_from(["%s", "%d", "%(key)s", "%", "%s %s %s", "100%", "%.*f"]),
@@ -191,7 +196,7 @@ _ARGS = st.one_of(
 )
 
 
-@settings(max_examples=1500, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(
     msg=_MESSAGES,
     args=_ARGS,
@@ -210,4 +215,21 @@ def test_conversion_never_raises_and_round_trips(
     assert FlextLogEntry.model_validate_json(entry.model_dump_json()) == entry
 
 
-_RESERVED = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message"}
+def test_fallback_message_for_mapping_and_other_args() -> None:
+    """Mapping args and odd args objects are shown item by item or as a safe repr."""
+    mapping = _record("%(n)d items", ({"n": "x"},))
+    assert stdlib_record_to_entry(mapping).message == (
+        "<unformattable log message: TypeError: %d format: a real number is required, not str> "
+        "msg='%(n)d items' args={'n': 'x'}"
+    )
+    odd = _record("%s %s")
+    odd.args = ["only one"]  # type: ignore[assignment]  # hand-made records may hold anything
+    assert stdlib_record_to_entry(odd).message == (
+        "<unformattable log message: TypeError: not enough arguments for format string> "
+        "msg='%s %s' args=['only one']"
+    )
+
+
+def test_empty_exc_info_triple_gives_no_exception() -> None:
+    """exc_info=(None, None, None), as sys.exc_info() returns outside a handler, is no exception."""
+    assert stdlib_record_to_entry(_record(exc_info=(None, None, None))).exception is None

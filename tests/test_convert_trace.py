@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import traceback
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,10 +22,10 @@ from opentelemetry.sdk.trace.id_generator import IdGenerator
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode
 
+from _convert_strategies import attribute_maps, hostile_text
 from flext_observability._convert import UNNAMED_OPERATION, span_to_trace
 from flext_observability._convert_sanitize import ns_to_datetime
 from flext_observability.models import FlextTrace
-from _convert_strategies import attribute_maps, hostile_text
 
 T0 = 1_700_000_000_000_000_000  # 2023-11-14T22:13:20Z in Unix nanoseconds
 T0_DT = datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC)
@@ -34,13 +35,16 @@ class CountingIds(IdGenerator):
     """Deterministic ids: trace ids 1, 2, ... and span ids 1, 2, ..."""
 
     def __init__(self) -> None:
+        """Start both counters at 1."""
         self._trace = itertools.count(1)
         self._span = itertools.count(1)
 
     def generate_trace_id(self) -> int:
+        """Return the next trace id."""
         return next(self._trace)
 
     def generate_span_id(self) -> int:
+        """Return the next span id."""
         return next(self._span)
 
 
@@ -48,30 +52,33 @@ class StartCollector(SpanProcessor):
     """Keeps the spans as `on_start` sees them (still open)."""
 
     def __init__(self) -> None:
+        """Start with no spans."""
         self.started: list[Span] = []
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        """Keep the open span."""
         self.started.append(span)
 
 
+@dataclass
+class Traced:
+    """A local tracer provider (never the global one) exporting to memory."""
+
+    provider: TracerProvider
+    tracer: trace_api.Tracer
+    exporter: InMemorySpanExporter
+
+
 @pytest.fixture
-def exporter() -> Iterator[InMemorySpanExporter]:
-    """A local provider (never the global one) exporting to memory."""
-    memory = InMemorySpanExporter()
-    provider = TracerProvider(
-        resource=Resource.create({"service.name": "checkout"}), id_generator=CountingIds()
-    )
-    provider.add_span_processor(SimpleSpanProcessor(memory))
-    yield memory
-    provider.shutdown()
-
-
-def _tracer(exporter: InMemorySpanExporter) -> trace_api.Tracer:
+def traced() -> Iterator[Traced]:
+    """A local provider with deterministic ids, shut down after the test."""
+    exporter = InMemorySpanExporter()
     provider = TracerProvider(
         resource=Resource.create({"service.name": "checkout"}), id_generator=CountingIds()
     )
     provider.add_span_processor(SimpleSpanProcessor(exporter))
-    return provider.get_tracer("shop.orders", "1.2")
+    yield Traced(provider, provider.get_tracer("shop.orders", "1.2"), exporter)
+    provider.shutdown()
 
 
 def test_nested_spans_with_events_and_recorded_exception() -> None:
@@ -168,12 +175,12 @@ def test_nested_spans_with_events_and_recorded_exception() -> None:
     ],
 )
 def test_every_span_kind_maps_to_its_lowercase_name(
-    exporter: InMemorySpanExporter, kind: SpanKind, expected: str
+    traced: Traced, kind: SpanKind, expected: str
 ) -> None:
     """Each OTel span kind becomes the lowercase `TraceKind`."""
-    with _tracer(exporter).start_as_current_span("op", kind=kind):
+    with traced.tracer.start_as_current_span("op", kind=kind):
         pass
-    (span,) = exporter.get_finished_spans()
+    (span,) = traced.exporter.get_finished_spans()
     assert span_to_trace(span).kind == expected
 
 
@@ -186,22 +193,22 @@ def test_every_span_kind_maps_to_its_lowercase_name(
     ],
 )
 def test_status_code_and_description(
-    exporter: InMemorySpanExporter, status: Status, expected: tuple[str, str]
+    traced: Traced, status: Status, expected: tuple[str, str]
 ) -> None:
     """UNSET/OK/ERROR map to unset/ok/error and the description is kept, cleaned."""
-    with _tracer(exporter).start_as_current_span("op", set_status_on_exception=False) as span:
+    with traced.tracer.start_as_current_span("op", set_status_on_exception=False) as span:
         span.set_status(status)
-    (finished,) = exporter.get_finished_spans()
+    (finished,) = traced.exporter.get_finished_spans()
     entity = span_to_trace(finished)
     assert (entity.status, entity.status_message) == expected
 
 
 @pytest.mark.parametrize("name", ["", "   "])
-def test_blank_span_name_becomes_unnamed(exporter: InMemorySpanExporter, name: str) -> None:
+def test_blank_span_name_becomes_unnamed(traced: Traced, name: str) -> None:
     """An empty or blank span name maps to the documented placeholder."""
-    with _tracer(exporter).start_as_current_span(name):
+    with traced.tracer.start_as_current_span(name):
         pass
-    (span,) = exporter.get_finished_spans()
+    (span,) = traced.exporter.get_finished_spans()
     assert span_to_trace(span).operation_name == UNNAMED_OPERATION == "<unnamed>"
 
 
@@ -223,11 +230,11 @@ def test_unfinished_span_has_no_end_time() -> None:
     assert entity.context == {"tenant": "acme"}
 
 
-def test_end_before_start_is_clamped(exporter: InMemorySpanExporter) -> None:
+def test_end_before_start_is_clamped(traced: Traced) -> None:
     """An explicit end time before the start gives end_time == start_time, duration 0."""
-    span = _tracer(exporter).start_span("op", start_time=T0 + 5000)
+    span = traced.tracer.start_span("op", start_time=T0 + 5000)
     span.end(end_time=T0)
-    (finished,) = exporter.get_finished_spans()
+    (finished,) = traced.exporter.get_finished_spans()
     entity = span_to_trace(finished)
     assert (entity.start_time, entity.end_time, entity.duration_ms) == (
         T0_DT + timedelta(microseconds=5),
@@ -306,3 +313,15 @@ def test_hostile_spans_always_give_valid_round_tripping_entities(
     entity = span_to_trace(span, context=context)
     assert FlextTrace.model_validate(entity.model_dump()) == entity
     assert FlextTrace.model_validate_json(entity.model_dump_json()) == entity
+
+
+def test_never_started_span_and_missing_resource() -> None:
+    """A hand-built span with only an end time starts at its end; no resource gives None."""
+    span = ReadableSpan(
+        name="op",
+        context=SpanContext(trace_id=5, span_id=6, is_remote=False),
+        end_time=T0,
+    )
+    span._resource = None  # type: ignore[assignment]  # hand-built spans may lack one
+    entity = span_to_trace(span)
+    assert (entity.start_time, entity.end_time, entity.service_name) == (T0_DT, T0_DT, None)

@@ -22,9 +22,11 @@ class FakeClock:
     """A settable monotonic clock for the schedule."""
 
     def __init__(self) -> None:
+        """Start at an arbitrary time."""
         self.now = 1000.0
 
     def __call__(self) -> float:
+        """Return the current fake time."""
         return self.now
 
 
@@ -32,15 +34,18 @@ class Collector:
     """Thread-safe list of results, with a wait for a count."""
 
     def __init__(self) -> None:
+        """Start empty."""
         self.results: list[FlextHealthCheck] = []
         self._cond = threading.Condition()
 
     def __call__(self, result: FlextHealthCheck) -> None:
+        """Record one result."""
         with self._cond:
             self.results.append(result)
             self._cond.notify_all()
 
     def wait_for(self, count: int) -> list[FlextHealthCheck]:
+        """Wait until `count` results arrived; return them all."""
         with self._cond:
             assert self._cond.wait_for(lambda: len(self.results) >= count, timeout=WAIT)
             return list(self.results)
@@ -77,7 +82,7 @@ def test_register_validates_its_arguments(registry: HealthRegistry) -> None:
         registry.register("db", lambda: True, timeout=-1)
     with pytest.raises(ConfigurationError, match=r"'db': interval must be a positive .*nan"):
         registry.register("db", lambda: True, interval=float("nan"))
-    with pytest.raises(ConfigurationError, match="timeout must be a positive number .* bool"):
+    with pytest.raises(ConfigurationError, match=r"timeout must be a positive number .* bool"):
         registry.register("db", lambda: True, timeout=True)
     with pytest.raises(ConfigurationError, match="default_timeout"):
         HealthRegistry(default_timeout=0)
@@ -85,7 +90,7 @@ def test_register_validates_its_arguments(registry: HealthRegistry) -> None:
 
 
 def test_decorator_forms_register_checks(registry: HealthRegistry) -> None:
-    """`@check`, `@check()` and `@check("name", critical=False)` register and return the function."""
+    """`@check`, `@check()` and `@check("name", critical=False)` register and return it."""
 
     @registry.check
     def bare() -> bool:
@@ -99,14 +104,19 @@ def test_decorator_forms_register_checks(registry: HealthRegistry) -> None:
     def anything() -> None:
         return None
 
+    @registry.check(name="keyword", interval=5.0)
+    async def by_keyword() -> bool:
+        return False
+
     assert bare() is True
     assert called() == "degraded"
-    assert registry.names == ["bare", "called", "named"]
-    assert [registry.is_critical(n) for n in registry.names] == [True, True, False]
+    assert registry.names == ["bare", "called", "named", "keyword"]
+    assert [registry.is_critical(n) for n in registry.names] == [True, True, False, True]
     assert {r.name: r.status for r in registry.run_all()} == {
         "bare": HealthStatus.HEALTHY,
         "called": HealthStatus.DEGRADED,
         "named": HealthStatus.HEALTHY,
+        "keyword": HealthStatus.UNHEALTHY,
     }
 
 
@@ -243,16 +253,17 @@ def test_a_hung_async_check_is_cancelled_at_its_timeout(registry: HealthRegistry
             cancelled.set()
             raise
 
-    registry.register("hung", hung, timeout=0.2)
+    registry.register("hung", hung, timeout=0.25)
     first = registry.run("hung")
-    assert (first.status, first.message) == (HealthStatus.UNHEALTHY, "timed out after 0.2s")
+    assert (first.status, first.message) == (HealthStatus.UNHEALTHY, "timed out after 0.25s")
     assert cancelled.wait(WAIT)
     assert registry._wait_idle(WAIT)
-    assert registry.run("hung").message == "timed out after 0.2s"  # not "still running"
+    assert registry.run("hung").message == "timed out after 0.25s"  # not "still running"
 
 
 def test_on_result_errors_are_contained(gate: threading.Event) -> None:
     """A raising on_result callback is reported as an internal error; results still cache."""
+    was_strict = _guard.is_strict()
     _guard.set_strict(False)
     _guard.reset_internal_errors()
 
@@ -266,6 +277,7 @@ def test_on_result_errors_are_contained(gate: threading.Event) -> None:
         assert reg.overall() is HealthStatus.HEALTHY
         assert _guard.internal_error_counts() == {"health.on_result": 1}
     finally:
+        _guard.set_strict(was_strict)
         _guard.reset_internal_errors()
         assert reg.stop(WAIT)
 
@@ -376,3 +388,21 @@ def test_fork_child_starts_empty_with_fresh_locks(registry: HealthRegistry) -> N
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     assert registry.latest()["db"].status is HealthStatus.HEALTHY
+
+
+def test_a_worker_that_cannot_start_makes_the_check_unhealthy(
+    registry: HealthRegistry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If no worker thread can be started, the run is unhealthy instead of raising."""
+
+    def no_threads(job: object) -> None:
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(registry._pool, "submit", no_threads)
+    registry.register("db", lambda: True)
+    result = registry.run("db")
+    assert (result.status, result.message) == (
+        HealthStatus.UNHEALTHY,
+        "RuntimeError: can't start new thread",
+    )
+    assert registry._inflight == {}

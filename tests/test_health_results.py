@@ -88,7 +88,7 @@ def test_each_return_type_normalises_to_its_status_and_message(
 def test_a_returned_entity_is_kept_but_renamed_and_completed() -> None:
     """A returned FlextHealthCheck is taken as is, with the registered name forced on it."""
     given_check = FlextHealthCheck(
-        name="other", status="degraded", message="slow", details={"lag_s": 3}
+        name="other", status=HealthStatus.DEGRADED, message="slow", details={"lag_s": 3}
     )
     result = normalize_outcome("db", given_check, duration_ms=2.0, service_name="svc")
     assert result.model_dump() == {
@@ -97,7 +97,9 @@ def test_a_returned_entity_is_kept_but_renamed_and_completed() -> None:
         "duration_ms": 2.0,
         "service_name": "svc",
     }
-    timed = FlextHealthCheck(name="x", status="healthy", duration_ms=9.0, service_name="mine")
+    timed = FlextHealthCheck(
+        name="x", status=HealthStatus.HEALTHY, duration_ms=9.0, service_name="mine"
+    )
     kept = normalize_outcome("db", timed, duration_ms=2.0, service_name="svc")
     assert (kept.name, kept.duration_ms, kept.service_name) == ("db", 9.0, "mine")
 
@@ -172,3 +174,17 @@ def test_gauge_values_order_statuses_from_best_to_worst() -> None:
         "unknown": -1.0,
     }
     assert set(STATUS_VALUES) == set(HealthStatus)
+
+
+class _BrokenCheck(FlextHealthCheck):
+    def model_copy(self, *args: Any, **kwargs: Any) -> _BrokenCheck:
+        raise RuntimeError("cannot copy")
+
+
+def test_an_unreadable_result_is_unknown() -> None:
+    """A returned entity that cannot be copied yields `unknown`, not an exception."""
+    result = normalize_outcome("db", _BrokenCheck(name="x"), duration_ms=1.0)
+    assert (result.status, result.message) == (
+        HealthStatus.UNKNOWN,
+        "check result could not be read: RuntimeError: cannot copy",
+    )

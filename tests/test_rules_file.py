@@ -172,19 +172,25 @@ def _error(rule: dict[str, Any]) -> str:
         ),
         (
             {"name": "r"},
-            "rules.toml: rule 'r': field 'kind': expected one of threshold, error_ratio, "
-            "latency, log_rate, health, absence, got None",
+            (
+                "rules.toml: rule 'r': field 'kind': expected one of threshold, error_ratio, "
+                "latency, log_rate, health, absence, got None"
+            ),
         ),
         (
             {**_VALID, "kind": "ratio"},
-            "rules.toml: rule 'r': field 'kind': expected one of threshold, error_ratio, "
-            "latency, log_rate, health, absence, got 'ratio'",
+            (
+                "rules.toml: rule 'r': field 'kind': expected one of threshold, error_ratio, "
+                "latency, log_rate, health, absence, got 'ratio'"
+            ),
         ),
         (
             {**_VALID, "percentile": 95},
-            "rules.toml: rule 'r': field 'percentile': unknown key for kind 'error_ratio'; "
-            "allowed: cooldown, escalate_after, for, kind, labels, min_count, name, operation, "
-            "service, severity, threshold, window",
+            (
+                "rules.toml: rule 'r': field 'percentile': unknown key for kind 'error_ratio'; "
+                "allowed: cooldown, escalate_after, for, kind, labels, min_count, name, operation, "
+                "service, severity, threshold, window"
+            ),
         ),
         ({"name": "r", "kind": "error_ratio"}, "rules.toml: rule 'r': field 'threshold': required"),
         (
@@ -193,8 +199,10 @@ def _error(rule: dict[str, Any]) -> str:
         ),
         (
             {**_VALID, "window": "forever"},
-            "rules.toml: rule 'r': field 'window': expected a number of seconds or a string "
-            "like '30s', '5m', '1h', '250ms', got 'forever'",
+            (
+                "rules.toml: rule 'r': field 'window': expected a number of seconds or a string "
+                "like '30s', '5m', '1h', '250ms', got 'forever'"
+            ),
         ),
         (
             {**_VALID, "window": 0},
@@ -206,8 +214,10 @@ def _error(rule: dict[str, Any]) -> str:
         ),
         (
             {**_VALID, "severity": "fatal"},
-            "rules.toml: rule 'r': field 'severity': expected one of info, warning, error, "
-            "critical, got 'fatal'",
+            (
+                "rules.toml: rule 'r': field 'severity': expected one of info, warning, error, "
+                "critical, got 'fatal'"
+            ),
         ),
         (
             {**_VALID, "min_count": 0},
@@ -219,13 +229,17 @@ def _error(rule: dict[str, Any]) -> str:
         ),
         (
             {**_VALID, "operation": ""},
-            "rules.toml: rule 'r': field 'operation': expected a non-empty name or glob "
-            "pattern, got ''",
+            (
+                "rules.toml: rule 'r': field 'operation': expected a non-empty name or glob "
+                "pattern, got ''"
+            ),
         ),
         (
             {**_VALID, "labels": {"team": 1}},
-            "rules.toml: rule 'r': field 'labels': expected non-empty string keys and string "
-            "values, got {'team': 1}",
+            (
+                "rules.toml: rule 'r': field 'labels': expected non-empty string keys and string "
+                "values, got {'team': 1}"
+            ),
         ),
         (
             {**_VALID, "labels": "team"},
@@ -237,8 +251,10 @@ def _error(rule: dict[str, Any]) -> str:
         ),
         (
             {"name": "r", "kind": "threshold", "metric": "m", "threshold": 1, "tags": {"a": [1]}},
-            "rules.toml: rule 'r': field 'tags': expected string keys and string/number/bool "
-            "values, got {'a': [1]}",
+            (
+                "rules.toml: rule 'r': field 'tags': expected string keys and string/number/bool "
+                "values, got {'a': [1]}"
+            ),
         ),
         (
             {"name": "r", "kind": "threshold", "metric": "m", "threshold": 1, "tags": 3},
@@ -246,8 +262,10 @@ def _error(rule: dict[str, Any]) -> str:
         ),
         (
             {"name": "r", "kind": "latency", "threshold_ms": 5, "percentile": 0},
-            "rules.toml: rule 'r': field 'percentile': expected a number from 0 (exclusive) "
-            "to 100, got 0",
+            (
+                "rules.toml: rule 'r': field 'percentile': expected a number from 0 (exclusive) "
+                "to 100, got 0"
+            ),
         ),
         (
             {"name": "r", "kind": "latency", "threshold_ms": 5, "percentile": 101},
@@ -263,28 +281,35 @@ def _error(rule: dict[str, Any]) -> str:
         ),
         (
             {"name": "r", "kind": "log_rate", "threshold": 1, "level": "loud"},
-            "rules.toml: rule 'r': field 'level': expected one of debug, info, warning, error, "
-            "critical, got 'loud'",
+            (
+                "rules.toml: rule 'r': field 'level': expected one of debug, info, warning, error, "
+                "critical, got 'loud'"
+            ),
         ),
         (
             {"name": "r", "kind": "health", "check": "db", "status": "healthy"},
-            "rules.toml: rule 'r': field 'status': expected one of degraded, unhealthy, got "
-            "'healthy'",
+            (
+                "rules.toml: rule 'r': field 'status': expected one of degraded, unhealthy, got "
+                "'healthy'"
+            ),
         ),
         (
             {"name": "r", "kind": "health", "check": "db", "consecutive": 0},
-            "rules.toml: rule 'r': field 'consecutive': expected an integer from 1 to 10000, "
-            "got 0",
+            "rules.toml: rule 'r': field 'consecutive': expected an integer from 1 to 10000, got 0",
         ),
         (
             {"name": "r", "kind": "absence", "duration": 5},
-            "rules.toml: rule 'r': field 'metric': expected exactly one of 'metric' and "
-            "'operation'",
+            (
+                "rules.toml: rule 'r': field 'metric': expected exactly one of 'metric' and "
+                "'operation'"
+            ),
         ),
         (
             {"name": "r", "kind": "absence", "duration": 5, "metric": "m", "operation": "o"},
-            "rules.toml: rule 'r': field 'metric': expected exactly one of 'metric' and "
-            "'operation'",
+            (
+                "rules.toml: rule 'r': field 'metric': expected exactly one of 'metric' and "
+                "'operation'"
+            ),
         ),
     ],
 )
@@ -337,6 +362,7 @@ def test_error_ratio_threshold_bounds(value: float) -> None:
 @given(st.integers(min_value=-5, max_value=5), st.sampled_from(["min_count", "consecutive"]))
 def test_count_fields_bounds(value: int, field: str) -> None:
     """Counts must be integers >= 1; a smaller one names the field."""
+
     def build() -> object:
         if field == "min_count":
             return LatencyRule(name="r", threshold_ms=1, min_count=value)
@@ -345,7 +371,9 @@ def test_count_fields_bounds(value: int, field: str) -> None:
     if value >= 1:
         build()
     else:
-        with pytest.raises(RuleFieldError, match=rf"rule 'r': field '{field}': expected an integer"):
+        with pytest.raises(
+            RuleFieldError, match=rf"rule 'r': field '{field}': expected an integer"
+        ):
             build()
 
 
@@ -359,7 +387,9 @@ def test_code_rules_normalise_and_name_python_fields() -> None:
     with pytest.raises(ConfigurationError) as info:
         ThresholdRule(name=" ", metric="m", threshold=1)
     assert str(info.value) == "rule \"' '\": field 'name': expected a non-empty string, got ' '"
-    assert hash(rule) == hash(LogRateRule(name="r", level="warning", threshold=3, severity="critical"))
+    assert hash(rule) == hash(
+        LogRateRule(name="r", level="warning", threshold=3, severity="critical")
+    )
 
 
 def test_engine_rejects_duplicates_and_impossible_counts() -> None:
@@ -376,7 +406,8 @@ def test_engine_rejects_duplicates_and_impossible_counts() -> None:
     with pytest.raises(ConfigurationError) as info:
         engine.add_rule(LogRateRule(name="burst", threshold=100))
     assert str(info.value) == (
-        "rule 'burst': field 'threshold': expected at most the engine's max_samples (100), got 100"
+        "rule 'burst': field 'threshold': expected less than the engine's max_samples (100), "
+        "got 100"
     )
     with pytest.raises(ConfigurationError, match="max_groups: expected an integer >= 1, got 0"):
         AlertEngine(max_groups=0)

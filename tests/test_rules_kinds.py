@@ -18,6 +18,7 @@ from flext_observability.models import (
     FlextMetric,
     FlextTrace,
     HealthStatus,
+    LogLevel,
 )
 from flext_observability.rules import (
     AbsenceRule,
@@ -36,28 +37,35 @@ class FakeClock:
     """A settable clock in seconds."""
 
     def __init__(self, now: float = T0) -> None:
+        """Start at `now`."""
         self.now = now
 
     def __call__(self) -> float:
+        """Return the current fake time."""
         return self.now
 
 
 def span(
     operation: str = "checkout", *, error: bool = False, duration_ms: float = 5.0
 ) -> FlextTrace:
-    return FlextTrace(
-        operation_name=operation,
-        service_name="shop",
-        status="error" if error else "ok",
-        duration_ms=duration_ms,
+    """A finished span of `operation` in service `shop`."""
+    return FlextTrace.model_validate(
+        {
+            "operation_name": operation,
+            "service_name": "shop",
+            "status": "error" if error else "ok",
+            "duration_ms": duration_ms,
+        }
     )
 
 
-def log(level: str = "error", logger: str = "app.db", **context: str) -> FlextLogEntry:
-    return FlextLogEntry(level=level, message="boom", logger_name=logger, context=context)
+def log(level: str = "error", logger: str = "app.db") -> FlextLogEntry:
+    """A log entry at `level` from `logger`."""
+    return FlextLogEntry(level=LogLevel(level), message="boom", logger_name=logger)
 
 
 def statuses(alerts: list[FlextAlert]) -> list[tuple[str, AlertStatus]]:
+    """The (name, status) of each alert, in order."""
     return [(alert.name, alert.status) for alert in alerts]
 
 
@@ -82,7 +90,11 @@ def test_threshold_fires_exactly_when_the_comparison_holds(
     """A threshold rule fires iff `value <op> threshold`, at and around the threshold."""
     value = edge(threshold)
     engine = AlertEngine(
-        [ThresholdRule(name="t", metric="queue.*", tags={"q": "orders"}, op=op, threshold=threshold)],
+        [
+            ThresholdRule(
+                name="t", metric="queue.*", tags={"q": "orders"}, op=op, threshold=threshold
+            )
+        ],
         clock=FakeClock(),
     )
     other = FlextMetric(name="queue.depth", value=value, tags={"q": "other"})
@@ -107,7 +119,11 @@ def test_error_ratio_edges(total: int, data: st.DataObject, edge: Edge) -> None:
     threshold = min(max(edge(ratio), 0.0), 1.0)
     clock = FakeClock()
     engine = AlertEngine(
-        [ErrorRatioRule(name="e", operation="check*", window_s=60, threshold=threshold, min_count=min_count)],
+        [
+            ErrorRatioRule(
+                name="e", operation="check*", window_s=60, threshold=threshold, min_count=min_count
+            )
+        ],
         clock=clock,
     )
     batch = [span(error=i < errors) for i in range(total)] + [span("other", error=True)]
@@ -152,11 +168,7 @@ def test_latency_percentile_edges(
     value = _nearest_rank(durations, percentile)
     threshold = max(edge(value), 0.0)
     engine = AlertEngine(
-        [
-            LatencyRule(
-                name="l", percentile=percentile, threshold_ms=threshold, min_count=min_count
-            )
-        ],
+        [LatencyRule(name="l", percentile=percentile, threshold_ms=threshold, min_count=min_count)],
         clock=FakeClock(),
     )
     fired = engine.observe(spans)
@@ -198,9 +210,7 @@ def test_log_rate_counts_at_or_above_level(count: int, threshold: int, level: st
     consecutive=st.integers(min_value=1, max_value=5),
     status=st.sampled_from(["degraded", "unhealthy"]),
 )
-def test_health_consecutive_runs(
-    runs: list[HealthStatus], consecutive: int, status: str
-) -> None:
+def test_health_consecutive_runs(runs: list[HealthStatus], consecutive: int, status: str) -> None:
     """Health fires iff the last `consecutive` runs are all at `status` or worse."""
     worse = {HealthStatus.UNHEALTHY} | ({HealthStatus.DEGRADED} if status == "degraded" else set())
     engine = AlertEngine(
@@ -210,7 +220,10 @@ def test_health_consecutive_runs(
     seen: list[AlertStatus] = []
     for run in runs:
         other = FlextHealthCheck(name="cache", status=HealthStatus.UNHEALTHY)
-        seen += [alert.status for alert in engine.observe([FlextHealthCheck(name="db", status=run), other])]
+        seen += [
+            alert.status
+            for alert in engine.observe([FlextHealthCheck(name="db", status=run), other])
+        ]
     streak = 0
     for run in runs:
         streak = streak + 1 if run in worse else 0

@@ -1,4 +1,4 @@
-"""Every environment variable × {unset, empty, valid, invalid}: value, source and problem text."""
+"""Every environment variable by {unset, empty, valid, invalid}: value, source and problem text."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from flext_observability.exceptions import ConfigurationError
 from flext_observability.settings import FlextObservabilitySettings
 
 F = "FLEXT_OBSERVABILITY_"
-O = "OTEL_EXPORTER_OTLP_"
+OTLP = "OTEL_EXPORTER_OTLP_"
 BOOL = "one of true/false/1/0/yes/no/on/off (any case)"
 URL = "an http(s) URL"
 PROTO = "one of grpc, http/protobuf, http/json"
@@ -131,40 +131,45 @@ ROWS = [
     ),
     *(
         Row(
-            f"{O}{part}ENDPOINT",
+            f"{OTLP}{part}ENDPOINT",
             f"otlp_{part.lower()}endpoint",
             "http://collector:4318",
             "http://collector:4318",
             "ftp://collector",
-            bad(f"{O}{part}ENDPOINT", "'ftp://collector'", URL, UNSET),
+            bad(f"{OTLP}{part}ENDPOINT", "'ftp://collector'", URL, UNSET),
         )
         for part in ("", "TRACES_", "METRICS_", "LOGS_")
     ),
     Row(
-        O + "PROTOCOL",
+        OTLP + "PROTOCOL",
         "otlp_protocol",
         "GRPC",
         "grpc",
         "thrift",
-        bad(O + "PROTOCOL", "'thrift'", PROTO, "using 'http/protobuf'"),
+        bad(OTLP + "PROTOCOL", "'thrift'", PROTO, "using 'http/protobuf'"),
     ),
     *(
         Row(
-            f"{O}{sig}_PROTOCOL",
+            f"{OTLP}{sig}_PROTOCOL",
             f"otlp_{sig.lower()}_protocol",
             "http/json",
             "http/json",
             "http",
-            bad(f"{O}{sig}_PROTOCOL", "'http'", PROTO, UNSET),
+            bad(f"{OTLP}{sig}_PROTOCOL", "'http'", PROTO, UNSET),
         )
         for sig in ("TRACES", "METRICS", "LOGS")
     ),
     *(
-        Row(f"{O}{part}HEADERS", f"otlp_{part.lower()}headers", "k=v%2C1", {"k": SecretStr("v,1")})
+        Row(
+            f"{OTLP}{part}HEADERS",
+            f"otlp_{part.lower()}headers",
+            "k=v%2C1",
+            {"k": SecretStr("v,1")},
+        )
         for part in ("", "TRACES_", "METRICS_", "LOGS_")
     ),
     Row(
-        O + "TIMEOUT",
+        OTLP + "TIMEOUT",
         "otlp_timeout_ms",
         "2500",
         2500,
@@ -174,24 +179,31 @@ ROWS = [
     ),
     *(
         Row(
-            f"{O}{sig}_TIMEOUT",
+            f"{OTLP}{sig}_TIMEOUT",
             f"otlp_{sig.lower()}_timeout_ms",
             "+7",
             7,
             "1.5",
-            bad(f"{O}{sig}_TIMEOUT", "'1.5'", NN_MS, UNSET),
+            bad(f"{OTLP}{sig}_TIMEOUT", "'1.5'", NN_MS, UNSET),
         )
         for sig in ("TRACES", "METRICS", "LOGS")
     ),
     Row(
-        O + "COMPRESSION",
+        OTLP + "COMPRESSION",
         "otlp_compression",
         "GZIP",
         "gzip",
         "brotli",
-        bad(O + "COMPRESSION", "'brotli'", "one of gzip, none", UNSET),
+        bad(OTLP + "COMPRESSION", "'brotli'", "one of gzip, none", UNSET),
     ),
-    Row(O + "INSECURE", "otlp_insecure", "yes", True, "sure", bad(O + "INSECURE", "'sure'", BOOL, UNSET)),
+    Row(
+        OTLP + "INSECURE",
+        "otlp_insecure",
+        "yes",
+        True,
+        "sure",
+        bad(OTLP + "INSECURE", "'sure'", BOOL, UNSET),
+    ),
     *(
         Row(var, field, "128", 128, "-5", bad(var, "'-5'", NN_INT, UNSET))
         for var, field in (
@@ -260,7 +272,14 @@ ROWS = [
         "missing ), unterminated subpattern at position 1); using ''",
     ),
     Row(F + "REDACTION_ALLOW", "redaction_allow", " a , b ,,a", ("a", "b")),
-    Row(F + "STRICT", "strict", "true", True, "maybe", bad(F + "STRICT", "'maybe'", BOOL, "using False")),
+    Row(
+        F + "STRICT",
+        "strict",
+        "true",
+        True,
+        "maybe",
+        bad(F + "STRICT", "'maybe'", BOOL, "using False"),
+    ),
     Row(
         F + "SHUTDOWN_TIMEOUT_MS",
         "shutdown_timeout_ms",

@@ -40,7 +40,7 @@ def test_sinks_satisfy_the_protocol() -> None:
 def test_memory_sink_keeps_arrival_order_and_filters_by_type() -> None:
     """Entities come back in arrival order; of_type returns only that class."""
     sink = MemorySink()
-    span = FlextTrace(operation_name="op")
+    span = FlextTrace(operation_name="op", trace_id="a" * 32, span_id="b" * 16, start_time=T0)
     log = FlextLogEntry(message="hello", id="log")
     sink.write([_metric(1), span])
     sink.write([log, _metric(2)])
@@ -104,7 +104,7 @@ def test_callback_sink_calls_fn_per_entity_with_kind_filter() -> None:
     """Only the wanted kinds reach fn, in order; kinds accepts a class or an iterable."""
     seen: list[Entity] = []
     log = FlextLogEntry(message="x", id="log")
-    span = FlextTrace(operation_name="op")
+    span = FlextTrace(operation_name="op", trace_id="a" * 32, span_id="b" * 16, start_time=T0)
     everything = CallbackSink(seen.append)
     everything.write([_metric(1), log, span])
     assert seen == [_metric(1), log, span]

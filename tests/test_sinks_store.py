@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -14,16 +16,22 @@ import pytest
 
 from flext_observability.exceptions import ConfigurationError, StoreError
 from flext_observability.models import (
+    AlertSeverity,
+    AlertStatus,
     ExceptionInfo,
     FlextAlert,
     FlextHealthCheck,
     FlextLogEntry,
     FlextMetric,
     FlextTrace,
+    HealthStatus,
     HistogramData,
+    LogLevel,
+    MetricType,
     SpanEvent,
 )
 from flext_observability.sinks import STORE_KINDS, Entity, Sink, SQLiteStore
+from flext_observability.sinks._store_db import drop_reason
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 TRACE_A = "a" * 32
@@ -93,13 +101,15 @@ def _dataset() -> dict[str, list[Entity]]:
         _span("GET /health", 2, trace_id=TRACE_B, service_name="worker", status="unset"),
     ]
     metrics: list[Entity] = [
-        FlextMetric(name="requests_total", value=3, metric_type="counter", timestamp=_at(0)),
+        FlextMetric(
+            name="requests_total", value=3, metric_type=MetricType.COUNTER, timestamp=_at(0)
+        ),
         FlextMetric(name="price", value=Decimal("19.990"), tags={"cur": "EUR"}, timestamp=_at(1)),
         FlextMetric(
             name="latency",
             value=1.5,
             unit="s",
-            metric_type="histogram",
+            metric_type=MetricType.HISTOGRAM,
             histogram=HistogramData(
                 count=2, sum=1.5, min=0.5, max=1.0, bounds=[1.0], bucket_counts=[1, 1]
             ),
@@ -109,9 +119,9 @@ def _dataset() -> dict[str, list[Entity]]:
         ),
     ]
     logs: list[Entity] = [
-        FlextLogEntry(level="debug", message="d", logger_name="app.db", timestamp=_at(0)),
+        FlextLogEntry(level=LogLevel.DEBUG, message="d", logger_name="app.db", timestamp=_at(0)),
         FlextLogEntry(
-            level="warn",
+            level=LogLevel.WARNING,
             message="w",
             logger_name="app.web",
             trace_id=TRACE_A,
@@ -120,7 +130,7 @@ def _dataset() -> dict[str, list[Entity]]:
             service_name="api",
         ),
         FlextLogEntry(
-            level="fatal",
+            level=LogLevel.CRITICAL,
             message="boom",
             logger_name="app.web",
             exception=ExceptionInfo(type="KeyError", message="'k'", stacktrace="tb"),
@@ -130,12 +140,12 @@ def _dataset() -> dict[str, list[Entity]]:
         ),
     ]
     alerts: list[Entity] = [
-        FlextAlert(name="cpu", message="high", severity="warning", timestamp=_at(0)),
+        FlextAlert(name="cpu", message="high", severity=AlertSeverity.WARNING, timestamp=_at(0)),
         FlextAlert(
             name="errors",
             message="error ratio",
-            severity="critical",
-            status="acknowledged",
+            severity=AlertSeverity.CRITICAL,
+            status=AlertStatus.ACKNOWLEDGED,
             trace_id=TRACE_A,
             value=0.5,
             threshold=0.1,
@@ -145,9 +155,13 @@ def _dataset() -> dict[str, list[Entity]]:
         ),
     ]
     health: list[Entity] = [
-        FlextHealthCheck(name="db", status="healthy", duration_ms=3.0, timestamp=_at(0)),
+        FlextHealthCheck(name="db", status=HealthStatus.HEALTHY, duration_ms=3.0, timestamp=_at(0)),
         FlextHealthCheck(
-            name="cache", status="unhealthy", message="down", details={"x": 1}, timestamp=_at(1)
+            name="cache",
+            status=HealthStatus.UNHEALTHY,
+            message="down",
+            details={"x": 1},
+            timestamp=_at(1),
         ),
     ]
     return {"traces": traces, "metrics": metrics, "logs": logs, "alerts": alerts, "health": health}
@@ -207,7 +221,7 @@ def test_query_filters(store: SQLiteStore) -> None:
     assert store.query("logs", level="critical") == [lo[2]]
     assert store.query("alerts", level="error") == [al[1]]
     assert store.query("traces", status="error") == [tr[1]]
-    assert store.query("alerts", status="acknowledged") == [al[1]]
+    assert store.query("alerts", status=AlertStatus.ACKNOWLEDGED) == [al[1]]
     assert store.query("health", status="healthy") == [he[0]]
     assert store.query("traces", errors_only=True) == [tr[1]]
     assert store.query("logs", errors_only=True) == [lo[2]]
@@ -422,3 +436,95 @@ def test_queries_while_another_thread_writes(store: SQLiteStore) -> None:
         seen = max(seen, len(store.query("metrics", order="desc", limit=1000)))
     thread.join()
     assert (errors, store.counts()["metrics"], store.dropped) == ([], 200, {})
+
+
+def _hold_write_lock(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.execute("BEGIN IMMEDIATE")
+    return conn
+
+
+def test_lock_timeout_drops_as_locked_and_retention_retries_later(
+    tmp_path: Path, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """While another connection holds the write lock past lock_timeout, writes drop as locked."""
+    path = tmp_path / "t.db"
+    first = FlextMetric(name="m", value=1, timestamp=T0)
+    with SQLiteStore(path, lock_timeout=0.2, clock=clock) as store:
+        store.write([first])
+        holder = _hold_write_lock(path)
+        try:
+            with caplog.at_level(logging.WARNING, logger="flext_observability"):
+                store.write([FlextMetric(name="m", value=2, timestamp=T0)])
+                assert store.maintain() == {"age": 0, "size": 0}
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        assert store.dropped == {"locked": 1}
+        messages = [record.getMessage() for record in caplog.records]
+        assert len(messages) == 2
+        assert "dropped 1 entities (locked: OperationalError)" in messages[0]
+        assert "retention failed (locked: OperationalError); will retry" in messages[1]
+        assert store.query("metrics") == [first]
+
+
+def test_write_waits_for_a_lock_released_in_time(tmp_path: Path) -> None:
+    """A lock released before lock_timeout delays the write but loses nothing."""
+    path = tmp_path / "t.db"
+    first = FlextMetric(name="m", value=1, timestamp=T0)
+    second = FlextMetric(name="m", value=2, timestamp=T0)
+    with SQLiteStore(path, lock_timeout=10.0) as store:
+        store.write([first])
+        holder = _hold_write_lock(path)
+
+        def commit_and_close() -> None:
+            holder.execute("COMMIT")
+            holder.close()
+
+        release = threading.Timer(0.1, commit_and_close)
+        release.start()
+        store.write([second])
+        release.join()
+        assert (store.query("metrics"), store.dropped) == ([first, second], {})
+
+
+def test_a_changed_pid_reopens_the_connection(store: SQLiteStore) -> None:
+    """If the pid changed without fork hooks (e.g. a raw fork), the store opens a new connection."""
+    first = FlextMetric(name="m", value=1, timestamp=T0)
+    store.write([first])
+    inherited = store._conn
+    store._pid = -1
+    second = FlextMetric(name="m", value=2, timestamp=T0)
+    store.write([second])
+    assert store._conn is not inherited
+    assert store._pid == os.getpid()
+    assert store.query("metrics") == [first, second]
+
+
+@pytest.mark.parametrize(
+    ("exc", "reason"),
+    [
+        (OSError(errno.ENOSPC, "full"), "disk_full"),
+        (OSError(errno.EROFS, "ro"), "readonly"),
+        (OSError(errno.ENOTDIR, "nd"), "cantopen"),
+        (sqlite3.OperationalError("no code"), "error"),
+        (RuntimeError("other"), "error"),
+    ],
+)
+def test_drop_reasons(exc: BaseException, reason: str) -> None:
+    """OS and SQLite errors map to the documented drop reasons."""
+    assert drop_reason(exc) == reason
+
+
+def test_schema_creation_failure_is_a_counted_drop(tmp_path: Path) -> None:
+    """If even the schema cannot be written (page ceiling), the batch drops as disk_full."""
+    with SQLiteStore(tmp_path / "t.db", max_page_count=2) as store:
+        store.write([FlextMetric(name="m", value=1, timestamp=T0)])
+        assert store.dropped == {"disk_full": 1}
+
+
+def test_a_limit_below_the_schema_size_keeps_nothing(tmp_path: Path, clock: FakeClock) -> None:
+    """A max_mb smaller than the empty schema empties every table and never fails."""
+    with SQLiteStore(tmp_path / "t.db", max_mb=0.001, maintenance_every=1, clock=clock) as store:
+        store.write([FlextMetric(name="m", value=i, timestamp=_at(i)) for i in range(10)])
+        assert (store.counts()["metrics"], store.dropped) == (0, {})

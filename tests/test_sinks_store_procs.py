@@ -150,7 +150,8 @@ def test_sigkill_mid_write_leaves_a_consistent_store(tmp_path: Path, delay: floa
         count = store.counts()["metrics"]
         assert count > 0
         assert count % 500 == 0  # only whole batches: each write() is one transaction
-        store.write([FlextMetric(name="after", value=1, timestamp=T0)])
-        assert [m.name for m in store.query("metrics", name="after")] == ["after"]
+        after = FlextMetric(name="after", value=1, timestamp=T0)
+        store.write([after])
+        assert [m.id for m in store.query("metrics", name="after")] == [after.id]
         assert store.dropped == {}
     assert _integrity(path) == "ok"

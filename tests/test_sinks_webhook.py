@@ -95,7 +95,7 @@ def hook() -> Iterator[Hook]:
     state = Hook(port=server.server_address[1])
     state.gate.set()
     server.hook = state
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield state
     state.gate.set()
@@ -244,8 +244,10 @@ def test_connection_refused_retried_then_dropped(caplog: pytest.LogCaptureFixtur
         )
     assert sleep.delays == [0.0, 0.0]
     assert [r.getMessage() for r in caplog.records] == [
-        f"alert webhook http://127.0.0.1:{port}/*** failed (connection error: "
-        "ConnectionRefusedError) after 3 attempt(s); notification dropped"
+        (
+            f"alert webhook http://127.0.0.1:{port}/*** failed (connection error: "
+            "ConnectionRefusedError) after 3 attempt(s); notification dropped"
+        )
     ]
 
 

@@ -41,9 +41,7 @@ OnSkip = Callable[[str, BaseException], None]
 _DataPoint = NumberDataPoint | HistogramDataPoint | ExponentialHistogramDataPoint
 
 
-def _finite_or_none(value: float | None) -> float | None:
-    if value is None:
-        return None
+def _finite_or_none(value: float) -> float | None:
     number = float(value)
     return number if math.isfinite(number) else None
 

@@ -132,14 +132,15 @@ def _sanitize_int(value: int) -> int | str:
 
 def _sanitize_scalar(value: object) -> _Scalar | None:
     """Sanitise one sequence item: nested sequences and mappings become strings."""
+    kind = type(value)
+    if kind is str or kind is int or kind is float or kind is bool or value is None:
+        return sanitize_value(value)  # type: ignore[return-value]  # scalars give scalars
     if isinstance(value, Mapping | list | tuple):
         return jsonish(value)
     if isinstance(value, Sequence) and not isinstance(value, str | bytes | bytearray):
         return jsonish(list(value))
-    result = sanitize_value(value)
-    if isinstance(result, list):  # cannot happen after the checks above; keeps the type exact
-        return jsonish(result)
-    return result
+    result = sanitize_value(value)  # never a list after the checks above; narrowed for typing
+    return jsonish(result) if isinstance(result, list) else result
 
 
 def _sanitize_sequence(items: Sequence[object]) -> list[str] | list[bool] | list[int] | list[float]:

@@ -176,7 +176,10 @@ def timed_out_result(
     still_running: bool = False,
 ) -> FlextHealthCheck:
     """Return the `unhealthy` result of a check that did not finish within `timeout` seconds."""
-    message = f"timed out after {timeout:.1f}s"
+    seconds = f"{timeout:.1f}"
+    if float(seconds) != timeout:
+        seconds = f"{timeout:g}"  # 0.25 → "0.25", not "0.2"
+    message = f"timed out after {seconds}s"
     if still_running:
         message += " (previous run still running)"
     return _build(

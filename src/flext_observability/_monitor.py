@@ -191,10 +191,10 @@ class CallSite:
             return
         elapsed = (perf_counter_ns() - started.start_ns) / 1e9
         try:
+            attrs = self._ok_attrs
             if isinstance(exc, Exception):
-                attrs = self._errored(started.span, exc)
-            else:
-                attrs = self._ok_attrs
+                attrs = self._error_attrs_for(type(exc))
+                _mark_error(started.span, exc, attrs["error.type"])
             started.span.end()
             tel = self.telemetry()
             tel.duration.record(elapsed, attrs)
@@ -204,8 +204,7 @@ class CallSite:
                 raise
             report_internal_error(_SITE, internal)
 
-    def _errored(self, span: trace.Span, exc: Exception) -> dict[str, AttributeValue]:
-        exc_type = type(exc)
+    def _error_attrs_for(self, exc_type: type[BaseException]) -> dict[str, AttributeValue]:
         attrs = self._error_attrs.get(exc_type)
         if attrs is None:
             attrs = {
@@ -215,14 +214,22 @@ class CallSite:
             }
             if len(self._error_attrs) < _MAX_ERROR_TYPES:
                 self._error_attrs[exc_type] = attrs
-        if span.is_recording():
-            span.set_attribute("error.type", attrs["error.type"])
-            span.set_status(Status(StatusCode.ERROR, f"{exc_type.__name__}: {_safe_str(exc)}"))
-            try:
-                span.record_exception(exc)
-            except Exception as internal:  # noqa: BLE001 - a raising __str__ loses only the event
-                report_internal_error(_SITE, internal)
         return attrs
+
+
+def _mark_error(span: trace.Span, exc: Exception, error_type: AttributeValue) -> None:
+    """Set error status and attributes and record the exception event; never raises.
+
+    Runs while the user's exception is in flight, so even in strict mode a failure here is only
+    reported: the user's exception is always the one that propagates.
+    """
+    try:
+        if span.is_recording():
+            span.set_attribute("error.type", error_type)
+            span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {_safe_str(exc)}"))
+            span.record_exception(exc)
+    except Exception as internal:  # noqa: BLE001 - e.g. a raising __str__ loses only the event
+        report_internal_error(_SITE, internal)
 
 
 def _safe_str(exc: BaseException) -> str:

@@ -19,6 +19,9 @@ import re
 
 __all__ = [
     "MARKER",
+    "PAIR_SEP",
+    "PAIR_VALUE",
+    "SCAN_SOURCE",
     "URL_MARKER",
     "URL_SENSITIVE_QUERY_KEYS",
     "fix_surrogates",
@@ -39,7 +42,7 @@ URL_SENSITIVE_QUERY_KEYS = frozenset({"awsaccesskeyid", "signature", "sig", "x-g
 _KEY = re.compile(
     r"pass_?w(?:or)?d|pass_?phrase|secret|credential|cookie|authori[sz]ation|bearer|jwt"
     r"|api_?key|private_?key|access_?key|credit_?card|card_?(?:num(?:ber)?|no)_|csrf|xsrf"
-    r"|sess_?id|token_(?:(?:value|val|str|string|data|raw)_)?$"
+    r"|sess(?:ion)?_?id|token_(?:(?:value|val|str|string|data|raw)_)?$"
     r"|_(?:pwd|auth|session|ssn|cvv\d?|cvc\d?|iban|cc_?num(?:ber)?)_"
 )
 _CAMEL_ACRONYM = re.compile(r"([A-Z]+)([A-Z][a-z])")
@@ -93,6 +96,10 @@ _PAIR_KEY_HINT = (
     r"|iban|card|cc|sig"
 )
 _AUTH_SCHEME = r"(?i:bearer|basic|token)"
+PAIR_SEP = r"[\"']?[ \t]*[=:][ \t]*"
+"""Between a key and its value: an optional closing quote, then `=` or `:`."""
+PAIR_VALUE = rf"\"[^\"\n]*\"|'[^'\n]*'|(?:{_AUTH_SCHEME}[ \t]+)?[^\s\"'&,;]+"
+"""A quoted value, or an unquoted one (optionally after an auth scheme) up to a delimiter."""
 _CREDENTIAL = r"(?=[A-Za-z0-9._~+/-]*[0-9._~+/-])[A-Za-z0-9._~+/-]{8,}=*"
 
 SCAN_SOURCE = "|".join(
@@ -107,8 +114,7 @@ SCAN_SOURCE = "|".join(
         # `key=value` / `key: value` / `"key": "value"` where the key may be sensitive.
         (
             rf"(?P<pair>(?P<pkey>(?<![\w.-])(?=[\w.-]{{0,60}}?(?i:{_PAIR_KEY_HINT}))[\w.-]{{1,64}})"
-            r"(?P<psep>[\"']?[ \t]*[=:][ \t]*)"
-            rf"(?P<pval>\"[^\"\n]*\"|'[^'\n]*'|(?:{_AUTH_SCHEME}[ \t]+)?[^\s\"'&,;]+))"
+            rf"(?P<psep>{PAIR_SEP})(?P<pval>{PAIR_VALUE}))"
         ),
         # `Bearer <credential>` / `Basic <base64>` in free text (the scheme is kept).
         rf"(?P<auth>\b{_AUTH_SCHEME}[ \t]+)(?P<cred>{_CREDENTIAL})",
@@ -122,7 +128,7 @@ SCAN_SOURCE = "|".join(
             r"|AIza[0-9A-Za-z_-]{35})(?![A-Za-z0-9]))"
         ),
         # A payment card number (checked with Luhn in the callback): IIN 2-6, 13-19 digits.
-        r"(?P<card>(?<![\w.-])[2-6][0-9](?:[ -]?[0-9]){11,17}(?![\w-]))",
+        r"(?P<card>(?<![\w.])(?<![0-9][ -])[2-6][0-9](?:[ -]?[0-9]){11,17}(?![\w.]|[ -][0-9]))",
     )
 )
 """The combined secret-scanning pattern (compiled by `redaction.py`)."""

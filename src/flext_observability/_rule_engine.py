@@ -30,9 +30,14 @@ from datetime import UTC, datetime
 
 from flext_observability._guard import is_strict, report_internal_error
 from flext_observability._model_base import rebuild
-from flext_observability._rule_lifecycle import Track, new_alert
-from flext_observability._rule_state import KNOWN_RULES, Evaluator, make_evaluator
-from flext_observability._rule_types import AlertRule, LogRateRule, SpanRule
+from flext_observability._rule_lifecycle import Track, check_silence, new_alert
+from flext_observability._rule_state import (
+    Evaluator,
+    accepted_type,
+    check_capacity,
+    make_evaluator,
+)
+from flext_observability._rule_types import AlertRule
 from flext_observability._rule_windows import NOT_HOLDING, Finding, GroupKey
 from flext_observability.exceptions import ConfigurationError
 from flext_observability.models import AlertStatus, FlextAlert
@@ -102,18 +107,7 @@ class AlertEngine:
 
     def add_rule(self, rule: AlertRule) -> None:
         """Add a rule; raise `ConfigurationError` on a duplicate name or an impossible count."""
-        if not isinstance(rule, KNOWN_RULES):
-            raise ConfigurationError(f"add_rule: expected an alert rule, got {type(rule).__name__}")
-        needed = 0
-        if isinstance(rule, SpanRule):
-            needed, field = rule.min_count, "min_count"
-        elif isinstance(rule, LogRateRule):
-            needed, field = rule.threshold + 1, "threshold"
-        if needed > self._max_samples:
-            raise ConfigurationError(
-                f"rule {rule.name!r}: field {field!r}: expected at most the engine's "
-                f"max_samples ({self._max_samples}), got {needed - (field == 'threshold')}"
-            )
+        check_capacity(rule, self._max_samples)
         with self._lock:
             if rule.name in self._evaluators:
                 raise ConfigurationError(f"rule {rule.name!r}: field 'name': duplicate rule name")
@@ -138,9 +132,11 @@ class AlertEngine:
         """Take a batch of entities, evaluate every rule, and return the transitions."""
         with self._lock:
             now = self._clock()
-            batch = [entity for entity in entities if not isinstance(entity, FlextAlert)]
+            by_type: dict[type[Entity], list[Entity]] = {}
+            for entity in entities:
+                by_type.setdefault(type(entity), []).append(entity)
             for evaluator in self._evaluators.values():
-                for entity in batch:
+                for entity in by_type.get(accepted_type(evaluator.rule), ()):
                     try:
                         evaluator.ingest(entity, now)
                     except Exception as exc:  # noqa: BLE001 - a rule never breaks the worker
@@ -301,18 +297,7 @@ class AlertEngine:
 
         A fingerprint may be silenced before it ever fires; silencing again replaces the expiry.
         """
-        if not isinstance(fingerprint, str) or not fingerprint:
-            raise ConfigurationError(
-                f"silence fingerprint: expected a non-empty string, got {fingerprint!r}"
-            )
-        if (
-            isinstance(duration_s, bool)
-            or not isinstance(duration_s, int | float)
-            or not (math.isfinite(duration_s) and duration_s > 0)
-        ):
-            raise ConfigurationError(
-                f"silence duration_s: expected a number > 0, got {duration_s!r}"
-            )
+        check_silence(fingerprint, duration_s)
         with self._lock:
             self._silences[fingerprint] = self._clock() + duration_s
             for track in self._open_tracks():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -15,9 +16,10 @@ from flext_observability._rule_types import (
     ThresholdRule,
 )
 from flext_observability._rule_windows import Finding, GroupKey, format_seconds
+from flext_observability.exceptions import ConfigurationError
 from flext_observability.models import AlertSeverity, AlertStatus, FlextAlert, alert_fingerprint
 
-__all__ = ["Track", "new_alert", "rule_threshold"]
+__all__ = ["Track", "check_silence", "new_alert", "rule_threshold"]
 
 
 @dataclass
@@ -57,6 +59,19 @@ class Track:
         self.escalated = False
         self.pending_since = None
         self.notified = notified
+
+
+def check_silence(fingerprint: object, duration_s: object) -> None:
+    """Raise `ConfigurationError` for an empty fingerprint or a duration that is not > 0 s."""
+    if not isinstance(fingerprint, str) or not fingerprint:
+        msg = f"silence fingerprint: expected a non-empty string, got {fingerprint!r}"
+        raise ConfigurationError(msg)
+    if (
+        isinstance(duration_s, bool)
+        or not isinstance(duration_s, int | float)
+        or not (math.isfinite(duration_s) and duration_s > 0)
+    ):
+        raise ConfigurationError(f"silence duration_s: expected a number > 0, got {duration_s!r}")
 
 
 def rule_threshold(rule: AlertRule) -> float | None:

@@ -14,6 +14,7 @@ from flext_observability._rule_types import (
     HealthRule,
     LatencyRule,
     LogRateRule,
+    SpanRule,
     ThresholdRule,
 )
 from flext_observability._rule_windows import (
@@ -28,10 +29,17 @@ from flext_observability._rule_windows import (
     is_glob,
     matches,
 )
-from flext_observability.models import FlextHealthCheck, FlextMetric, FlextTrace, HealthStatus
+from flext_observability.exceptions import ConfigurationError
+from flext_observability.models import (
+    FlextHealthCheck,
+    FlextLogEntry,
+    FlextMetric,
+    FlextTrace,
+    HealthStatus,
+)
 from flext_observability.sinks._base import Entity
 
-__all__ = ["KNOWN_RULES", "Evaluator", "make_evaluator"]
+__all__ = ["KNOWN_RULES", "Evaluator", "accepted_type", "check_capacity", "make_evaluator"]
 
 KNOWN_RULES = (ThresholdRule, ErrorRatioRule, LatencyRule, LogRateRule, HealthRule, AbsenceRule)
 """The rule kinds an engine can evaluate."""
@@ -185,6 +193,33 @@ class AbsenceEvaluator:
         message = f"no data for {what} for {format_seconds(self.rule.duration_s)} ({since})"
         details = {"kind": self.rule.kind, "duration": format_seconds(self.rule.duration_s)}
         return {NO_GROUP: Finding(holds=True, value=gap, message=message, details=details)}
+
+
+def check_capacity(rule: object, max_samples: int) -> None:
+    """Raise `ConfigurationError` for a non-rule, or a count a capped window can never reach."""
+    if not isinstance(rule, KNOWN_RULES):
+        raise ConfigurationError(f"add_rule: expected an alert rule, got {type(rule).__name__}")
+    if isinstance(rule, SpanRule) and rule.min_count > max_samples:
+        raise ConfigurationError(
+            f"rule {rule.name!r}: field 'min_count': expected at most the engine's "
+            f"max_samples ({max_samples}), got {rule.min_count}"
+        )
+    if isinstance(rule, LogRateRule) and rule.threshold >= max_samples:
+        raise ConfigurationError(
+            f"rule {rule.name!r}: field 'threshold': expected less than the engine's "
+            f"max_samples ({max_samples}), got {rule.threshold}"
+        )
+
+
+def accepted_type(rule: AlertRule) -> type[Entity]:
+    """Return the one entity type a rule reads (everything else is skipped without a call)."""
+    if isinstance(rule, ThresholdRule) or (isinstance(rule, AbsenceRule) and rule.metric):
+        return FlextMetric
+    if isinstance(rule, LogRateRule):
+        return FlextLogEntry
+    if isinstance(rule, HealthRule):
+        return FlextHealthCheck
+    return FlextTrace
 
 
 def make_evaluator(rule: AlertRule, now: float, max_samples: int, max_groups: int) -> Evaluator:

@@ -18,7 +18,7 @@ from fnmatch import fnmatchcase
 from typing import NamedTuple
 
 from flext_observability._rule_types import ErrorRatioRule, LatencyRule, LogRateRule
-from flext_observability.models import FlextLogEntry, FlextTrace, LogLevel
+from flext_observability.models import FlextLogEntry, FlextTrace, LogLevel, TraceStatus
 from flext_observability.sinks._base import Entity
 
 __all__ = [
@@ -57,7 +57,8 @@ NOT_HOLDING = Finding(holds=False)
 
 def matches(pattern: str, value: str | None) -> bool:
     """Whether `value` (None counts as "") matches the glob `pattern`, case-sensitively."""
-    return pattern == "*" or fnmatchcase(value or "", pattern)
+    text = value or ""
+    return pattern in {"*", text} or fnmatchcase(text, pattern)
 
 
 def is_glob(pattern: str) -> bool:
@@ -111,9 +112,8 @@ class _SpanWindow:
             return
         if len(self.samples) >= self._cap:
             self._drop_oldest()
-        span = _Span(
-            now, entity.is_error, entity.duration_ms or 0.0, entity.trace_id, entity.span_id
-        )
+        error = entity.status is TraceStatus.ERROR
+        span = _Span(now, error, entity.duration_ms or 0.0, entity.trace_id, entity.span_id)
         self.samples.append(span)
         self.errors += span.error
         self._cached = None
@@ -230,14 +230,16 @@ class LogRateEvaluator:
     def __init__(self, rule: LogRateRule, max_samples: int, max_groups: int) -> None:
         self.rule = rule
         self.groups: dict[str, deque[float]] = {}
-        self._rank = LogLevel(rule.level).rank
+        self._levels = frozenset(
+            level for level in LogLevel if level.rank >= LogLevel(rule.level).rank
+        )
         self._cap = min(max_samples, max(rule.threshold + 1, 1024))
         self._max_groups = max_groups
         self._label = is_glob(rule.logger)
 
     def ingest(self, entity: Entity, now: float) -> None:
         """Count a matching log entry."""
-        if not isinstance(entity, FlextLogEntry) or entity.level.rank < self._rank:
+        if not isinstance(entity, FlextLogEntry) or entity.level not in self._levels:
             return
         if not matches(self.rule.logger, entity.logger_name) or is_own_record(entity):
             return

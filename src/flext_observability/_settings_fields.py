@@ -148,7 +148,7 @@ class SettingsFields(BaseSettings):
     ] = None
     """Logs headers (secret); replace `otlp_headers` for logs."""
     otlp_timeout_ms: Annotated[int, Setting(p.NON_NEGATIVE_MS, (_OTLP + "TIMEOUT",))] = 10000
-    """Milliseconds one OTLP export may take (milliseconds, as the OTel spec says)."""
+    """Milliseconds one OTLP export may take (milliseconds as the OTel spec says, not seconds)."""
     otlp_traces_timeout_ms: Annotated[
         int | None, Setting(p.NON_NEGATIVE_MS, (_OTLP + "TRACES_TIMEOUT",))
     ] = None

@@ -154,8 +154,10 @@ def read_pyproject(settings_cls: type[BaseSettings], path: Path | None) -> dict[
         ValueError: the file is not valid TOML or the table is not a table.
     """
     del settings_cls  # the table header lives on a holder class, see `_PyprojectTable`
-    source = PyprojectTomlConfigSettingsSource(_PyprojectTable, toml_file=path)
-    data: object = source.toml_data
+    try:
+        data: object = PyprojectTomlConfigSettingsSource(_PyprojectTable, toml_file=path).toml_data
+    except (AttributeError, TypeError):  # a non-table on the path to our table
+        data = None
     if not isinstance(data, dict):
         raise ValueError("[tool.flext-observability] is not a table")  # noqa: TRY004 - a config error
     return data

@@ -102,15 +102,22 @@ def _atexit_shutdown() -> None:
         shutdown()
 
 
+def _register_child_finalizer(_handle: object) -> None:
+    from multiprocessing import util  # noqa: PLC0415 - only when multiprocessing is in use
+
+    util.Finalize(None, _atexit_shutdown, exitpriority=-100)
+
+
 def _after_fork_in_child() -> None:
     # multiprocessing's fork children leave through os._exit(), which skips atexit; its
-    # finalizers still run, so deliver the child's telemetry from one of them.
+    # finalizers still run. The child clears the finalizer registry right after the fork and
+    # then runs its "after fork" hooks, so register the finalizer from one of those hooks.
     if _active is None or "multiprocessing" not in sys.modules:
         return
     try:
-        from multiprocessing import util  # noqa: PLC0415 - only when multiprocessing is in use
+        from multiprocessing import util  # noqa: PLC0415 - see above
 
-        util.Finalize(None, _atexit_shutdown, exitpriority=-100)
+        util.register_after_fork(_active, _register_child_finalizer)
     except Exception:  # noqa: BLE001, S110 - a fork must never fail because of us
         pass
 

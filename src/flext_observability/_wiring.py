@@ -31,6 +31,7 @@ from flext_observability._export_health import (
     TrackedSpanExporter,
 )
 from flext_observability._guard import logger
+from flext_observability.exceptions import ConfigurationError
 from flext_observability._handle import FlextObservability
 from flext_observability._pipeline import Pipeline
 from flext_observability._redacting_exporters import (
@@ -337,10 +338,20 @@ def build(
     if settings.health_port is not None:
         token = settings.health_token.get_secret_value() if settings.health_token else None
         server = ProbeServer(
-            health, host=settings.health_host, port=settings.health_port, token=token
+            health,
+            host=settings.health_host,
+            port=settings.health_port,
+            token=token,
+            message_filter=redactor.redact_text,
         )
-        server.start()
-        cleanups.append(server.stop)
+        try:
+            server.start()
+            cleanups.append(server.stop)
+        except ConfigurationError as exc:
+            # A busy port must not take telemetry down with it (strict mode: fail fast).
+            if settings.strict:
+                raise
+            logger.warning("flext-observability: probe server not started: %s", exc)
     if meter_provider is not None:
         _own_metrics(meter_provider, pipeline, health)
     emitter = Emitter(

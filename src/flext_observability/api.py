@@ -63,11 +63,15 @@ def _mapping(value: object, what: str, phrase: str) -> dict[str, Any]:
     return dict(value)  # pyright: ignore[reportUnknownArgumentType]
 
 
-def _failure(exc: Exception) -> FlextResult[Any]:
+def _failure(exc: Exception, phrase: str) -> FlextResult[Any]:
+    """Return a failure for `exc`; a message without a documented phrase gets `phrase`."""
     try:
-        return FlextResult[Any].fail(str(exc))
+        text = str(exc)
     except Exception:  # noqa: BLE001 - a raising __str__ must not escape
-        return FlextResult[Any].fail(type(exc).__name__)
+        text = ""
+    if not text.startswith("Invalid "):
+        text = f"{phrase}: {text or type(exc).__name__}"
+    return FlextResult[Any].fail(text)
 
 
 def flext_create_metric(
@@ -78,9 +82,12 @@ def flext_create_metric(
     metric_type: MetricType | str | None = None,
 ) -> FlextResult[FlextMetric]:
     """Build a `FlextMetric`; the type is inferred from unit and name when not given."""
+    phrase = "Invalid metric name"
     try:
         check_metric_name(name)
+        phrase = "Invalid metric value"
         checked_value = check_metric_value(value)
+        phrase = "Invalid metric"
         if not isinstance(unit, str):
             msg = f"Invalid metric: unit must be a string, got {type(unit).__name__}"
             raise ValueError(msg)  # noqa: TRY004, TRY301 - turned into a failure below
@@ -97,7 +104,7 @@ def flext_create_metric(
             "metric_type": kind,
         }
     except Exception as exc:  # noqa: BLE001 - the simple API never raises
-        return _failure(exc)
+        return _failure(exc, phrase)
     return build(FlextMetric, data, "Invalid metric")
 
 
@@ -138,7 +145,7 @@ def flext_create_trace(
         if parent_trace_id is not None:
             data["trace_id"], data["parent_span_id"] = _parse_parent(parent_trace_id)
     except Exception as exc:  # noqa: BLE001 - the simple API never raises
-        return _failure(exc)
+        return _failure(exc, "Invalid trace")
     return build(FlextTrace, data, "Invalid trace")
 
 
@@ -159,7 +166,7 @@ def flext_create_alert(
             },
         }
     except Exception as exc:  # noqa: BLE001 - the simple API never raises
-        return _failure(exc)
+        return _failure(exc, "Invalid alert")
     return build(FlextAlert, data, "Invalid alert")
 
 
@@ -178,7 +185,7 @@ def flext_create_health_check(
             "details": _mapping(details, "details", "Invalid health check"),
         }
     except Exception as exc:  # noqa: BLE001 - the simple API never raises
-        return _failure(exc)
+        return _failure(exc, "Invalid health check")
     return build(FlextHealthCheck, data, "Invalid health check")
 
 
@@ -203,5 +210,5 @@ def flext_create_log_entry(
             "correlation_id": correlation_id,
         }
     except Exception as exc:  # noqa: BLE001 - the simple API never raises
-        return _failure(exc)
+        return _failure(exc, "Invalid log entry")
     return build(FlextLogEntry, data, "Invalid log entry")

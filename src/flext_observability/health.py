@@ -108,7 +108,6 @@ class HealthRegistry(RegistryCore):
     def check(
         self,
         name: str | None = None,
-        /,
         *,
         timeout: float | None = None,
         interval: float | None = None,
@@ -118,7 +117,6 @@ class HealthRegistry(RegistryCore):
     def check(
         self,
         name: str | F | None = None,
-        /,
         *,
         timeout: float | None = None,
         interval: float | None = None,

@@ -28,6 +28,8 @@ from flext_observability._guard import is_strict, report_internal_error
 from flext_observability._redaction_entity import mask_entity, redact_entity_fields
 from flext_observability._redaction_rules import (
     MARKER,
+    PAIR_SEP,
+    PAIR_VALUE,
     SCAN_SOURCE,
     URL_MARKER,
     URL_SENSITIVE_QUERY_KEYS,
@@ -43,11 +45,11 @@ __all__ = ["MARKER", "Redactor"]
 E = TypeVar("E", bound=Entity)
 
 _SCAN = re.compile(SCAN_SOURCE)
+_CHAINED_VALUE = re.compile(f"(?P<sep>{PAIR_SEP})(?P<val>{PAIR_VALUE})")
 _KEY_CACHE_LIMIT = 4096
 _MAX_DEPTH = 8
-"""Nesting depth of sequences/mappings (and of pairs inside pair values) scanned exactly;
-anything deeper is replaced wholesale, so a pathological input can neither recurse without
-bound nor slip through."""
+"""Nesting depth of sequences and mappings scanned exactly; anything deeper is replaced
+wholesale, so a pathological input can neither recurse without bound nor slip through."""
 
 
 class Redactor:
@@ -114,7 +116,7 @@ class Redactor:
         if not self._enabled or type(text) is not str:
             return text
         try:
-            return self._scan(text, 0)
+            return self._scan(text)
         except Exception as exc:  # noqa: BLE001 - scrubbing never raises; fails closed
             return _failed("redaction.text", exc, MARKER)
 
@@ -131,36 +133,56 @@ class Redactor:
         except Exception as exc:  # noqa: BLE001 - scrubbing never raises; fails closed
             return _failed("redaction.url", exc, URL_MARKER)
 
-    def _scan(self, text: str, depth: int) -> str:
+    def _scan(self, text: str) -> str:
         text = fix_surrogates(text)
         if len(text) > 4:  # noqa: PLR2004 - nothing shorter can hold a recognisable secret
-            text = _SCAN.sub(lambda match: self._replace(match, depth), text)
+            text = self._scan_secrets(text)
         for pattern in self._extra:
             text = pattern.sub(MARKER, text)
         return text
 
-    def _replace(self, match: re.Match[str], depth: int) -> str:
+    def _scan_secrets(self, text: str) -> str:
+        match = _SCAN.search(text)
+        if match is None:
+            return text  # the common case: one C-level scan, no copy
+        out: list[str] = []
+        pos = 0
+        while match is not None:
+            if match.lastgroup == "pair" and not self._pair_is_secret(match.group("pkey")):
+                # Keep the key, then scan its value like any other text: the value may hold a
+                # URL, a token, or the next `key=value` pair (`note=x=password=y`).
+                resume = match.start("pval")
+                out.append(text[pos:resume])
+            else:
+                out.append(text[pos : match.start()])
+                out.append(self._replacement(match))
+                resume = match.end()
+                if match.lastgroup == "pair":
+                    # `secret="x": "y"`: what looked like the value was a key; mask its value too.
+                    while (chained := _CHAINED_VALUE.match(text, resume)) is not None:
+                        out.append(_quoted_marker(chained.group("sep"), chained.group("val")))
+                        resume = chained.end()
+            pos = resume
+            match = _SCAN.search(text, pos)
+        out.append(text[pos:])
+        return "".join(out)
+
+    def _pair_is_secret(self, key: str) -> bool:
+        return self.is_sensitive(key) or key.lower() in URL_SENSITIVE_QUERY_KEYS
+
+    def _replacement(self, match: re.Match[str]) -> str:
         kind = match.lastgroup
         if kind == "url":
             return self._url(match.group())
         if kind == "pair":
-            return self._pair(match, depth)
+            key, sep, value = match.group("pkey", "psep", "pval")
+            return key + _quoted_marker(sep, value)
         if kind == "cred":
             return match.group("auth") + MARKER
         if kind == "card":
             digits = match.group().replace(" ", "").replace("-", "")
             return MARKER if luhn_ok(digits) else match.group()
         return MARKER  # pem, jwt, known token formats
-
-    def _pair(self, match: re.Match[str], depth: int) -> str:
-        key, sep, value = match.group("pkey", "psep", "pval")
-        quote = value[0] if value[:1] in {'"', "'"} and len(value) > 1 else ""
-        if self.is_sensitive(key) or key.lower() in URL_SENSITIVE_QUERY_KEYS:
-            return f"{key}{sep}{quote}{MARKER}{quote}"
-        if depth >= _MAX_DEPTH:
-            return f"{key}{sep}{quote}{MARKER}{quote}"
-        inner = value[1:-1] if quote else value
-        return f"{key}{sep}{quote}{self._scan(inner, depth + 1)}{quote}"
 
     def _url(self, url: str) -> str:
         start = 0
@@ -238,7 +260,7 @@ class Redactor:
             return MARKER
         kind = type(value)
         if kind is str:
-            return self._scan(value, 0)
+            return self._scan(value)
         if kind in {bool, int, float} or value is None:
             return value
         if depth >= _MAX_DEPTH:
@@ -314,6 +336,12 @@ def _allow_key(key: object) -> str:
             f"redaction_allow: expected attribute key strings, got {type(key).__name__}"
         )
     return key.lower()
+
+
+def _quoted_marker(sep: str, value: str) -> str:
+    """Return `sep` and the marker, inside the value's quotes if it had them."""
+    quote = value[0] if value[:1] in {'"', "'"} and len(value) > 1 else ""
+    return f"{sep}{quote}{MARKER}{quote}"
 
 
 def _first_of(text: str, chars: str, start: int) -> int:

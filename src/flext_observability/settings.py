@@ -25,9 +25,8 @@ import logging
 import os
 import threading
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import Any, Self
 
 import pydantic
 from pydantic import PrivateAttr, SecretStr, field_serializer, model_validator
@@ -35,15 +34,15 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
 from flext_observability import _settings_sources as src
 from flext_observability._settings_fields import SettingsFields
+from flext_observability._settings_otlp import OtlpSignalConfig, Signal
 from flext_observability._settings_parse import log_level_number
 from flext_observability._settings_parse_lists import mask_url
 from flext_observability.exceptions import ConfigurationError
 
-__all__ = ["FlextObservabilitySettings", "OtlpSignalConfig", "Signal"]
+__all__ = ["FlextObservabilitySettings", "OtlpSignalConfig", "Signal", "reset_logged_problems"]
 
 logger = logging.getLogger("flext_observability.settings")
 
-Signal = Literal["traces", "metrics", "logs"]
 _URL_FIELDS = (
     "otlp_endpoint",
     "otlp_traces_endpoint",
@@ -53,37 +52,6 @@ _URL_FIELDS = (
 _logged_lock = threading.Lock()
 _logged: set[str] = set()
 _MAX_LOGGED = 1024
-
-
-@dataclass(frozen=True)
-class OtlpSignalConfig:
-    """The effective OTLP export configuration of one signal.
-
-    `endpoint` is None when no OTLP endpoint is configured for the signal. `headers` values are
-    secrets; `header_values()` reveals them for the exporter.
-    """
-
-    signal: Signal
-    endpoint: str | None
-    protocol: Literal["grpc", "http/protobuf", "http/json"]
-    headers: dict[str, SecretStr] = field(default_factory=dict)
-    timeout_s: float = 10.0
-    compression: Literal["gzip", "none"] | None = None
-    insecure: bool | None = None
-
-    def header_values(self) -> dict[str, str]:
-        """Return the headers with their secret values revealed (for the exporter only)."""
-        return {k: v.get_secret_value() for k, v in self.headers.items()}
-
-    def __repr__(self) -> str:
-        """Show the configuration with URL credentials and header values masked."""
-        endpoint = None if self.endpoint is None else mask_url(self.endpoint)
-        return (
-            f"OtlpSignalConfig(signal={self.signal!r}, endpoint={endpoint!r}, "
-            f"protocol={self.protocol!r}, headers={sorted(self.headers)!r} (values masked), "
-            f"timeout_s={self.timeout_s!r}, compression={self.compression!r}, "
-            f"insecure={self.insecure!r})"
-        )
 
 
 def _log_once(problems: list[str]) -> None:

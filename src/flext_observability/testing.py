@@ -24,7 +24,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.util._once import Once
 
-from flext_observability import _setup
+from flext_observability import _monitor, _setup
 from flext_observability._guard import reset_internal_errors, set_strict
 from flext_observability._handle import FlextObservability
 from flext_observability.logs import EntityLoggingHandler
@@ -47,12 +47,16 @@ def reset_opentelemetry_globals() -> None:
     """Forget the global tracer, meter and logger providers (OpenTelemetry sets them once)."""
     trace._TRACER_PROVIDER_SET_ONCE = Once()  # noqa: SLF001 - the only way to reset OTel
     trace._TRACER_PROVIDER = None  # noqa: SLF001
+    # The API's proxies keep forwarding to the provider they first saw: replace them too.
+    trace._PROXY_TRACER_PROVIDER = trace.ProxyTracerProvider()  # noqa: SLF001
     metrics_internal: Any = metrics._internal  # noqa: SLF001
     metrics_internal._METER_PROVIDER_SET_ONCE = Once()  # noqa: SLF001
     metrics_internal._METER_PROVIDER = None  # noqa: SLF001
+    metrics_internal._PROXY_METER_PROVIDER = metrics_internal._ProxyMeterProvider()  # noqa: SLF001
     logs_internal: Any = _logs._internal  # noqa: SLF001
     logs_internal._LOGGER_PROVIDER_SET_ONCE = Once()  # noqa: SLF001
     logs_internal._LOGGER_PROVIDER = None  # noqa: SLF001
+    _monitor.reset_instruments()
 
 
 @dataclass

@@ -10,7 +10,7 @@ version lives in `PRAGMA user_version`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -55,8 +55,8 @@ def to_ns(value: datetime) -> int:
     return (value - _EPOCH) // timedelta(microseconds=1) * 1000
 
 
-def _rank(enum: type[StrEnum], member: StrEnum) -> int:
-    return list(enum).index(member)
+_LOG_RANK = {member: rank for rank, member in enumerate(LogLevel)}
+_SEVERITY_RANK = {member: rank for rank, member in enumerate(AlertSeverity)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,13 +79,16 @@ class Table:
     has_trace_id: bool = False
     has_duration: bool = False
 
-    @property
-    def insert_sql(self) -> str:
-        """The parametrised INSERT for one row."""
+    insert_sql: str = field(init=False)
+    """The parametrised INSERT for one row."""
+
+    def __post_init__(self) -> None:
+        """Build the INSERT statement once."""
         columns = ["id", "timestamp", "service_name", "name", "is_error", "data"]
         columns += [column for column, _ in self.extra]
         marks = ", ".join("?" for _ in columns)
-        return f"INSERT INTO {self.name} ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608 - fixed identifiers
+        sql = f"INSERT INTO {self.name} ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608 - fixed identifiers
+        object.__setattr__(self, "insert_sql", sql)  # frozen dataclass: set once, here
 
     def row(self, entity: Entity) -> tuple[object, ...]:
         """Return the INSERT parameters for `entity`."""
@@ -111,8 +114,8 @@ def _metric_values(metric: FlextMetric) -> tuple[object, ...]:
 
 
 def _log_values(entry: FlextLogEntry) -> tuple[object, ...]:
-    rank = _rank(LogLevel, entry.level)
-    is_error = int(rank >= _rank(LogLevel, LogLevel.ERROR))
+    rank = _LOG_RANK[entry.level]
+    is_error = int(rank >= _LOG_RANK[LogLevel.ERROR])
     return (entry.logger_name, is_error, entry.trace_id, entry.level.value, rank)
 
 
@@ -122,7 +125,7 @@ def _alert_values(alert: FlextAlert) -> tuple[object, ...]:
         int(alert.severity in _ERROR_SEVERITIES),
         alert.trace_id,
         alert.severity.value,
-        _rank(AlertSeverity, alert.severity),
+        _SEVERITY_RANK[alert.severity],
         alert.status.value,
         alert.fingerprint,
     )

@@ -1,4 +1,4 @@
-"""HTTP plumbing for the webhook sink: URL masking, one POST, retry decisions (stdlib only).
+"""Plumbing for the webhook sink: settings checks, URL masking, one POST, retry decisions.
 
 Nothing here logs. Every text that may leave this module (outcome descriptions) is built from
 the masked URL and status codes only, and is scrubbed of the configured secrets as a last line
@@ -25,6 +25,8 @@ __all__ = [
     "PostResult",
     "Target",
     "backoff_delay",
+    "check_count",
+    "check_number",
     "mask_url",
     "parse_retry_after",
     "post",
@@ -195,3 +197,21 @@ def backoff_delay(attempt: int, *, base: float, cap: float, rand: Callable[[], f
     """Full-jitter exponential backoff: uniform in [0, min(cap, base * 2**attempt))."""
     ceiling = cap if attempt >= 64 else min(cap, base * (2**attempt))  # noqa: PLR2004 - overflow
     return ceiling * min(max(rand(), 0.0), 1.0)
+
+
+def check_number(setting: str, value: object, *, minimum: float, inclusive: bool) -> float:
+    """Return `value` as a float if it is a number above (or at) `minimum`, else raise."""
+    ok = isinstance(value, int | float) and not isinstance(value, bool)
+    if ok and (value >= minimum if inclusive else value > minimum):  # type: ignore[operator]
+        return float(value)  # type: ignore[arg-type]
+    bound = f">= {minimum:g}" if inclusive else f"> {minimum:g}"
+    raise ConfigurationError(f"WebhookSink {setting}: expected a number {bound}, got {value!r}")
+
+
+def check_count(setting: str, value: object, *, minimum: int) -> int:
+    """Return `value` if it is an int at or above `minimum`, else raise."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= minimum:
+        return value
+    raise ConfigurationError(
+        f"WebhookSink {setting}: expected an integer >= {minimum}, got {value!r}"
+    )

@@ -37,13 +37,14 @@ from contextlib import AbstractContextManager
 from typing import Final
 
 from flext_observability._guard import is_strict, report_internal_error
-from flext_observability.exceptions import ConfigurationError
 from flext_observability.models import FlextAlert
 from flext_observability.sinks._base import Entity
 from flext_observability.sinks._webhook_http import (
     Outcome,
     Target,
     backoff_delay,
+    check_count,
+    check_number,
     parse_retry_after,
     post,
 )
@@ -56,22 +57,6 @@ DEFAULT_CLOSE_TIMEOUT: Final = 5.0
 
 logger = logging.getLogger("flext_observability.webhook")
 _TRACKED: weakref.WeakSet[WebhookSink] = weakref.WeakSet()
-
-
-def _number(setting: str, value: object, *, minimum: float, inclusive: bool) -> float:
-    ok = isinstance(value, int | float) and not isinstance(value, bool)
-    if ok and (value >= minimum if inclusive else value > minimum):  # type: ignore[operator]
-        return float(value)  # type: ignore[arg-type]
-    bound = f">= {minimum:g}" if inclusive else f"> {minimum:g}"
-    raise ConfigurationError(f"WebhookSink {setting}: expected a number {bound}, got {value!r}")
-
-
-def _count(setting: str, value: object, *, minimum: int) -> int:
-    if isinstance(value, int) and not isinstance(value, bool) and value >= minimum:
-        return value
-    raise ConfigurationError(
-        f"WebhookSink {setting}: expected an integer >= {minimum}, got {value!r}"
-    )
 
 
 class WebhookSink:
@@ -116,12 +101,14 @@ class WebhookSink:
             ConfigurationError: a setting is invalid (the URL is shown masked).
         """
         self._target = Target.parse(url, headers)
-        self._timeout = _number("timeout", timeout, minimum=0, inclusive=False)
-        self._max_retries = _count("max_retries", max_retries, minimum=0)
-        self._backoff_base = _number("backoff_base", backoff_base, minimum=0, inclusive=False)
-        self._backoff_max = _number("backoff_max", backoff_max, minimum=0, inclusive=True)
-        self._queue_size = _count("queue_size", queue_size, minimum=1)
-        self._warn_interval = _number("warn_interval", warn_interval, minimum=0, inclusive=True)
+        self._timeout = check_number("timeout", timeout, minimum=0, inclusive=False)
+        self._max_retries = check_count("max_retries", max_retries, minimum=0)
+        self._backoff_base = check_number("backoff_base", backoff_base, minimum=0, inclusive=False)
+        self._backoff_max = check_number("backoff_max", backoff_max, minimum=0, inclusive=True)
+        self._queue_size = check_count("queue_size", queue_size, minimum=1)
+        self._warn_interval = check_number(
+            "warn_interval", warn_interval, minimum=0, inclusive=True
+        )
         self._suppress = suppress or contextlib.nullcontext
         self._clock = clock
         self._wall_clock = wall_clock

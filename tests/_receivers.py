@@ -1,0 +1,115 @@
+"""Real third-party receivers started on loopback for end-to-end tests.
+
+`Rotel` runs the `rotel` collector binary (shipped by the `rotel` package on PyPI) with OTLP gRPC
+and HTTP receivers and its debug exporter, which prints everything it receives; tests read that
+output. Only 127.0.0.1 is used.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import rotel
+
+__all__ = ["Rotel", "free_port", "wait_for_port"]
+
+ROTEL_AGENT = Path(rotel.__file__).parent / "rotel-agent"
+
+
+def free_port() -> int:
+    """A TCP port that is free on 127.0.0.1 right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int, timeout: float = 10.0) -> None:
+    """Wait until something accepts connections on 127.0.0.1:port."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    msg = f"nothing listens on 127.0.0.1:{port} after {timeout}s"
+    raise TimeoutError(msg)
+
+
+class Rotel:
+    """A running rotel collector whose debug output can be read."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.grpc_port = free_port()
+        self.http_port = free_port()
+        self.output = workdir / "rotel.out"
+        self._out = self.output.open("wb")
+        self.process = subprocess.Popen(
+            [
+                str(ROTEL_AGENT),
+                "start",
+                "--otlp-grpc-endpoint",
+                f"127.0.0.1:{self.grpc_port}",
+                "--otlp-http-endpoint",
+                f"127.0.0.1:{self.http_port}",
+                "--exporter",
+                "blackhole",
+                "--debug-log",
+                "traces",
+                "--debug-log",
+                "metrics",
+                "--debug-log",
+                "logs",
+                "--debug-log-verbosity",
+                "detailed",
+                "--pid-file",
+                str(workdir / "rotel.pid"),
+                "--log-file",
+                str(workdir / "rotel.log"),
+            ],
+            stdout=self._out,
+            stderr=subprocess.STDOUT,
+        )
+        wait_for_port(self.grpc_port)
+        wait_for_port(self.http_port)
+
+    @property
+    def grpc_endpoint(self) -> str:
+        """OTLP/gRPC endpoint URL."""
+        return f"http://127.0.0.1:{self.grpc_port}"
+
+    @property
+    def http_endpoint(self) -> str:
+        """OTLP/HTTP base endpoint URL."""
+        return f"http://127.0.0.1:{self.http_port}"
+
+    def text(self) -> str:
+        """Everything the collector printed so far."""
+        self._out.flush()
+        return self.output.read_text(errors="replace")
+
+    def wait_for(self, *needles: str, timeout: float = 20.0) -> str:
+        """Wait until every needle appears in the output; return the output."""
+        deadline = time.monotonic() + timeout
+        while True:
+            text = self.text()
+            if all(needle in text for needle in needles):
+                return text
+            if time.monotonic() > deadline:
+                missing = [n for n in needles if n not in text]
+                msg = f"rotel never received {missing}; output:\n{text[-3000:]}"
+                raise AssertionError(msg)
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        """Stop the collector and close its output."""
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(10)
+        self._out.close()
