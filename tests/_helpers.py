@@ -80,10 +80,11 @@ def aware_datetimes() -> st.SearchStrategy[datetime]:
     offsets = st.integers(min_value=-14 * 60, max_value=14 * 60).map(
         lambda minutes: timezone(timedelta(minutes=minutes))
     )
+    zones: st.SearchStrategy[Any] = st.none() | st.just(UTC) | offsets
     return st.datetimes(
         min_value=datetime(1990, 1, 1),  # noqa: DTZ001 - hypothesis wants naive bounds
         max_value=datetime(2100, 1, 1),  # noqa: DTZ001 - same
-        timezones=st.none() | st.just(UTC) | offsets,
+        timezones=zones,
     )
 
 
@@ -156,9 +157,7 @@ def metrics(draw: st.DrawFn) -> FlextMetric:
         return FlextMetric(
             **common, value=histogram.sum, metric_type=MetricType.HISTOGRAM, histogram=histogram
         )
-    return FlextMetric(
-        **common, value=draw(_values), metric_type=draw(st.sampled_from(MetricType))
-    )
+    return FlextMetric(**common, value=draw(_values), metric_type=draw(st.sampled_from(MetricType)))
 
 
 _events = st.builds(
@@ -245,4 +244,3 @@ log_entries = st.builds(
 def entities() -> st.SearchStrategy[Any]:
     """Any valid entity of the five kinds."""
     return st.one_of(metrics(), traces(), alerts(), health_checks, log_entries)
-

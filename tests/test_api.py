@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import flext_observability
 from flext_observability import (
     AlertSeverity,
     AlertStatus,
@@ -37,17 +38,32 @@ SPAN = "b7ad6b7169203331"
 _EMPTY = inspect.Parameter.empty
 
 _SIGNATURES: list[tuple[Callable[..., Any], list[tuple[str, object]]]] = [
-    (flext_create_metric, [("name", _EMPTY), ("value", _EMPTY), ("unit", ""), ("tags", None),
-                           ("metric_type", None)]),
-    (flext_create_trace, [("operation_name", _EMPTY), ("service_name", _EMPTY),
-                          ("context", None), ("parent_trace_id", None)]),
-    (flext_create_alert, [("name", _EMPTY), ("severity", _EMPTY), ("message", _EMPTY),
-                          ("details", None)]),
-    (flext_create_health_check, [("name", _EMPTY), ("status", _EMPTY), ("message", ""),
-                                 ("details", None)]),
-    (flext_create_log_entry, [("level", _EMPTY), ("message", _EMPTY), ("context", None),
-                              ("correlation_id", None)]),
-]  # fmt: skip
+    (
+        flext_create_metric,
+        [("name", _EMPTY), ("value", _EMPTY), ("unit", ""), ("tags", None), ("metric_type", None)],
+    ),
+    (
+        flext_create_trace,
+        [
+            ("operation_name", _EMPTY),
+            ("service_name", _EMPTY),
+            ("context", None),
+            ("parent_trace_id", None),
+        ],
+    ),
+    (
+        flext_create_alert,
+        [("name", _EMPTY), ("severity", _EMPTY), ("message", _EMPTY), ("details", None)],
+    ),
+    (
+        flext_create_health_check,
+        [("name", _EMPTY), ("status", _EMPTY), ("message", ""), ("details", None)],
+    ),
+    (
+        flext_create_log_entry,
+        [("level", _EMPTY), ("message", _EMPTY), ("context", None), ("correlation_id", None)],
+    ),
+]
 
 
 @pytest.mark.parametrize(("fn", "expected"), _SIGNATURES, ids=lambda v: getattr(v, "__name__", ""))
@@ -63,9 +79,12 @@ def test_signatures_match_the_spec(
 def test_create_metric_with_keywords() -> None:
     """flext_create_metric works with every argument by keyword."""
     metric = flext_create_metric(
-        name="orders", value=Decimal("2.50"), unit="EUR", tags={"shop": "eu", "ids": [1, 2]},
+        name="orders",
+        value=Decimal("2.50"),
+        unit="EUR",
+        tags={"shop": "eu", "ids": [1, 2]},
         metric_type="COUNTER",
-    ).value  # fmt: skip
+    ).value
     assert metric.model_dump(exclude={"id", "timestamp"}) == {
         "service_name": None,
         "name": "orders",
@@ -108,8 +127,9 @@ def test_create_alert_with_keywords() -> None:
     alert = flext_create_alert(
         name="cpu", severity="Critical", message="cpu at 99%", details={"host": "a", "cpu": 99}
     ).value
-    assert alert.model_dump(include={"name", "severity", "message", "details", "status",
-                                     "source"}) == {  # fmt: skip
+    assert alert.model_dump(
+        include={"name", "severity", "message", "details", "status", "source"}
+    ) == {
         "name": "cpu",
         "severity": AlertSeverity.CRITICAL,
         "message": "cpu at 99%",
@@ -281,67 +301,135 @@ _SYNTAX = (
 _ATTRS = "attribute values must be str, bool, int, float or a homogeneous list of them, got "
 
 
+# The failure table passes ill-typed arguments on purpose; `_loose` hides them from mypy.
+_loose: Any = flext_observability
+
+
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda: flext_create_metric("", 1), "Invalid metric name: name cannot be empty"),
-        (lambda: flext_create_metric("9lives", 1), f"Invalid metric name: '9lives' {_SYNTAX}"),
-        (lambda: flext_create_metric(None, 1),
-         "Invalid metric name: name must be a string, got NoneType"),
-        (lambda: flext_create_metric("m", float("nan")),
-         "Invalid metric value: value must be finite, got nan"),
-        (lambda: flext_create_metric("m", Decimal("Infinity")),
-         "Invalid metric value: value must be finite, got Infinity"),
-        (lambda: flext_create_metric("m", True),
-         "Invalid metric value: expected a finite number, got bool"),
-        (lambda: flext_create_metric("m", "12"),
-         "Invalid metric value: expected a finite number, got str"),
-        (lambda: flext_create_metric("m", 1, unit=5),
-         "Invalid metric: unit must be a string, got int"),
-        (lambda: flext_create_metric("m", 1, tags=["a"]),
-         "Invalid metric: tags must be a mapping, got list"),
-        (lambda: flext_create_metric("m", 1, tags={"a": None}),
-         f"Invalid metric: tags.a: {_ATTRS}NoneType"),
-        (lambda: flext_create_metric("m", 1, metric_type="timer"),
-         "Invalid metric type: expected one of counter, gauge, histogram, summary, got 'timer'"),
-        (lambda: flext_create_trace(" ", "svc"), "Invalid trace: operation_name cannot be empty"),
-        (lambda: flext_create_trace(None, "svc"),
-         "Invalid trace: operation_name: Input should be a valid string"),
-        (lambda: flext_create_trace("op", 5),
-         "Invalid trace: service_name: Input should be a valid string"),
-        (lambda: flext_create_trace("op", "svc", context=3),
-         "Invalid trace: context must be a mapping, got int"),
-        (lambda: flext_create_alert("a", "urgent", "m"),
-         "Invalid severity level: expected one of info, warning, error, critical, got 'urgent'"),
-        (lambda: flext_create_alert("a", None, "m"),
-         "Invalid severity level: expected one of info, warning, error, critical, got None"),
-        (lambda: flext_create_alert("", "info", "m"), "Invalid alert: name cannot be empty"),
-        (lambda: flext_create_alert("a", "info", ""), "Invalid alert: message cannot be empty"),
-        (lambda: flext_create_alert("a", "info", "m", details=[1]),
-         "Invalid alert: details must be a mapping, got list"),
-        (lambda: flext_create_health_check("db", "fine"),
-         "Invalid health status: expected one of healthy, degraded, unhealthy, unknown, "
-         "got 'fine'"),
-        (lambda: flext_create_health_check("", "healthy"),
-         "Invalid health check: name cannot be empty"),
-        (lambda: flext_create_health_check("db", "healthy", message=None),
-         "Invalid health check: message: Input should be a valid string"),
-        (lambda: flext_create_health_check("db", "healthy", details={"x": {"y": 1}}),
-         f"Invalid health check: details.x: {_ATTRS}dict"),
-        (lambda: flext_create_log_entry("loud", "m"),
-         "Invalid log level: expected one of debug, info, warning, error, critical, got 'loud'"),
-        (lambda: flext_create_log_entry("info", ""), "Invalid log entry: message cannot be empty"),
-        (lambda: flext_create_log_entry("info", "  "),
-         "Invalid log entry: message cannot be empty"),
-        (lambda: flext_create_log_entry("info", 5),
-         "Invalid log entry: message must be a string, got int"),
-        (lambda: flext_create_log_entry("info", "m", context={"a": [1, "b"]}),
-         "Invalid log entry: context.a: attribute sequences must be homogeneous, got a mix of "
-         "int, str"),
-        (lambda: flext_create_log_entry("info", "m", correlation_id=5),
-         "Invalid log entry: correlation_id: Input should be a valid string"),
+        (lambda: _loose.flext_create_metric("", 1), "Invalid metric name: name cannot be empty"),
+        (
+            lambda: _loose.flext_create_metric("9lives", 1),
+            f"Invalid metric name: '9lives' {_SYNTAX}",
+        ),
+        (
+            lambda: _loose.flext_create_metric(None, 1),
+            "Invalid metric name: name must be a string, got NoneType",
+        ),
+        (
+            lambda: _loose.flext_create_metric("m", float("nan")),
+            "Invalid metric value: value must be finite, got nan",
+        ),
+        (
+            lambda: _loose.flext_create_metric("m", Decimal("Infinity")),
+            "Invalid metric value: value must be finite, got Infinity",
+        ),
+        (
+            lambda: _loose.flext_create_metric("m", True),
+            "Invalid metric value: expected a finite number, got bool",
+        ),
+        (
+            lambda: _loose.flext_create_metric("m", "12"),
+            "Invalid metric value: expected a finite number, got str",
+        ),
+        (
+            lambda: _loose.flext_create_metric("m", 1, unit=5),
+            "Invalid metric: unit must be a string, got int",
+        ),
+        (
+            lambda: _loose.flext_create_metric("m", 1, tags=["a"]),
+            "Invalid metric: tags must be a mapping, got list",
+        ),
+        (
+            lambda: _loose.flext_create_metric("m", 1, tags={"a": None}),
+            f"Invalid metric: tags.a: {_ATTRS}NoneType",
+        ),
+        (
+            lambda: _loose.flext_create_metric("m", 1, metric_type="timer"),
+            "Invalid metric type: expected one of counter, gauge, histogram, summary, got 'timer'",
+        ),
+        (
+            lambda: _loose.flext_create_trace(" ", "svc"),
+            "Invalid trace: operation_name cannot be empty",
+        ),
+        (
+            lambda: _loose.flext_create_trace(None, "svc"),
+            "Invalid trace: operation_name: Input should be a valid string",
+        ),
+        (
+            lambda: _loose.flext_create_trace("op", 5),
+            "Invalid trace: service_name: Input should be a valid string",
+        ),
+        (
+            lambda: _loose.flext_create_trace("op", "svc", context=3),
+            "Invalid trace: context must be a mapping, got int",
+        ),
+        (
+            lambda: _loose.flext_create_alert("a", "urgent", "m"),
+            "Invalid severity level: expected one of info, warning, error, critical, got 'urgent'",
+        ),
+        (
+            lambda: _loose.flext_create_alert("a", None, "m"),
+            "Invalid severity level: expected one of info, warning, error, critical, got None",
+        ),
+        (lambda: _loose.flext_create_alert("", "info", "m"), "Invalid alert: name cannot be empty"),
+        (
+            lambda: _loose.flext_create_alert("a", "info", ""),
+            "Invalid alert: message cannot be empty",
+        ),
+        (
+            lambda: _loose.flext_create_alert("a", "info", "m", details=[1]),
+            "Invalid alert: details must be a mapping, got list",
+        ),
+        (
+            lambda: _loose.flext_create_health_check("db", "fine"),
+            (
+                "Invalid health status: expected one of healthy, degraded, unhealthy, unknown, "
+                "got 'fine'"
+            ),
+        ),
+        (
+            lambda: _loose.flext_create_health_check("", "healthy"),
+            "Invalid health check: name cannot be empty",
+        ),
+        (
+            lambda: _loose.flext_create_health_check("db", "healthy", message=None),
+            "Invalid health check: message: Input should be a valid string",
+        ),
+        (
+            lambda: _loose.flext_create_health_check("db", "healthy", details={"x": {"y": 1}}),
+            f"Invalid health check: details.x: {_ATTRS}dict",
+        ),
+        (
+            lambda: _loose.flext_create_log_entry("loud", "m"),
+            "Invalid log level: expected one of debug, info, warning, error, critical, got 'loud'",
+        ),
+        (
+            lambda: _loose.flext_create_log_entry("info", ""),
+            "Invalid log entry: message cannot be empty",
+        ),
+        (
+            lambda: _loose.flext_create_log_entry("info", "  "),
+            "Invalid log entry: message cannot be empty",
+        ),
+        (
+            lambda: _loose.flext_create_log_entry("info", 5),
+            "Invalid log entry: message must be a string, got int",
+        ),
+        (
+            lambda: _loose.flext_create_log_entry("info", "m", context={"a": [1, "b"]}),
+            (
+                "Invalid log entry: context.a: attribute sequences must be homogeneous, "
+                "got a mix of int, str"
+            ),
+        ),
+        (
+            lambda: _loose.flext_create_log_entry("info", "m", correlation_id=5),
+            "Invalid log entry: correlation_id: Input should be a valid string",
+        ),
     ],
-)  # fmt: skip
+)
 def test_failure_messages_name_the_phrase_and_the_cause(
     call: Callable[[], FlextResult[Any]], message: str
 ) -> None:
@@ -435,8 +523,19 @@ _leaves = st.one_of(
     st.text(max_size=20),
     st.binary(max_size=10),
     st.datetimes(),
-    st.sampled_from(["info", "WARN", "healthy", "m", "x_total", "count", f"{TRACE}-{SPAN}",
-                     f"00-{TRACE}-{SPAN}-01", "counter"]),  # fmt: skip
+    st.sampled_from(
+        [
+            "info",
+            "WARN",
+            "healthy",
+            "m",
+            "x_total",
+            "count",
+            f"{TRACE}-{SPAN}",
+            f"00-{TRACE}-{SPAN}-01",
+            "counter",
+        ]
+    ),
     st.builds(_Hostile),
     st.builds(_RaisingGetattr),
     st.builds(_NanNumber),
@@ -450,9 +549,11 @@ _leaves = st.one_of(
 )
 _anything = st.recursive(
     _leaves,
-    lambda children: st.lists(children, max_size=3)
-    | st.tuples(children, children)
-    | st.dictionaries(st.text(max_size=5), children, max_size=3),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.tuples(children, children)
+        | st.dictionaries(st.text(max_size=5), children, max_size=3)
+    ),
     max_leaves=6,
 )
 _CREATORS: list[Callable[..., FlextResult[Any]]] = [
@@ -517,10 +618,11 @@ def test_near_valid_input_gives_a_round_tripping_entity_or_a_failure(
 ) -> None:
     """Mostly-valid keyword input yields an entity that round-trips, or a failure; no raise."""
     kwargs = {
-        name: data.draw(_NEAR_VALID[name] | _anything if name in {"tags", "details"}
-                        else _NEAR_VALID[name])
+        name: data.draw(
+            _NEAR_VALID[name] | _anything if name in {"tags", "details"} else _NEAR_VALID[name]
+        )
         for name in inspect.signature(creator).parameters
-    }  # fmt: skip
+    }
     result = creator(**kwargs)
     if result.is_success:
         entity = result.value

@@ -215,3 +215,34 @@ def test_subclasses_and_broken_sequences() -> None:
     assert type(sanitize_value(Ratio(0.5))) is float
     assert sanitize_value([range(2), "x"]) == ["[0, 1]", "x"]
     assert sanitize_value(ExplodingSequence()) == "ExplodingSequence()"
+
+
+class Shapeshifter:
+    """An object whose `__class__` lookup raises, so even isinstance() runs user code."""
+
+    @property  # type: ignore[misc]  # a read-only __class__: hostile on purpose
+    def __class__(self) -> type:
+        """Refuse."""
+        raise RuntimeError("no class")
+
+    def __repr__(self) -> str:
+        """Name the class."""
+        return "Shapeshifter()"
+
+
+class FalsyBroken(BrokenMapping):
+    """A mapping whose `__len__` raises too."""
+
+    def __len__(self) -> int:
+        """Refuse."""
+        raise RuntimeError("no len")
+
+
+def test_objects_that_break_isinstance_and_len() -> None:
+    """A raising __class__ or __len__ costs only that value, never the other attributes."""
+    assert sanitize_attributes({"a": [Shapeshifter(), 1], "b": Shapeshifter(), "c": 2}) == {
+        "a": ["Shapeshifter()", "1"],
+        "b": "Shapeshifter()",
+        "c": 2,
+    }
+    assert sanitize_attributes(FalsyBroken()) == {"first": 1}

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from _helpers import run_python, validation_errors
 
+from _helpers import run_python, validation_errors
 from flext_observability import FlextResult
 from flext_observability.models import AlertSeverity, AlertStatus, FlextAlert, alert_fingerprint
 
@@ -24,9 +24,17 @@ def _alert(**overrides: Any) -> FlextAlert:
 
 def test_defaults_and_full_dump() -> None:
     """A new alert is active, manual, warning, with a fingerprint of name, source and labels."""
-    alert = _alert(id="a1", severity="ERROR", source="rule:disk", labels=_LABELS,
-                   details={"used": "95%"}, value=95.0, threshold=90,
-                   trace_id="0af7651916cd43dd8448eb211c80319c", span_id="b7ad6b7169203331")  # fmt: skip
+    alert = _alert(
+        id="a1",
+        severity="ERROR",
+        source="rule:disk",
+        labels=_LABELS,
+        details={"used": "95%"},
+        value=95.0,
+        threshold=90,
+        trace_id="0af7651916cd43dd8448eb211c80319c",
+        span_id="b7ad6b7169203331",
+    )
     assert alert.model_dump(mode="json") == {
         "id": "a1",
         "timestamp": "2024-01-01T00:00:00Z",
@@ -47,8 +55,10 @@ def test_defaults_and_full_dump() -> None:
         "threshold": 90.0,
     }
     assert (_alert().severity, _alert().status, _alert().source) == (
-        AlertSeverity.WARNING, AlertStatus.ACTIVE, "manual",
-    )  # fmt: skip
+        AlertSeverity.WARNING,
+        AlertStatus.ACTIVE,
+        "manual",
+    )
 
 
 @pytest.mark.parametrize("text", ["info", "INFO", "Warning", " error ", "CriTical"])
@@ -82,20 +92,24 @@ def test_unknown_status_is_rejected() -> None:
     assert errors == [
         (
             "status",
-            "Invalid alert: status: expected one of active, acknowledged, resolved, suppressed, "
-            "got 'open'",
+            (
+                "Invalid alert: status: expected one of active, acknowledged, resolved, "
+                "suppressed, got 'open'"
+            ),
         )
     ]
 
 
 @pytest.mark.parametrize(
     ("field", "message"),
-    [("name", "Invalid alert: name cannot be empty"),
-     ("message", "Invalid alert: message cannot be empty")],
-)  # fmt: skip
+    [
+        ("name", "Invalid alert: name cannot be empty"),
+        ("message", "Invalid alert: message cannot be empty"),
+    ],
+)
 @pytest.mark.parametrize("blank", ["", "  "])
 def test_name_and_message_must_not_be_blank(field: str, message: str, blank: str) -> None:
-    """name and message are non-empty."""
+    """An alert's name and message are non-empty."""
     data = {"name": "n", "message": "m", field: blank}
     assert validation_errors(FlextAlert, data) == [(field, message)]
 
@@ -164,8 +178,12 @@ def test_escalate_walks_the_severity_ladder_and_stops_at_critical() -> None:
     for _ in range(3):
         alert = alert.escalate().value
         seen.append(alert.severity)
-    assert seen == [AlertSeverity.INFO, AlertSeverity.WARNING, AlertSeverity.ERROR,
-                    AlertSeverity.CRITICAL]  # fmt: skip
+    assert seen == [
+        AlertSeverity.INFO,
+        AlertSeverity.WARNING,
+        AlertSeverity.ERROR,
+        AlertSeverity.CRITICAL,
+    ]
     assert alert.escalate() == FlextResult[FlextAlert].fail(
         "Invalid alert: severity is already critical", error_code="INVALID_TRANSITION"
     )
@@ -179,8 +197,10 @@ def test_acknowledge_and_resolve_record_times() -> None:
     resolved = again.resolve(at=datetime(2024, 1, 1, 2)).value  # noqa: DTZ001 - read as UTC
     assert (acked.acknowledged_at, again.acknowledged_at) == (T0, T0)
     assert (resolved.status, resolved.resolved_at, resolved.acknowledged_at) == (
-        AlertStatus.RESOLVED, T0 + timedelta(hours=2), T0,
-    )  # fmt: skip
+        AlertStatus.RESOLVED,
+        T0 + timedelta(hours=2),
+        T0,
+    )
     assert (resolved.is_active, acked.is_active, _alert().is_active) == (False, True, True)
 
 
@@ -196,8 +216,13 @@ def test_transition_times_default_to_now() -> None:
 def test_fingerprint_depends_on_name_source_and_labels_only() -> None:
     """The fingerprint ignores message, details, severity and label order."""
     base = _alert(source="rule:disk", labels=_LABELS)
-    same = _alert(source="rule:disk", labels={"mount": "/", "host": "a"}, message="other",
-                  details={"x": "y"}, severity="critical")  # fmt: skip
+    same = _alert(
+        source="rule:disk",
+        labels={"mount": "/", "host": "a"},
+        message="other",
+        details={"x": "y"},
+        severity="critical",
+    )
     assert base.fingerprint == same.fingerprint == _FINGERPRINT
     variants = {
         _alert(name="other", source="rule:disk", labels=_LABELS).fingerprint,

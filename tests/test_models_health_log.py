@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from _helpers import validation_errors
 
+from _helpers import validation_errors
 from flext_observability.models import (
     ExceptionInfo,
     FlextHealthCheck,
@@ -20,8 +20,15 @@ T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
 def test_health_check_full_dump() -> None:
     """A health check dumps exactly its fields."""
-    check = FlextHealthCheck(id="h1", timestamp=T0, name="db", status="Degraded",
-                             message="slow", details={"latency_ms": 250.5}, duration_ms=3)  # fmt: skip
+    check = FlextHealthCheck(
+        id="h1",
+        timestamp=T0,
+        name="db",
+        status=HealthStatus.DEGRADED,
+        message="slow",
+        details={"latency_ms": 250.5},
+        duration_ms=3,
+    )
     assert check.model_dump(mode="json") == {
         "id": "h1",
         "timestamp": "2024-01-01T00:00:00Z",
@@ -40,7 +47,7 @@ def test_health_check_full_dump() -> None:
 )
 def test_health_status_and_is_healthy(status: str, healthy: bool) -> None:
     """Every status is accepted case-insensitively; only healthy is_healthy."""
-    check = FlextHealthCheck(name="db", status=status)
+    check = FlextHealthCheck.model_validate({"name": "db", "status": status})
     assert (check.status, check.is_healthy) == (HealthStatus(status.lower()), healthy)
 
 
@@ -55,8 +62,10 @@ def test_unknown_health_status_is_rejected(bad: object) -> None:
     assert validation_errors(FlextHealthCheck, {"name": "db", "status": bad}) == [
         (
             "status",
-            "Invalid health status: expected one of healthy, degraded, unhealthy, unknown, "
-            f"got {bad!r}",
+            (
+                "Invalid health status: expected one of healthy, degraded, unhealthy, unknown, "
+                f"got {bad!r}"
+            ),
         )
     ]
 
@@ -65,10 +74,13 @@ def test_unknown_health_status_is_rejected(bad: object) -> None:
     ("data", "location", "message"),
     [
         ({"name": " "}, "name", "Invalid health check: name cannot be empty"),
-        ({"name": "db", "duration_ms": -1}, "duration_ms", "Input should be greater than or "
-                                                          "equal to 0"),
+        (
+            {"name": "db", "duration_ms": -1},
+            "duration_ms",
+            ("Input should be greater than or equal to 0"),
+        ),
     ],
-)  # fmt: skip
+)
 def test_invalid_health_check_fields(data: dict[str, object], location: str, message: str) -> None:
     """The name is non-empty and duration_ms non-negative."""
     assert validation_errors(FlextHealthCheck, data) == [(location, message)]
@@ -77,11 +89,17 @@ def test_invalid_health_check_fields(data: dict[str, object], location: str, mes
 def test_log_entry_full_dump() -> None:
     """A log entry dumps exactly its fields, including the exception."""
     entry = FlextLogEntry(
-        id="l1", timestamp=T0, level="WARN", message="retrying", logger_name="app.db",
-        context={"attempt": 2}, correlation_id="req-1",
-        trace_id="0af7651916cd43dd8448eb211c80319c", span_id="b7ad6b7169203331",
+        id="l1",
+        timestamp=T0,
+        level=LogLevel.WARNING,
+        message="retrying",
+        logger_name="app.db",
+        context={"attempt": 2},
+        correlation_id="req-1",
+        trace_id="0af7651916cd43dd8448eb211c80319c",
+        span_id="b7ad6b7169203331",
         exception=ExceptionInfo(type="TimeoutError", message="slow", stacktrace="tb"),
-    )  # fmt: skip
+    )
     assert entry.model_dump(mode="json") == {
         "id": "l1",
         "timestamp": "2024-01-01T00:00:00Z",
@@ -114,7 +132,7 @@ def test_log_entry_full_dump() -> None:
 )
 def test_log_level_aliases_and_case(given: str, stored: LogLevel) -> None:
     """Levels are case-insensitive; warn → warning and fatal → critical; stored lowercase."""
-    entry = FlextLogEntry(level=given, message="m")
+    entry = FlextLogEntry.model_validate({"level": given, "message": "m"})
     assert (entry.level, entry.model_dump(mode="json")["level"]) == (stored, stored.value)
 
 
@@ -130,7 +148,10 @@ def test_unknown_log_level_is_rejected(bad: object) -> None:
     assert validation_errors(FlextLogEntry, {"level": bad, "message": "m"}) == [
         (
             "level",
-            f"Invalid log level: expected one of debug, info, warning, error, critical, got {bad!r}",
+            (
+                "Invalid log level: expected one of debug, info, warning, error, critical, "
+                f"got {bad!r}"
+            ),
         )
     ]
 
@@ -144,10 +165,13 @@ def test_log_message_may_be_empty_on_the_model() -> None:
     ("field", "value", "message"),
     [
         ("trace_id", "0" * 32, "Invalid log entry: trace_id must not be all zeros"),
-        ("span_id", "B7AD6B7169203331",
-         "Invalid log entry: span_id must be 16 lowercase hex digits, got 'B7AD6B7169203331'"),
+        (
+            "span_id",
+            "B7AD6B7169203331",
+            "Invalid log entry: span_id must be 16 lowercase hex digits, got 'B7AD6B7169203331'",
+        ),
     ],
-)  # fmt: skip
+)
 def test_log_correlation_ids_are_w3c_ids(field: str, value: str, message: str) -> None:
     """trace_id/span_id on a log entry follow the W3C rules."""
     errors = validation_errors(FlextLogEntry, {"message": "m", field: value})

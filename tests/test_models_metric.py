@@ -9,10 +9,10 @@ from fractions import Fraction
 from typing import Any
 
 import pytest
-from _helpers import validation_errors
 from hypothesis import given
 from hypothesis import strategies as st
 
+from _helpers import validation_errors
 from flext_observability.models import FlextMetric, HistogramData, MetricType
 
 _SYNTAX = (
@@ -80,7 +80,7 @@ def test_names_are_accepted_exactly_when_they_match(name: str) -> None:
     ids=repr,
 )
 def test_finite_values_keep_their_type(value: float | Decimal) -> None:
-    """ints (even huge), floats and Decimals are stored unchanged, with their own type."""
+    """Ints (even huge), floats and Decimals are stored unchanged, with their own type."""
     metric = FlextMetric(name="m", value=value)
     assert (metric.value, type(metric.value)) == (value, type(value))
 
@@ -90,16 +90,21 @@ def test_finite_values_keep_their_type(value: float | Decimal) -> None:
 )
 def test_other_real_numbers_become_floats(value: object, expected: float) -> None:
     """Numbers that are not int/float/Decimal but convert to float are stored as floats."""
-    metric = FlextMetric(name="m", value=value)
+    metric = FlextMetric.model_validate({"name": "m", "value": value})
     assert (metric.value, type(metric.value)) == (expected, float)
 
 
 @pytest.mark.parametrize(
     "value",
-    [Decimal("1.10"), Decimal("0.1"), Decimal("-3.14159265358979323846264338327950288"),
-     Decimal("1E+2"), Decimal("123456789012345678901234567890.5")],
+    [
+        Decimal("1.10"),
+        Decimal("0.1"),
+        Decimal("-3.14159265358979323846264338327950288"),
+        Decimal("1E+2"),
+        Decimal("123456789012345678901234567890.5"),
+    ],
     ids=str,
-)  # fmt: skip
+)
 def test_decimal_survives_json_round_trip_exactly(value: Decimal) -> None:
     """A Decimal is written as a string and read back as the same Decimal (same digits)."""
     metric = FlextMetric(name="m", value=value)
@@ -172,7 +177,8 @@ def test_invalid_json_values_are_rejected(json_value: str, message: str) -> None
 )
 def test_metric_type_is_case_insensitive(given_type: str, stored: MetricType) -> None:
     """metric_type accepts the four names in any case; gauge is the default."""
-    assert FlextMetric(name="m", value=1, metric_type=given_type).metric_type is stored
+    metric = FlextMetric.model_validate({"name": "m", "value": 1, "metric_type": given_type})
+    assert metric.metric_type is stored
     assert FlextMetric(name="m", value=1).metric_type is MetricType.GAUGE
 
 
@@ -199,7 +205,7 @@ def test_full_metric_dump() -> None:
         value=6.0,
         unit="ms",
         tags={"route": "/x", "codes": [200, 500]},
-        metric_type="histogram",
+        metric_type=MetricType.HISTOGRAM,
         start_time=datetime(2023, 12, 31, 23, 59),  # noqa: DTZ001 - naive is read as UTC
         histogram=HistogramData(
             count=3, sum=6.0, min=1.0, max=3.0, bounds=[1.0, 2.0], bucket_counts=[1, 1, 1]
@@ -230,8 +236,13 @@ def test_summarised_exponential_histogram_is_valid() -> None:
     """A histogram with only count/sum/min/max (exponential buckets summarised) is valid."""
     data = HistogramData(count=4, sum=10.0, min=1.0, max=4.0)
     assert data.model_dump() == {
-        "count": 4, "sum": 10.0, "min": 1.0, "max": 4.0, "bounds": [], "bucket_counts": [],
-    }  # fmt: skip
+        "count": 4,
+        "sum": 10.0,
+        "min": 1.0,
+        "max": 4.0,
+        "bounds": [],
+        "bucket_counts": [],
+    }
 
 
 def _histogram(**overrides: Any) -> dict[str, Any]:
@@ -260,7 +271,7 @@ def test_inconsistent_histogram_data_is_rejected(overrides: dict[str, Any], prob
     ("field", "value"), [("count", -1), ("sum", float("nan")), ("min", float("-inf"))]
 )
 def test_histogram_numbers_are_checked(field: str, value: float) -> None:
-    """count is non-negative and sum/min/max are finite."""
+    """A histogram's count is non-negative and its sum/min/max are finite."""
     errors = validation_errors(HistogramData, _histogram(**{field: value}))
     assert [location for location, _ in errors] == [field]
 
@@ -291,5 +302,10 @@ def test_histogram_point_must_be_consistent(data: dict[str, Any], message: str) 
 def test_histogram_value_may_be_a_decimal_or_int_equal_to_sum() -> None:
     """The sum comparison works for every value type."""
     for value in (3, 3.0, Decimal("3.0")):
-        metric = FlextMetric(name="m", value=value, metric_type="histogram", histogram=_histogram())
+        metric = FlextMetric(
+            name="m",
+            value=value,
+            metric_type=MetricType.HISTOGRAM,
+            histogram=HistogramData.model_validate(_histogram()),
+        )
         assert metric.value == value

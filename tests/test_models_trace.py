@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from _helpers import validation_errors
 from hypothesis import given
 from hypothesis import strategies as st
 
+from _helpers import validation_errors
 from flext_observability import FlextResult
 from flext_observability.models import (
     FlextTrace,
@@ -40,9 +40,15 @@ def _span(**overrides: Any) -> FlextTrace:
 
 def test_full_span_dump() -> None:
     """A span dumps exactly the SPEC fields, with id derived and timestamp = start_time."""
-    span = _span(end_time=T0 + timedelta(milliseconds=250), kind="SERVER", status="OK",
-                 attributes={"http.status_code": 200}, context={"tenant": "t1"}, scope="flask",
-                 events=[{"name": "cache-miss", "timestamp": T0}])  # fmt: skip
+    span = _span(
+        end_time=T0 + timedelta(milliseconds=250),
+        kind="SERVER",
+        status="OK",
+        attributes={"http.status_code": 200},
+        context={"tenant": "t1"},
+        scope="flask",
+        events=[{"name": "cache-miss", "timestamp": T0}],
+    )
     assert span.model_dump(mode="json") == {
         "id": f"{TRACE}-{SPAN}",
         "timestamp": "2024-01-01T00:00:00Z",
@@ -74,8 +80,11 @@ def test_defaults_generate_w3c_ids_and_start_now() -> None:
     assert span.timestamp == span.start_time
     assert abs(datetime.now(UTC) - span.start_time) < timedelta(minutes=1)
     assert (span.kind, span.status, span.end_time, span.duration_ms) == (
-        TraceKind.INTERNAL, TraceStatus.UNSET, None, None,
-    )  # fmt: skip
+        TraceKind.INTERNAL,
+        TraceStatus.UNSET,
+        None,
+        None,
+    )
 
 
 def test_timestamp_alone_sets_start_time() -> None:
@@ -176,7 +185,7 @@ def test_matching_duration_and_end_time_are_accepted() -> None:
 def test_inconsistent_times_are_rejected(
     overrides: dict[str, Any], location: str, message: str
 ) -> None:
-    """end < start, a mismatching or negative duration, and out-of-range durations fail."""
+    """An end before the start, a mismatching, negative or out-of-range duration fail."""
     data = {"trace_id": TRACE, "span_id": SPAN, "operation_name": "op", "start_time": T0}
     assert validation_errors(FlextTrace, {**data, **overrides}) == [(location, message)]
 
@@ -190,25 +199,34 @@ def test_duration_is_never_negative_and_matches_times(elapsed: timedelta) -> Non
 
 @pytest.mark.parametrize("kind", list(TraceKind))
 def test_every_kind_is_accepted_case_insensitively(kind: TraceKind) -> None:
-    """kind accepts internal/server/client/producer/consumer in any case."""
+    """The kind accepts internal/server/client/producer/consumer in any case."""
     assert _span(kind=kind.value.upper()).kind is kind
 
 
 @pytest.mark.parametrize("status", list(TraceStatus))
 def test_every_status_is_accepted_case_insensitively(status: TraceStatus) -> None:
-    """status accepts unset/ok/error in any case."""
+    """The status accepts unset/ok/error in any case."""
     assert _span(status=status.value.title()).status is status
 
 
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("kind", "span", "Invalid trace: kind: expected one of internal, server, client, "
-                         "producer, consumer, got 'span'"),
-        ("status", "failed", "Invalid trace: status: expected one of unset, ok, error, "
-                             "got 'failed'"),
+        (
+            "kind",
+            "span",
+            (
+                "Invalid trace: kind: expected one of internal, server, client, "
+                "producer, consumer, got 'span'"
+            ),
+        ),
+        (
+            "status",
+            "failed",
+            ("Invalid trace: status: expected one of unset, ok, error, got 'failed'"),
+        ),
     ],
-)  # fmt: skip
+)
 def test_unknown_kind_or_status_is_rejected(field: str, value: str, message: str) -> None:
     """Values outside the OTel enums are rejected with the allowed list."""
     errors = validation_errors(FlextTrace, {"operation_name": "op", field: value})
@@ -216,7 +234,7 @@ def test_unknown_kind_or_status_is_rejected(field: str, value: str, message: str
 
 
 def test_context_holds_strings_only() -> None:
-    """context is dict[str, str]: a non-string value is rejected."""
+    """A span's context is dict[str, str]: a non-string value is rejected."""
     errors = validation_errors(FlextTrace, {"operation_name": "op", "context": {"n": 1}})
     assert errors == [("context.n", "Input should be a valid string")]
 
@@ -268,8 +286,10 @@ def test_finish_with_exception_records_an_exception_event() -> None:
     assert stacktrace.startswith("Traceback (most recent call last):")
     assert stacktrace.endswith("ValueError: bad input\n")
     assert (finished.status, finished.status_message, finished.is_error) == (
-        TraceStatus.ERROR, "ValueError: bad input", True,
-    )  # fmt: skip
+        TraceStatus.ERROR,
+        "ValueError: bad input",
+        True,
+    )
     assert finished.events == [
         SpanEvent(
             name="exception",
@@ -335,8 +355,12 @@ def test_finish_with_unknown_status_is_a_failure() -> None:
 def test_child_shares_trace_and_records_parent() -> None:
     """child() starts a new span in the same trace whose parent is this span."""
     parent = _span(context={"tenant": "t1"}, scope="lib")
-    child = parent.child("SELECT", kind="client", attributes={"db.system": "sqlite"},
-                         start_time=T0 + timedelta(milliseconds=1)).value  # fmt: skip
+    child = parent.child(
+        "SELECT",
+        kind="client",
+        attributes={"db.system": "sqlite"},
+        start_time=T0 + timedelta(milliseconds=1),
+    ).value
     assert child.model_dump(exclude={"id", "span_id"}) == {
         "timestamp": T0 + timedelta(milliseconds=1),
         "service_name": "api",

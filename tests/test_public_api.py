@@ -71,7 +71,7 @@ def test_every_public_name_exists() -> None:
 def test_star_import_exports_exactly_all() -> None:
     """`from flext_observability import *` binds exactly the names in `__all__`."""
     namespace: dict[str, object] = {}
-    exec("from flext_observability import *", namespace)  # noqa: S102 - the point of the test
+    exec("from flext_observability import *", namespace)
     namespace.pop("__builtins__")
     assert sorted(namespace) == _PUBLIC_NAMES
     assert namespace["FlextResult"] is flext_observability.FlextResult

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -28,11 +29,18 @@ def _results(draw: st.DrawFn) -> FlextResult[int]:
     return FlextResult[int].fail(draw(_errors), draw(_codes))
 
 
-def _state(result: FlextResult[object]) -> tuple[object, ...]:
+def _state(result: FlextResult[Any]) -> tuple[object, ...]:
     """Every observable field of a result, so assertions compare whole structures."""
     value = result.unwrap_or(None)
-    return (result.is_success, result.success, result.is_failure, value, result.error,
-            result.error_code, bool(result))  # fmt: skip
+    return (
+        result.is_success,
+        result.success,
+        result.is_failure,
+        value,
+        result.error,
+        result.error_code,
+        bool(result),
+    )
 
 
 def test_ok_exposes_value_on_every_accessor() -> None:
@@ -60,9 +68,13 @@ def test_fail_exposes_error_and_code() -> None:
 def test_value_on_failure_raises_with_the_error(accessor: str) -> None:
     """value, data and unwrap() on a failure raise UnwrapFailedError naming the error."""
     result = FlextResult[int].fail("disk full")
+    read: Callable[[], object] = {
+        "value": lambda: result.value,
+        "data": lambda: result.data,
+        "unwrap": result.unwrap,
+    }[accessor]
     with pytest.raises(UnwrapFailedError) as info:
-        attr = getattr(result, accessor)
-        attr()
+        read()
     assert str(info.value) == "Cannot get the value of a failed FlextResult: disk full"
 
 
@@ -73,7 +85,7 @@ def test_empty_error_becomes_unknown_error(empty: str | None) -> None:
 
 
 def test_map_applies_on_success() -> None:
-    """map transforms the value of a success."""
+    """The map method transforms the value of a success."""
     assert FlextResult.ok(2).map(lambda x: x * 10) == FlextResult.ok(20)
 
 
@@ -81,9 +93,14 @@ def test_map_turns_exception_into_failure() -> None:
     """An exception raised inside map's function becomes a failure naming it."""
     result = FlextResult.ok(0).map(lambda x: 1 // x)
     assert _state(result) == (
-        False, False, True, None, "ZeroDivisionError: integer division or modulo by zero",
-        None, False,
-    )  # fmt: skip
+        False,
+        False,
+        True,
+        None,
+        "ZeroDivisionError: integer division or modulo by zero",
+        None,
+        False,
+    )
 
 
 def test_map_exception_with_raising_str_is_still_described() -> None:
@@ -119,17 +136,22 @@ def test_flat_map_turns_exception_into_failure() -> None:
 
 
 def test_failure_passes_through_map_and_flat_map_untouched() -> None:
-    """map and flat_map never call their function on a failure and keep error and code."""
+    """A failure skips the functions of map and flat_map and keeps its error and code."""
     calls: list[int] = []
     failed = FlextResult[int].fail("nope", error_code="E1")
-    mapped = failed.map(calls.append)
-    chained = failed.flat_map(lambda x: FlextResult.ok(calls.append(x)))
+
+    def record(x: int) -> int:
+        calls.append(x)
+        return x
+
+    mapped = failed.map(record)
+    chained = failed.flat_map(lambda x: FlextResult.ok(record(x)))
     assert (mapped, chained, calls) == (failed, failed, [])
     assert mapped.error_code == "E1"
 
 
 def test_repr_is_readable() -> None:
-    """repr shows the track and its payload."""
+    """The repr shows the track and its payload."""
     assert repr(FlextResult.ok([1, "a"])) == "FlextResult.ok([1, 'a'])"
     assert repr(FlextResult[int].fail("bad")) == "FlextResult.fail('bad')"
     assert (
@@ -142,9 +164,9 @@ def test_result_is_immutable() -> None:
     """Setting or deleting any attribute raises AttributeError."""
     result = FlextResult.ok(1)
     with pytest.raises(AttributeError, match="immutable"):
-        result._value = 2  # type: ignore[misc]  # the point of the test
+        result._value = 2
     with pytest.raises(AttributeError, match="immutable"):
-        result.anything = 2  # type: ignore[attr-defined]  # the point of the test
+        result.anything = 2
     with pytest.raises(AttributeError, match="immutable"):
         del result._ok
     assert result == FlextResult.ok(1)

@@ -6,6 +6,7 @@ import os
 import threading
 import warnings
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,6 +32,8 @@ from flext_observability.rules import (
     LatencyRule,
     LogRateRule,
     ThresholdRule,
+    rules_from_mapping,
+    rules_from_pyproject,
 )
 
 EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
@@ -451,3 +454,51 @@ def test_forked_child_gets_a_fresh_lock_and_empty_state(clock: FakeClock) -> Non
         holder.join()
     assert os.waitstatus_to_exitcode(status) == 0
     assert [alert.name for alert in engine.active()] == ["hot"]  # the parent keeps its state
+
+
+def test_filters_and_edge_inputs(clock: FakeClock) -> None:
+    """Unfinished spans, wrong types, other services and capped checks are skipped quietly."""
+    engine = AlertEngine(
+        [
+            LatencyRule(name="slow", service="shop", threshold_ms=1),
+            ErrorRatioRule(name="err", service="other", threshold=0),
+            HealthRule(name="checks", check="c*"),
+            ThresholdRule(
+                name="crit", metric="cpu", threshold=0, severity="critical", escalate_after_s=1
+            ),
+        ],
+        clock=clock,
+        max_groups=1,
+    )
+    open_span = FlextTrace.model_validate({"operation_name": "x", "service_name": "shop"})
+    fired = engine.observe(
+        [
+            open_span,
+            span(error=True),
+            FlextHealthCheck(name="c1", status=HealthStatus.HEALTHY),
+            FlextHealthCheck(name="c2", status=HealthStatus.UNHEALTHY),  # beyond max_groups
+            cpu(1.0),
+        ]
+    )
+    assert [(alert.name, alert.value) for alert in fired] == [("slow", 12.0), ("crit", 1.0)]
+    clock.now = 5
+    assert engine.evaluate() == []  # critical cannot escalate further
+    wrong: list[tuple[str, FlextMetric | FlextTrace]] = [
+        ("slow", cpu(1.0)),
+        ("crit", span(error=False)),
+        ("checks", cpu(1.0)),
+    ]
+    for name, entity in wrong:  # called directly: wrong entity types are ignored
+        engine._evaluators[name].ingest(entity, 5)
+    assert [alert.name for alert in engine.active()] == ["slow", "crit"]
+
+
+def test_pyproject_and_mapping_type_errors(tmp_path: Path) -> None:
+    """A broken pyproject and a non-table alerts section are ConfigurationErrors."""
+    broken = tmp_path / "pyproject.toml"
+    broken.write_text("[tool\n", encoding="utf-8")
+    with pytest.raises(ConfigurationError, match=r"pyproject\.toml: cannot read pyproject: "):
+        rules_from_pyproject(broken)
+    with pytest.raises(ConfigurationError) as info:
+        rules_from_mapping([], "pyproject.toml")  # type: ignore[arg-type]
+    assert str(info.value) == "pyproject.toml: expected a table with a 'rules' array, got []"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from typing import Any, TextIO
+from typing import Any, Literal, TextIO
 
 from flext_observability._cli_format import (
     parse_since,
@@ -71,7 +71,7 @@ def cmd_traces(store: SQLiteStore, args: argparse.Namespace, out: TextIO) -> int
     filters = _filters(args)
     if args.errors:
         filters["errors_only"] = True
-    order_by = "duration" if args.slowest else "timestamp"
+    order_by: Literal["duration", "timestamp"] = "duration" if args.slowest else "timestamp"
     spans = store.query(
         "traces",
         order="desc",

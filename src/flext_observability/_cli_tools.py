@@ -31,7 +31,7 @@ def cmd_config(settings: FlextObservabilitySettings, *, as_json: bool, out: Text
         json.dump({"settings": rows, "problems": list(settings.problems)}, out, default=str)
         out.write("\n")
         return 0
-    width = max(len(row["setting"]) for row in rows)
+    width = max(len(str(row["setting"])) for row in rows)
     out.writelines(
         f"{row['setting']:{width}}  {row['value']!s:40}  {row['source']}\n" for row in rows
     )

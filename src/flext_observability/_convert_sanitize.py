@@ -135,10 +135,13 @@ def _sanitize_scalar(value: object) -> _Scalar | None:
     kind = type(value)
     if kind is str or kind is int or kind is float or kind is bool or value is None:
         return sanitize_value(value)  # type: ignore[return-value]  # scalars give scalars
-    if isinstance(value, Mapping | list | tuple):
-        return jsonish(value)
-    if isinstance(value, Sequence) and not isinstance(value, str | bytes | bytearray):
-        return jsonish(list(value))
+    try:
+        if isinstance(value, Mapping | list | tuple):
+            return jsonish(value)
+        if isinstance(value, Sequence) and not isinstance(value, str | bytes | bytearray):
+            return jsonish(list(value))
+    except Exception:  # noqa: BLE001 - isinstance() can run user code (a raising __class__)
+        return safe_repr(value)
     result = sanitize_value(value)  # never a list after the checks above; narrowed for typing
     return jsonish(result) if isinstance(result, list) else result
 
@@ -185,7 +188,7 @@ def sanitize_attributes(attributes: Mapping[Any, object] | None) -> dict[str, At
     mapping itself raises, the attributes read so far are kept.
     """
     result: dict[str, AttributeValue] = {}
-    if not attributes:
+    if attributes is None:
         return result
     try:
         for key, value in attributes.items():

@@ -86,7 +86,7 @@ class TrackedLogExporter(LogRecordExporter):
 
     def shutdown(self) -> None:
         """Shut the wrapped exporter down."""
-        self._inner.shutdown()
+        self._inner.shutdown()  # type: ignore[no-untyped-call] # untyped in the SDK
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         """Flush the wrapped exporter."""

@@ -12,12 +12,12 @@ from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.trace import TracerProvider
 
+from flext_observability._alerts_handle import Alerts
 from flext_observability._emit import Emitter
 from flext_observability._guard import is_strict, report_internal_error
 from flext_observability._pipeline import Pipeline
 from flext_observability.health import HealthRegistry
 from flext_observability.result import FlextResult
-from flext_observability.rules import AlertEngine
 from flext_observability.settings import FlextObservabilitySettings
 from flext_observability.sinks._base import Entity
 from flext_observability.sinks.store import SQLiteStore
@@ -67,7 +67,7 @@ class FlextObservability:
         owns_providers: bool,
         emitter: Emitter,
         health: HealthRegistry,
-        alerts: AlertEngine,
+        alerts: Alerts,
         store: SQLiteStore | None,
         cleanups: list[Callable[[], object]],
     ) -> None:
@@ -103,8 +103,9 @@ class FlextObservability:
             if isinstance(entity, FlextResult):
                 if entity.is_failure:
                     return False
-                entity = entity.value
-            self._emitter.emit(entity)
+                self._emitter.emit(entity.value)
+            else:
+                self._emitter.emit(entity)
         except Exception as exc:
             if is_strict():
                 raise

@@ -56,12 +56,14 @@ class FlextTrace(FlextEntity):
     `duration_ms` is derived from `start_time` and `end_time`; given alone it sets `end_time`.
     """
 
-    trace_id: str
-    span_id: str
+    # The defaults below are filled by `_fill_defaults` (which also derives `id`); declaring them
+    # lets type checkers accept `FlextTrace(operation_name=...)`.
+    trace_id: str = Field(default_factory=new_trace_id)
+    span_id: str = Field(default_factory=new_span_id)
     parent_span_id: str | None = None
     operation_name: str
     kind: TraceKind = TraceKind.INTERNAL
-    start_time: UtcDatetime
+    start_time: UtcDatetime = Field(default_factory=utc_now)
     end_time: UtcDatetime | None = None
     duration_ms: float | None = Field(default=None, ge=0)
     status: TraceStatus = TraceStatus.UNSET

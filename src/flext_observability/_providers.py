@@ -139,7 +139,9 @@ def _otlp_kwargs(
         elif endpoint and endpoint.startswith("http://"):
             kwargs["insecure"] = True
         if config.compression == "gzip":
-            from grpc import Compression as GrpcCompression  # noqa: PLC0415 - optional transport
+            from grpc import (  # type: ignore[import-untyped] # noqa: PLC0415 - optional transport
+                Compression as GrpcCompression,
+            )
 
             kwargs["compression"] = GrpcCompression.Gzip
         return "grpc", kwargs

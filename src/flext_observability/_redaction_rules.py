@@ -96,11 +96,14 @@ _PAIR_KEY_HINT = (
     r"|iban|card|cc|sig"
 )
 _AUTH_SCHEME = r"(?i:bearer|basic|token)"
-PAIR_SEP = r"[\"']?[ \t]*[=:][ \t]*"
+PAIR_SEP = r"[\"']?[ \t]*[=:]{1,3}[ \t]*"
 """Between a key and its value: an optional closing quote, then `=` or `:`."""
-PAIR_VALUE = rf"\"[^\"\n]*\"|'[^'\n]*'|(?:{_AUTH_SCHEME}[ \t]+)?[^\s\"'&,;]+"
-"""A quoted value, or an unquoted one (optionally after an auth scheme) up to a delimiter."""
-_CREDENTIAL = r"(?=[A-Za-z0-9._~+/-]*[0-9._~+/-])[A-Za-z0-9._~+/-]{8,}=*"
+PAIR_VALUE = rf"\"[^\"\n]*\"|'[^'\n]*'|(?:{_AUTH_SCHEME}[ \t]+)?[^\s\"'&,;:=]+"
+"""A quoted value, or an unquoted one (optionally after an auth scheme) up to a delimiter.
+
+An unquoted value stops at `:` and `=`; what follows (`pw=a:b`, `k=v: w`) is masked too, as a
+chained value, so a value can never swallow the next key."""
+_CREDENTIAL = r"(?=[A-Za-z0-9._~+/-]*[0-9._~+/-])[A-Za-z0-9._~+/-]{8,}=*(?![A-Za-z0-9._~+/-])"
 
 SCAN_SOURCE = "|".join(
     (
@@ -128,7 +131,7 @@ SCAN_SOURCE = "|".join(
             r"|AIza[0-9A-Za-z_-]{35})(?![A-Za-z0-9]))"
         ),
         # A payment card number (checked with Luhn in the callback): IIN 2-6, 13-19 digits.
-        r"(?P<card>(?<![\w.])(?<![0-9][ -])[2-6][0-9](?:[ -]?[0-9]){11,17}(?![\w.]|[ -][0-9]))",
+        r"(?P<card>(?<![\w.])(?<![0-9][ -])[2-6][0-9](?:[ -]?[0-9]){11,17}(?!\w|[ -][0-9]))",
     )
 )
 """The combined secret-scanning pattern (compiled by `redaction.py`)."""

@@ -217,7 +217,7 @@ class AlertEngine:
         after = rule.escalate_after_s
         if alert is None or after is None or track.escalated or now - track.activated_at < after:
             return
-        if alert.status is AlertStatus.ACKNOWLEDGED:
+        if alert.acknowledged_at is not None:  # acknowledged (also while silenced)
             return
         track.escalated = True
         higher = alert.severity.escalated()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from opentelemetry import metrics, trace
@@ -22,6 +23,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
 from flext_observability import _providers
+from flext_observability._alerts_handle import Alerts
 from flext_observability._emit import EmitIdGenerator, Emitter
 from flext_observability._entity_pipeline import build_pipeline
 from flext_observability._export_health import (
@@ -31,7 +33,6 @@ from flext_observability._export_health import (
     TrackedSpanExporter,
 )
 from flext_observability._guard import logger
-from flext_observability.exceptions import ConfigurationError
 from flext_observability._handle import FlextObservability
 from flext_observability._pipeline import Pipeline
 from flext_observability._redacting_exporters import (
@@ -39,6 +40,7 @@ from flext_observability._redacting_exporters import (
     RedactingMetricExporter,
     RedactingSpanExporter,
 )
+from flext_observability.exceptions import ConfigurationError
 from flext_observability.health import (
     HealthRegistry,
     export_health_check,
@@ -46,11 +48,17 @@ from flext_observability.health import (
     store_writable_check,
 )
 from flext_observability.logs import EntityLoggingHandler, EntityLogRecordProcessor
-from flext_observability.models import AlertSeverity, FlextAlert
+from flext_observability.models import AlertSeverity, FlextAlert, FlextHealthCheck
 from flext_observability.processors import EntitySpanProcessor
 from flext_observability.readers import EntityMetricReader
 from flext_observability.redaction import Redactor
-from flext_observability.rules import AlertEngine, Rule, load_rules_file
+from flext_observability.rules import (
+    AlertEngine,
+    AlertRule,
+    Rule,
+    load_rules_file,
+    rules_from_pyproject,
+)
 from flext_observability.server import ProbeServer
 from flext_observability.settings import FlextObservabilitySettings
 from flext_observability.sinks._base import Entity, Sink
@@ -103,9 +111,11 @@ def _alert_logger(provider: LoggerProvider | None) -> Callable[[Sequence[Entity]
 
 
 def _engine(settings: FlextObservabilitySettings, rules: Sequence[Rule]) -> AlertEngine:
-    loaded: list[Rule] = []
+    loaded: list[AlertRule] = []
     if settings.alert_rules is not None:
         loaded.extend(load_rules_file(settings.alert_rules))
+    elif Path("pyproject.toml").is_file():
+        loaded.extend(rules_from_pyproject("pyproject.toml"))
     return AlertEngine([*loaded, *rules], service_name=settings.service_name)
 
 
@@ -221,7 +231,9 @@ def _logger_provider(
         return existing, False
     provider = LoggerProvider(resource=_providers.build_resource(settings), shutdown_on_exit=False)
     for exporter in _providers.build_log_exporters(settings):
-        wrapped = TrackedLogExporter(RedactingLogRecordExporter(exporter, redactor=redactor), tracker)
+        wrapped = TrackedLogExporter(
+            RedactingLogRecordExporter(exporter, redactor=redactor), tracker
+        )
         provider.add_log_record_processor(BatchLogRecordProcessor(wrapped))
     set_logger_provider(provider)
     return provider, True
@@ -256,8 +268,11 @@ def _health(
     store: SQLiteStore | None,
     tracker: ExportTracker,
 ) -> HealthRegistry:
+    def deliver(result: FlextHealthCheck) -> None:
+        pipeline.submit("entity", result)
+
     registry = HealthRegistry(
-        on_result=lambda result: pipeline.submit("entity", result),
+        on_result=deliver,
         default_interval=settings.health_interval_s,
         service_name=settings.service_name,
     )
@@ -369,7 +384,7 @@ def build(
         owns_providers=owns_traces and owns_metrics and owns_logs,
         emitter=emitter,
         health=health,
-        alerts=engine,
+        alerts=Alerts(engine, pipeline),
         store=store,
         cleanups=cleanups,
     )

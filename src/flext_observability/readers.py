@@ -36,7 +36,9 @@ class _PipelineMetricExporter(MetricExporter):
     ) -> None:
         # Delta applies to monotonic instruments only, as OTel's "delta" preference does;
         # up-down counters and gauges stay cumulative.
-        preferred = dict.fromkeys((Counter, Histogram, ObservableCounter), temporality)
+        preferred: dict[type, AggregationTemporality] = dict.fromkeys(
+            (Counter, Histogram, ObservableCounter), temporality
+        )
         super().__init__(preferred_temporality=preferred, preferred_aggregation=None)
         self._pipeline = pipeline
         self._owned = owned

@@ -157,8 +157,9 @@ class Redactor:
                 out.append(text[pos : match.start()])
                 out.append(self._replacement(match))
                 resume = match.end()
-                if match.lastgroup == "pair":
-                    # `secret="x": "y"`: what looked like the value was a key; mask its value too.
+                if match.lastgroup in {"pair", "cred"}:
+                    # `secret="x": "y"`, `Bearer key=y`: what looked like the secret was a key;
+                    # mask its value too.
                     while (chained := _CHAINED_VALUE.match(text, resume)) is not None:
                         out.append(_quoted_marker(chained.group("sep"), chained.group("val")))
                         resume = chained.end()

@@ -121,7 +121,7 @@ def capture(**overrides: Any) -> Capture:
     extra_sinks = defaults.pop("sinks", ())
     obs = _setup.setup(sinks=[sink, *extra_sinks], rules=rules, **defaults)
     spans = InMemorySpanExporter()
-    logs = InMemoryLogRecordExporter()
+    logs = InMemoryLogRecordExporter()  # type: ignore[no-untyped-call] # untyped in the SDK
     if obs.tracer_provider is not None:
         obs.tracer_provider.add_span_processor(SimpleSpanProcessor(spans))
     if obs.logger_provider is not None:
