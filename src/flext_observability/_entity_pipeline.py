@@ -82,6 +82,8 @@ class _LogBridge:
 
     def _emit_otel(self, record: logging.LogRecord, context: Context, entry: FlextLogEntry) -> None:
         attributes: dict[str, Any] = dict(entry.context)
+        if entry.correlation_id is not None:
+            attributes["correlation_id"] = entry.correlation_id
         if entry.exception is not None:
             attributes["exception.type"] = entry.exception.type
             attributes["exception.message"] = entry.exception.message
@@ -116,15 +118,20 @@ def build_pipeline(
     tick: Callable[[], Iterable[Entity]] | None = None,
 ) -> Pipeline:
     """Build a pipeline that converts every payload kind our components queue."""
+    pipeline_ref: list[Pipeline] = []
+
+    def skipped_point(_name: str, _exc: BaseException) -> None:
+        pipeline_ref[0].count_drop("metrics", "conversion_error")
+
     converters: dict[str, Converter] = {
         "span": lambda span: [span_to_trace(span)],
         "span_with_baggage": lambda item: [span_to_trace(item[0], context=item[1])],
-        "metrics": metrics_to_entities,
+        "metrics": lambda data: metrics_to_entities(data, on_skip=skipped_point),
         "log": _LogBridge(service_name, log_provider),
         "otel_log": lambda record: [log_record_to_entry(record)],
         "entity": lambda entity: [entity],
     }
-    return Pipeline(
+    pipeline = Pipeline(
         converters=converters,
         sinks=sinks,
         redact=redact,
@@ -134,3 +141,5 @@ def build_pipeline(
         schedule_delay=schedule_delay,
         tick=tick,
     )
+    pipeline_ref.append(pipeline)
+    return pipeline

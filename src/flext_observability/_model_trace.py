@@ -224,6 +224,11 @@ def error_text(error: BaseException | str) -> str:
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
+def _qualified_name(kind: type[BaseException]) -> str:
+    module = kind.__module__
+    return kind.__qualname__ if module == "builtins" else f"{module}.{kind.__qualname__}"
+
+
 def _exception_event(error: BaseException | str, at: datetime) -> SpanEvent:
     attrs: dict[str, Any]
     if isinstance(error, str):
@@ -231,7 +236,7 @@ def _exception_event(error: BaseException | str, at: datetime) -> SpanEvent:
     else:
         # OTel semantic conventions (and the SDK's record_exception): the message is str(exc).
         attrs = {
-            "exception.type": type(error).__qualname__,
+            "exception.type": _qualified_name(type(error)),
             "exception.message": _safe_str(error),
             "exception.stacktrace": "".join(traceback.format_exception(error)),
         }

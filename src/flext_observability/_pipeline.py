@@ -124,14 +124,15 @@ class Pipeline:
         """Queue a payload for conversion; never blocks. Returns False when dropped."""
         queue = self._queue
         if self._stopping or len(queue) >= self.capacity:
-            self._count_drop(kind, "shutdown" if self._stopping else "queue_full")
+            self.count_drop(kind, "shutdown" if self._stopping else "queue_full")
             return False
         queue.append((kind, payload))
         if len(queue) >= self._batch_size and not self._wake.is_set():
             self._wake.set()
         return True
 
-    def _count_drop(self, kind: str, reason: str, count: int = 1) -> None:
+    def count_drop(self, kind: str, reason: str, count: int = 1) -> None:
+        """Count dropped items of a payload kind (or signal); warn once per interval."""
         signal = SIGNAL_OF_KIND.get(kind, kind)
         with self._lock:
             self._drops[signal, reason] += count
@@ -251,7 +252,7 @@ class Pipeline:
                 if is_strict():
                     raise
                 report_internal_error(f"pipeline.convert.{kind}", exc)
-                self._count_drop(kind, "conversion_error")
+                self.count_drop(kind, "conversion_error")
         if not entities:
             return
         entities = self._apply_redaction(entities)
@@ -280,7 +281,7 @@ class Pipeline:
                 if is_strict():
                     raise
                 report_internal_error("pipeline.redact", exc)
-                self._count_drop("entity", "redaction_error")
+                self.count_drop("entity", "redaction_error")
         return out
 
     def _deliver(self, entities: Sequence[Entity]) -> None:
@@ -291,7 +292,7 @@ class Pipeline:
                 if is_strict():
                     raise
                 report_internal_error(f"sink.{type(sink).__name__}", exc)
-                self._count_drop("entity", "sink_error", len(entities))
+                self.count_drop("entity", "sink_error", len(entities))
         self._delivered += len(entities)
 
     # -- flush and shutdown ------------------------------------------------------------------
@@ -341,7 +342,7 @@ class Pipeline:
             finished = True
         left = len(self._queue)
         if left:
-            self._count_drop("entity", "shutdown", left)
+            self.count_drop("entity", "shutdown", left)
         self._closed = True
         for sink in self._sinks:
             remaining = None if deadline is None else max(0.0, deadline - self._clock())
