@@ -630,3 +630,40 @@ def test_near_valid_input_gives_a_round_tripping_entity_or_a_failure(
     else:
         assert isinstance(result.error, str)
         assert result.error.startswith("Invalid ")
+
+
+class _UglyError(Exception):
+    """An exception whose message cannot be rendered."""
+
+    def __str__(self) -> str:
+        raise RuntimeError
+
+
+class _RaisesUgly:
+    def __getattr__(self, name: str) -> Any:
+        raise _UglyError
+
+
+class _UglyStr(str):
+    __slots__ = ()
+
+    def strip(self, chars: str | None = None) -> str:
+        raise _UglyError
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: _loose.flext_create_metric("m", _RaisesUgly()), "Invalid metric value: _UglyError"),
+        (lambda: _loose.flext_create_metric(_HostileStr("m"), 1), "Invalid metric name: strip"),
+        (lambda: _loose.flext_create_alert("a", _HostileStr("info"), "m"), "Invalid alert: strip"),
+        (lambda: _loose.flext_create_alert("a", _UglyStr("info"), "m"), "Invalid alert: _UglyError"),
+        (lambda: _loose.flext_create_trace("op", "svc", context=_HostileMapping()),
+         "Invalid trace: iter"),
+    ],
+)  # fmt: skip
+def test_unexpected_exceptions_become_failures_with_the_phrase(
+    call: Callable[[], FlextResult[Any]], message: str
+) -> None:
+    """Errors other than validation errors (even unprintable ones) still name the phrase."""
+    assert call() == FlextResult[Any].fail(message)

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from pydantic import BaseModel, ValidationError
 
 from _helpers import attribute_values, entities, validation_errors
+from flext_observability._model_base import describe_validation_error
 from flext_observability.models import (
     FlextAlert,
     FlextEntity,
@@ -206,3 +207,21 @@ def test_every_entity_round_trips_through_json(entity: FlextEntity) -> None:
 def test_every_entity_round_trips_through_python_dump(entity: FlextEntity) -> None:
     """Validating an entity's python dump gives back an equal entity."""
     assert type(entity).model_validate(entity.model_dump()) == entity
+
+
+def test_describe_validation_error_covers_every_shape() -> None:
+    """Errors without a location, without entries, or not from pydantic still read as sentences."""
+    with pytest.raises(ValidationError) as not_a_dict:
+        FlextLogEntry.model_validate("not a mapping")
+    empty = ValidationError.from_exception_data("FlextLogEntry", [])
+    assert [
+        describe_validation_error(not_a_dict.value, "Invalid log entry"),
+        describe_validation_error(empty, "Invalid log entry"),
+        describe_validation_error(KeyError("k"), "Invalid log entry"),
+        describe_validation_error(RuntimeError(), "Invalid log entry"),
+    ] == [
+        "Invalid log entry: Input should be a valid dictionary or instance of FlextLogEntry",
+        "Invalid log entry: 0 validation errors for FlextLogEntry",
+        "Invalid log entry: 'k'",
+        "Invalid log entry: RuntimeError",
+    ]

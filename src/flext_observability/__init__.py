@@ -1,9 +1,14 @@
 """flext-observability: an OpenTelemetry distro with typed telemetry entities.
 
-The public surface is re-exported here; `__all__` is sorted and pinned by a test.
+The public surface is re-exported here; `__all__` is sorted and pinned by a test. Names backed
+by the OpenTelemetry SDK (setup, the processors, reader, logging bridge, decorator) load lazily
+on first use, so `import flext_observability` stays fast and the core stays OTel-free.
 """
 
 from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from flext_observability.api import (
     flext_create_alert,
@@ -20,6 +25,7 @@ from flext_observability.exceptions import (
     UnwrapFailedError,
     ValidationError,
 )
+from flext_observability.health import HealthRegistry
 from flext_observability.models import (
     AlertSeverity,
     AlertStatus,
@@ -38,38 +44,113 @@ from flext_observability.models import (
     TraceKind,
     TraceStatus,
 )
+from flext_observability.redaction import Redactor
 from flext_observability.result import FlextResult
+from flext_observability.rules import (
+    AbsenceRule,
+    AlertEngine,
+    ErrorRatioRule,
+    HealthRule,
+    LatencyRule,
+    LogRateRule,
+    ThresholdRule,
+    load_rules_file,
+)
+from flext_observability.settings import FlextObservabilitySettings
+from flext_observability.sinks import CallbackSink, MemorySink, Sink, SQLiteStore, WebhookSink
+
+if TYPE_CHECKING:
+    from flext_observability._handle import FlextObservability
+    from flext_observability._setup import emit, force_flush, setup, shutdown
+    from flext_observability.logs import EntityLoggingHandler, EntityLogRecordProcessor
+    from flext_observability.monitor import flext_monitor_function
+    from flext_observability.processors import EntitySpanProcessor
+    from flext_observability.readers import EntityMetricReader
+    from flext_observability.server import ProbeServer
 
 __version__ = "0.1.0"
 
+_LAZY = {
+    "EntityLogRecordProcessor": "flext_observability.logs",
+    "EntityLoggingHandler": "flext_observability.logs",
+    "EntityMetricReader": "flext_observability.readers",
+    "EntitySpanProcessor": "flext_observability.processors",
+    "FlextObservability": "flext_observability._handle",
+    "ProbeServer": "flext_observability.server",
+    "emit": "flext_observability._setup",
+    "flext_monitor_function": "flext_observability.monitor",
+    "force_flush": "flext_observability._setup",
+    "setup": "flext_observability._setup",
+    "shutdown": "flext_observability._setup",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Load the OpenTelemetry-backed public names on first use."""
+    module = _LAZY.get(name)
+    if module is None:
+        msg = f"module 'flext_observability' has no attribute {name!r}"
+        raise AttributeError(msg)
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
 __all__ = [
+    "AbsenceRule",
+    "AlertEngine",
     "AlertSeverity",
     "AlertStatus",
+    "CallbackSink",
     "ConfigurationError",
+    "EntityLogRecordProcessor",
+    "EntityLoggingHandler",
+    "EntityMetricReader",
+    "EntitySpanProcessor",
+    "ErrorRatioRule",
     "ExceptionInfo",
     "FlextAlert",
     "FlextEntity",
     "FlextHealthCheck",
     "FlextLogEntry",
     "FlextMetric",
+    "FlextObservability",
     "FlextObservabilityError",
+    "FlextObservabilitySettings",
     "FlextResult",
     "FlextTrace",
+    "HealthRegistry",
+    "HealthRule",
     "HealthStatus",
     "HistogramData",
     "InvalidTransitionError",
+    "LatencyRule",
     "LogLevel",
+    "LogRateRule",
+    "MemorySink",
     "MetricType",
+    "ProbeServer",
+    "Redactor",
+    "SQLiteStore",
+    "Sink",
     "SpanEvent",
     "StoreError",
+    "ThresholdRule",
     "TraceKind",
     "TraceStatus",
     "UnwrapFailedError",
     "ValidationError",
+    "WebhookSink",
     "__version__",
+    "emit",
     "flext_create_alert",
     "flext_create_health_check",
     "flext_create_log_entry",
     "flext_create_metric",
     "flext_create_trace",
+    "flext_monitor_function",
+    "force_flush",
+    "load_rules_file",
+    "setup",
+    "shutdown",
 ]

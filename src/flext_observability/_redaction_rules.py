@@ -116,7 +116,7 @@ SCAN_SOURCE = "|".join(
         ),
         # `key=value` / `key: value` / `"key": "value"` where the key may be sensitive.
         (
-            rf"(?P<pair>(?P<pkey>(?<![\w.-])(?=[\w.-]{{0,60}}?(?i:{_PAIR_KEY_HINT}))[\w.-]{{1,64}})"
+            rf"(?P<pair>(?P<pkey>(?<![\w.])(?=[\w.-]{{0,60}}?(?i:{_PAIR_KEY_HINT}))[\w.-]{{1,64}})"
             rf"(?P<psep>{PAIR_SEP})(?P<pval>{PAIR_VALUE}))"
         ),
         # `Bearer <credential>` / `Basic <base64>` in free text (the scheme is kept).

@@ -6,5 +6,14 @@ from flext_observability.sinks._base import Entity, Sink
 from flext_observability.sinks.callback import CallbackSink
 from flext_observability.sinks.memory import MemorySink
 from flext_observability.sinks.store import STORE_KINDS, SQLiteStore
+from flext_observability.sinks.webhook import WebhookSink
 
-__all__ = ["STORE_KINDS", "CallbackSink", "Entity", "MemorySink", "SQLiteStore", "Sink"]
+__all__ = [
+    "STORE_KINDS",
+    "CallbackSink",
+    "Entity",
+    "MemorySink",
+    "SQLiteStore",
+    "Sink",
+    "WebhookSink",
+]
