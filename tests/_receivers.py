@@ -12,7 +12,7 @@ import subprocess
 import time
 from pathlib import Path
 
-import rotel
+import rotel  # type: ignore[import-untyped] # ships no type information
 
 __all__ = ["Rotel", "free_port", "wait_for_port"]
 

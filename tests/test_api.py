@@ -654,14 +654,22 @@ class _UglyStr(str):
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda: _loose.flext_create_metric("m", _RaisesUgly()), "Invalid metric value: _UglyError"),
+        (
+            lambda: _loose.flext_create_metric("m", _RaisesUgly()),
+            "Invalid metric value: _UglyError",
+        ),
         (lambda: _loose.flext_create_metric(_HostileStr("m"), 1), "Invalid metric name: strip"),
         (lambda: _loose.flext_create_alert("a", _HostileStr("info"), "m"), "Invalid alert: strip"),
-        (lambda: _loose.flext_create_alert("a", _UglyStr("info"), "m"), "Invalid alert: _UglyError"),
-        (lambda: _loose.flext_create_trace("op", "svc", context=_HostileMapping()),
-         "Invalid trace: iter"),
+        (
+            lambda: _loose.flext_create_alert("a", _UglyStr("info"), "m"),
+            "Invalid alert: _UglyError",
+        ),
+        (
+            lambda: _loose.flext_create_trace("op", "svc", context=_HostileMapping()),
+            "Invalid trace: iter",
+        ),
     ],
-)  # fmt: skip
+)
 def test_unexpected_exceptions_become_failures_with_the_phrase(
     call: Callable[[], FlextResult[Any]], message: str
 ) -> None:

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from _receivers import free_port
 
+from _receivers import free_port
 from flext_observability.sinks.store import SQLiteStore
 
 pytestmark = pytest.mark.slow

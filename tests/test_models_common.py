@@ -209,6 +209,11 @@ def test_every_entity_round_trips_through_python_dump(entity: FlextEntity) -> No
     assert type(entity).model_validate(entity.model_dump()) == entity
 
 
+class _UnprintableError(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError
+
+
 def test_describe_validation_error_covers_every_shape() -> None:
     """Errors without a location, without entries, or not from pydantic still read as sentences."""
     with pytest.raises(ValidationError) as not_a_dict:
@@ -219,9 +224,11 @@ def test_describe_validation_error_covers_every_shape() -> None:
         describe_validation_error(empty, "Invalid log entry"),
         describe_validation_error(KeyError("k"), "Invalid log entry"),
         describe_validation_error(RuntimeError(), "Invalid log entry"),
+        describe_validation_error(_UnprintableError(), "Invalid log entry"),
     ] == [
         "Invalid log entry: Input should be a valid dictionary or instance of FlextLogEntry",
         "Invalid log entry: 0 validation errors for FlextLogEntry",
         "Invalid log entry: 'k'",
         "Invalid log entry: RuntimeError",
+        "Invalid log entry: _UnprintableError",
     ]

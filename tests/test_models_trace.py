@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from _helpers import validation_errors
 from flext_observability import FlextResult
@@ -394,4 +395,34 @@ def test_child_with_invalid_input_is_a_failure() -> None:
     """An invalid child (empty name) is a failure, not an exception."""
     assert _span().child(" ") == FlextResult[FlextTrace].fail(
         "Invalid trace: operation_name cannot be empty"
+    )
+
+
+def test_random_ids_skip_the_all_zero_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    """If the random source yields all zeros (invalid in W3C), another id is drawn."""
+    draws = iter(["00000000", "0000000000000000", "0000000000000001"])
+    monkeypatch.setattr("flext_observability._model_trace.secrets.token_hex", lambda _: next(draws))
+    assert new_span_id() == "0000000000000001"
+
+
+def test_non_mapping_input_is_a_validation_error() -> None:
+    """Validating something that is not a mapping fails cleanly."""
+    with pytest.raises(ValidationError) as info:
+        FlextTrace.model_validate(["op"])
+    assert [e["msg"] for e in info.value.errors()] == [
+        "Input should be a valid dictionary or instance of FlextTrace"
+    ]
+
+
+class CustomError(Exception):
+    """A user-defined exception: its type is recorded with its module."""
+
+
+def test_exception_type_is_module_qualified_for_user_exceptions() -> None:
+    """exception.type is the qualified name; builtins keep the bare name (OTel SDK style)."""
+    finished = _span().finish(error=CustomError("x"), end_time=T0).value
+    attributes = finished.events[0].attributes
+    assert (attributes["exception.type"], attributes["exception.message"]) == (
+        f"{__name__}.CustomError",
+        "x",
     )

@@ -91,7 +91,7 @@ def test_ten_times_capacity_into_a_stuck_sink_keeps_memory_flat_and_counts_drops
     assert stuck.entered.wait(10)  # the worker is now blocked inside the sink
     tracemalloc.start()
     emitted = 1
-    for _ in range(2):  # 2 × 10 × capacity spans while stuck
+    for _ in range(2):  # 2 x 10 x capacity spans while stuck
         before = tracemalloc.get_traced_memory()[0]
         for _ in range(2000):
             with tracer.start_as_current_span("s"):

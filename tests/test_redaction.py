@@ -213,7 +213,10 @@ URL_CASES = [
         "https://api.io/v1?api_key=REDACTED&access_token=REDACTED&page=3",
     ),
     ("https://api.io/v1?api%5Fkey=k1", "https://api.io/v1?api%5Fkey=REDACTED"),
-    ("https://app.io/cb#access_token=t1&state=s", "https://app.io/cb#access_token=REDACTED&state=s"),
+    (
+        "https://app.io/cb#access_token=t1&state=s",
+        "https://app.io/cb#access_token=REDACTED&state=s",
+    ),
     ("https://app.io/p?password=x#frag", "https://app.io/p?password=REDACTED#frag"),
     ("https://app.io/p?flag&token", "https://app.io/p?flag&token"),
     ("/relative/path?token=t&x=1", "/relative/path?token=REDACTED&x=1"),

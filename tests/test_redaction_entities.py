@@ -96,7 +96,9 @@ def test_redacted_entities_whole_structure() -> None:
     clean_attrs = {"password": MARKER, "http.route": "/pay", "n": 3}
     clean_text = f"retry with password={MARKER} now"
     assert isinstance(trace, FlextTrace)
-    assert trace.model_dump(include={"id", "status_message", "attributes", "context", "events"}) == {
+    assert trace.model_dump(
+        include={"id", "status_message", "attributes", "context", "events"}
+    ) == {
         "id": "4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7",
         "status_message": clean_text,
         "attributes": clean_attrs,
@@ -223,9 +225,7 @@ class _Weird:
 
 
 weird_values = st.recursive(
-    st.one_of(
-        texts, st.integers(), st.floats(), st.booleans(), st.none(), st.builds(_Weird)
-    ),
+    st.one_of(texts, st.integers(), st.floats(), st.booleans(), st.none(), st.builds(_Weird)),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner),
     max_leaves=8,
 )

@@ -11,14 +11,13 @@ from typing import Any
 import pytest
 from opentelemetry import metrics, trace
 
+from _receivers import Rotel
 from flext_observability import _setup, testing
 from flext_observability._handle import FlextObservability
 from flext_observability.logs import EntityLoggingHandler
 from flext_observability.models import FlextLogEntry, FlextMetric, FlextTrace
 from flext_observability.sinks.memory import MemorySink
 from flext_observability.sinks.store import SQLiteStore
-
-from _receivers import Rotel
 
 pytestmark = pytest.mark.slow
 
@@ -53,9 +52,11 @@ def rotel(tmp_path: Path) -> Iterator[Rotel]:
 
 def _produce(tag: str) -> None:
     tracer = trace.get_tracer("e2e")
-    with tracer.start_as_current_span(f"parent-{tag}"):
-        with tracer.start_as_current_span(f"child-{tag}", attributes={"order.id": 7}):
-            logging.getLogger("shop").warning("order %s shipped", tag)
+    with (
+        tracer.start_as_current_span(f"parent-{tag}"),
+        tracer.start_as_current_span(f"child-{tag}", attributes={"order.id": 7}),
+    ):
+        logging.getLogger("shop").warning("order %s shipped", tag)
     counter = metrics.get_meter("e2e").create_counter(f"orders_{tag}_total", unit="{order}")
     counter.add(3, {"region": "eu"})
 
@@ -164,7 +165,7 @@ def test_the_logging_bridge_survives_hostile_records(
     monkeypatch.setattr(root, "handlers", ours)
     log = logging.getLogger("hostile")
     log.error("bad format %d", "not a number")
-    log.error("two args %s", 1, 2)
+    log.error("two args %s", 1, 2)  # noqa: PLE1205 - a bad call on purpose
     log.error(Hostile())
     log.error("lone surrogate \udc80 here")
     log.error("x" * 3_000_000)

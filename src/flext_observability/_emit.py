@@ -22,7 +22,14 @@ from opentelemetry.metrics import Meter
 from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.id_generator import IdGenerator, RandomIdGenerator
-from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, Status, StatusCode
+from opentelemetry.trace import (
+    NonRecordingSpan,
+    SpanContext,
+    SpanKind,
+    Status,
+    StatusCode,
+    TraceFlags,
+)
 
 from flext_observability._pipeline import Pipeline
 from flext_observability.models import (
@@ -149,8 +156,12 @@ class Emitter:
             return
         parent: Any = None
         if entity.parent_span_id is not None:
+            # An emitted trace was recorded on purpose: its parent counts as sampled.
             parent_context = SpanContext(
-                int(entity.trace_id, 16), int(entity.parent_span_id, 16), is_remote=True
+                int(entity.trace_id, 16),
+                int(entity.parent_span_id, 16),
+                is_remote=True,
+                trace_flags=TraceFlags(TraceFlags.SAMPLED),
             )
             parent = trace.set_span_in_context(NonRecordingSpan(parent_context))
         token = _FORCED_IDS.set((int(entity.trace_id, 16), int(entity.span_id, 16)))
@@ -180,7 +191,10 @@ class Emitter:
         context = None
         if entry.trace_id and entry.span_id:
             span_context = SpanContext(
-                int(entry.trace_id, 16), int(entry.span_id, 16), is_remote=False
+                int(entry.trace_id, 16),
+                int(entry.span_id, 16),
+                is_remote=False,
+                trace_flags=TraceFlags(TraceFlags.SAMPLED),
             )
             context = trace.set_span_in_context(NonRecordingSpan(span_context))
         attributes: dict[str, Any] = dict(entry.context)

@@ -50,7 +50,7 @@ def describe_validation_error(exc: BaseException, phrase: str) -> str:
             location = ".".join(str(part) for part in first.get("loc", ()))
             return f"{phrase}: {location}: {message}" if location else f"{phrase}: {message}"
     try:
-        text = str(exc)
+        text = str(exc).strip()
     except Exception:  # noqa: BLE001 - a raising __str__ must not escape
         text = type(exc).__name__
     return f"{phrase}: {text or type(exc).__name__}"

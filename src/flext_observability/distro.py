@@ -33,8 +33,10 @@ ENTRY_POINT_NAME = "flext_observability"
 
 _DEFAULTS = {
     # Our logging bridge captures stdlib logging; the logging instrumentation's own OTel
-    # handler would emit every record a second time.
+    # handler would emit every record a second time. The SDK's old switch, and the one
+    # opentelemetry-instrumentation-logging (>= 0.60b0) reads before adding its LoggingHandler.
     "OTEL_PYTHON_LOGGING_AUTO_INSTRUMENTATION_ENABLED": "false",
+    "OTEL_PYTHON_LOG_AUTO_INSTRUMENTATION": "false",
 }
 
 
