@@ -25,6 +25,10 @@ from pathlib import Path
 from opentelemetry import trace
 
 from flext_observability import (
+    FlextAlert,
+    FlextHealthCheck,
+    FlextLogEntry,
+    FlextMetric,
     FlextTrace,
     flext_create_alert,
     flext_create_health_check,
@@ -77,13 +81,17 @@ def show(store_path: Path) -> None:
         for root in roots:
             print("\n".join(render_trace_tree(store.trace(root.trace_id))))
         for point in store.query("metrics", name="orders_total"):
-            print(f"metric {point.name} = {getattr(point, 'value', None)}")
+            assert isinstance(point, FlextMetric)
+            print(f"metric {point.name} ({point.metric_type.value}) = {point.value} {point.tags}")
         for entry in store.query("logs"):
-            print(f"log {entry.model_dump(include={'level', 'message', 'trace_id'})}")
+            assert isinstance(entry, FlextLogEntry)
+            print(f"log {entry.level.value}: {entry.message}  trace={entry.trace_id or '-'}")
         for alert in store.query("alerts"):
-            print(f"alert {alert.model_dump(include={'name', 'severity', 'status'})}")
+            assert isinstance(alert, FlextAlert)
+            print(f"alert {alert.name} [{alert.severity.value}, {alert.status.value}]")
         for check in store.query("health", name="database"):
-            print(f"health {check.model_dump(include={'name', 'status', 'message'})}")
+            assert isinstance(check, FlextHealthCheck)
+            print(f"health {check.name}: {check.status.value} ({check.message})")
     finally:
         store.close()
 

@@ -1,8 +1,9 @@
 """flext-observability: an OpenTelemetry distro with typed telemetry entities.
 
-The public surface is re-exported here; `__all__` is sorted and pinned by a test. Names backed
-by the OpenTelemetry SDK (setup, the processors, reader, logging bridge, decorator) load lazily
-on first use, so `import flext_observability` stays fast and the core stays OTel-free.
+The public surface is re-exported here; `__all__` is sorted and pinned by a test. Only the entity
+model, `FlextResult` and the simple API load eagerly; everything else (settings, rules, health,
+sinks, and the OpenTelemetry-backed setup, processors, reader, logging bridge and decorator) loads
+on first use, so `import flext_observability` stays fast and OTel-free.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from flext_observability.exceptions import (
     UnwrapFailedError,
     ValidationError,
 )
-from flext_observability.health import HealthRegistry
 from flext_observability.models import (
     AlertSeverity,
     AlertStatus,
@@ -44,33 +44,50 @@ from flext_observability.models import (
     TraceKind,
     TraceStatus,
 )
-from flext_observability.redaction import Redactor
 from flext_observability.result import FlextResult
-from flext_observability.rules import (
-    AbsenceRule,
-    AlertEngine,
-    ErrorRatioRule,
-    HealthRule,
-    LatencyRule,
-    LogRateRule,
-    ThresholdRule,
-    load_rules_file,
-)
-from flext_observability.settings import FlextObservabilitySettings
-from flext_observability.sinks import CallbackSink, MemorySink, Sink, SQLiteStore, WebhookSink
 
 if TYPE_CHECKING:
     from flext_observability._handle import FlextObservability
     from flext_observability._setup import emit, force_flush, setup, shutdown
+    from flext_observability.health import HealthRegistry
     from flext_observability.logs import EntityLoggingHandler, EntityLogRecordProcessor
     from flext_observability.monitor import flext_monitor_function
     from flext_observability.processors import EntitySpanProcessor
     from flext_observability.readers import EntityMetricReader
+    from flext_observability.redaction import Redactor
+    from flext_observability.rules import (
+        AbsenceRule,
+        AlertEngine,
+        ErrorRatioRule,
+        HealthRule,
+        LatencyRule,
+        LogRateRule,
+        ThresholdRule,
+        load_rules_file,
+    )
     from flext_observability.server import ProbeServer
+    from flext_observability.settings import FlextObservabilitySettings
+    from flext_observability.sinks import CallbackSink, MemorySink, Sink, SQLiteStore, WebhookSink
 
 __version__ = "0.1.0"
 
 _LAZY = {
+    "AbsenceRule": "flext_observability.rules",
+    "AlertEngine": "flext_observability.rules",
+    "CallbackSink": "flext_observability.sinks",
+    "ErrorRatioRule": "flext_observability.rules",
+    "FlextObservabilitySettings": "flext_observability.settings",
+    "HealthRegistry": "flext_observability.health",
+    "HealthRule": "flext_observability.rules",
+    "LatencyRule": "flext_observability.rules",
+    "LogRateRule": "flext_observability.rules",
+    "MemorySink": "flext_observability.sinks",
+    "Redactor": "flext_observability.redaction",
+    "SQLiteStore": "flext_observability.sinks",
+    "Sink": "flext_observability.sinks",
+    "ThresholdRule": "flext_observability.rules",
+    "WebhookSink": "flext_observability.sinks",
+    "load_rules_file": "flext_observability.rules",
     "EntityLogRecordProcessor": "flext_observability.logs",
     "EntityLoggingHandler": "flext_observability.logs",
     "EntityMetricReader": "flext_observability.readers",
@@ -86,7 +103,7 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
-    """Load the OpenTelemetry-backed public names on first use."""
+    """Load the heavier public names (OpenTelemetry-backed ones included) on first use."""
     module = _LAZY.get(name)
     if module is None:
         msg = f"module 'flext_observability' has no attribute {name!r}"

@@ -47,6 +47,7 @@ E = TypeVar("E", bound=Entity)
 _SCAN = re.compile(SCAN_SOURCE)
 _CHAINED_VALUE = re.compile(f"(?P<sep>{PAIR_SEP})(?P<val>{PAIR_VALUE})")
 _KEY_CACHE_LIMIT = 4096
+_MAX_PASSES = 4
 _MAX_DEPTH = 8
 """Nesting depth of sequences and mappings scanned exactly; anything deeper is replaced
 wholesale, so a pathological input can neither recurse without bound nor slip through."""
@@ -135,13 +136,21 @@ class Redactor:
 
     def _scan(self, text: str) -> str:
         text = fix_surrogates(text)
-        if len(text) > 4:  # noqa: PLR2004 - nothing shorter can hold a recognisable secret
-            text = self._scan_secrets(text)
-        for pattern in self._extra:
-            text = pattern.sub(MARKER, text)
+        if len(text) <= 4 and not self._extra:  # noqa: PLR2004 - too short to hold a secret
+            return text
+        # Repeat until nothing changes: a replacement can expose a secret that was glued to
+        # the previous one (`-----END PRIVATE KEY-----password=x`), and a fixed point makes
+        # redaction idempotent. Clean text costs one pass.
+        for _ in range(_MAX_PASSES):
+            new = self._scan_once(text)
+            for pattern in self._extra:
+                new = pattern.sub(MARKER, new)
+            if new is text or new == text:
+                break
+            text = new
         return text
 
-    def _scan_secrets(self, text: str) -> str:
+    def _scan_once(self, text: str) -> str:
         match = _SCAN.search(text)
         if match is None:
             return text  # the common case: one C-level scan, no copy
