@@ -43,6 +43,10 @@ class NoOpLogExporter(LogRecordExporter):
     def shutdown(self) -> None:
         """Nothing to release."""
 
+    def force_flush(self, timeout_millis: int = 30000) -> bool:  # noqa: ARG002
+        """Nothing is buffered."""
+        return True
+
 
 @dataclass(frozen=True)
 class Result:

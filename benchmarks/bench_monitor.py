@@ -75,6 +75,31 @@ def time_calls(fn: Callable[[], None], calls: int) -> float:
     return (time.perf_counter() - start) / calls
 
 
+def measure(calls: int = 5000, repeats: int = 15) -> dict[str, float]:
+    """Measure interleaved; return median seconds per call per variant and the median ratios.
+
+    Keys: each variant's name (seconds per call), `decorated/span` and `decorated/span+metrics`.
+    Installs the SDK globally (`build_variants`) and shuts it down at the end.
+    """
+    variants = build_variants()
+    for fn in variants.values():  # warm up (lazy instruments, caches)
+        time_calls(fn, 500)
+    per_call: dict[str, list[float]] = {name: [] for name in variants}
+    ratio_span: list[float] = []
+    ratio_metrics: list[float] = []
+    for _ in range(repeats):
+        for name, fn in variants.items():
+            per_call[name].append(time_calls(fn, calls))
+        ratio_span.append(per_call["decorated"][-1] / per_call["span"][-1])
+        ratio_metrics.append(per_call["decorated"][-1] / per_call["span+metrics"][-1])
+    trace.get_tracer_provider().shutdown()  # type: ignore[attr-defined]
+    metrics.get_meter_provider().shutdown()  # type: ignore[attr-defined]
+    result = {name: statistics.median(samples) for name, samples in per_call.items()}
+    result["decorated/span"] = statistics.median(ratio_span)
+    result["decorated/span+metrics"] = statistics.median(ratio_metrics)
+    return result
+
+
 def main() -> None:
     """Measure interleaved and print per-call costs and median ratios."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -82,24 +107,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=15)
     args = parser.parse_args()
 
-    variants = build_variants()
-    for fn in variants.values():  # warm up (lazy instruments, caches)
-        time_calls(fn, 500)
-    per_call: dict[str, list[float]] = {name: [] for name in variants}
-    ratio_span: list[float] = []
-    ratio_metrics: list[float] = []
-    for _ in range(args.repeats):
-        for name, fn in variants.items():
-            per_call[name].append(time_calls(fn, args.calls))
-        ratio_span.append(per_call["decorated"][-1] / per_call["span"][-1])
-        ratio_metrics.append(per_call["decorated"][-1] / per_call["span+metrics"][-1])
-
-    for name, samples in per_call.items():
-        print(f"{name:>14}: {statistics.median(samples) * 1e6:7.2f} us/call (median)")
-    print(f"decorated / span         : {statistics.median(ratio_span):.2f}x (median ratio)")
-    print(f"decorated / span+metrics : {statistics.median(ratio_metrics):.2f}x (median ratio)")
-    trace.get_tracer_provider().shutdown()  # type: ignore[attr-defined]
-    metrics.get_meter_provider().shutdown()  # type: ignore[attr-defined]
+    result = measure(args.calls, args.repeats)
+    for name in ("decorated", "span", "span+metrics"):
+        print(f"{name:>14}: {result[name] * 1e6:7.2f} us/call (median)")
+    print(f"decorated / span         : {result['decorated/span']:.2f}x (median ratio)")
+    print(f"decorated / span+metrics : {result['decorated/span+metrics']:.2f}x (median ratio)")
 
 
 if __name__ == "__main__":
