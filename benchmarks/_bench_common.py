@@ -100,7 +100,7 @@ def interleaved(bare: Block, ours: Block, repeats: int) -> tuple[list[list[float
     return bare_samples, ours_samples, ratios
 
 
-def summarise(  # noqa: PLR0913 - one row's worth of labels
+def summarise(
     samples: tuple[list[list[float]], ...],
     index: int,
     *,

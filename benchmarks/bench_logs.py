@@ -25,12 +25,12 @@ import logging
 import time
 from collections.abc import Callable
 
+from _bench_common import SINK_KINDS, NoOpLogExporter, Result, SinkFactory, interleaved, summarise
 from opentelemetry.instrumentation.logging.handler import LoggingHandler
 from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
 from opentelemetry.sdk.resources import Resource
 
-from _bench_common import SINK_KINDS, NoOpLogExporter, Result, SinkFactory, interleaved, summarise
 from flext_observability._entity_pipeline import build_pipeline
 from flext_observability._pipeline import Pipeline
 from flext_observability._redacting_exporters import RedactingLogRecordExporter

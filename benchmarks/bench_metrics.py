@@ -21,12 +21,12 @@ import argparse
 import time
 from collections.abc import Callable
 
+from _bench_common import SINK_KINDS, Result, SinkFactory, interleaved, summarise
 from opentelemetry.metrics import Counter
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.resources import Resource
 
-from _bench_common import SINK_KINDS, Result, SinkFactory, interleaved, summarise
 from flext_observability._entity_pipeline import build_pipeline
 from flext_observability.readers import EntityMetricReader
 from flext_observability.redaction import Redactor

@@ -31,11 +31,6 @@ import argparse
 import time
 from collections.abc import Callable
 
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import Tracer, TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor
-from opentelemetry.trace import SpanKind
-
 from _bench_common import (
     SINK_KINDS,
     NoOpSpanExporter,
@@ -44,6 +39,11 @@ from _bench_common import (
     interleaved,
     summarise,
 )
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.trace import SpanKind, Tracer
+
 from flext_observability._entity_pipeline import build_pipeline
 from flext_observability._redacting_exporters import RedactingSpanExporter
 from flext_observability.processors import EntitySpanProcessor

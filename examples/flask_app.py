@@ -31,7 +31,7 @@ import requests
 from flask import Flask, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from flext_observability.monitor import flext_monitor_function
+from flext_observability import flext_monitor_function
 
 PORT = int(os.environ.get("PORT", "5000"))
 PRODUCTS = [

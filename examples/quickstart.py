@@ -30,16 +30,17 @@ from flext_observability import (
     FlextLogEntry,
     FlextMetric,
     FlextTrace,
+    SQLiteStore,
     flext_create_alert,
     flext_create_health_check,
     flext_create_log_entry,
     flext_create_metric,
     flext_create_trace,
+    flext_monitor_function,
+    setup,
+    shutdown,
 )
 from flext_observability._cli_format import render_trace_tree
-from flext_observability._setup import setup, shutdown
-from flext_observability.monitor import flext_monitor_function
-from flext_observability.sinks.store import SQLiteStore
 
 log = logging.getLogger("quickstart")
 

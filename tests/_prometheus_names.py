@@ -54,7 +54,7 @@ def _serve_one_request(provider: MeterProvider) -> None:
     def item(item: int) -> str:
         return str(item)
 
-    FlaskInstrumentor().instrument_app(app, meter_provider=provider)
+    FlaskInstrumentor().instrument_app(app, meter_provider=provider)  # type: ignore[no-untyped-call]  # untyped upstream
     RequestsInstrumentor().instrument(meter_provider=provider)
     server = make_server("127.0.0.1", 0, app)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -67,7 +67,7 @@ def _serve_one_request(provider: MeterProvider) -> None:
         thread.join()
         server.server_close()
         RequestsInstrumentor().uninstrument()
-        FlaskInstrumentor().uninstrument_app(app)
+        FlaskInstrumentor().uninstrument_app(app)  # type: ignore[no-untyped-call]  # untyped upstream
 
 
 def main() -> int:

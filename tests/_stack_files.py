@@ -64,7 +64,7 @@ def published(service: dict[str, Any]) -> list[Published]:
     for entry in service.get("ports", []):
         assert isinstance(entry, str), f"long-syntax port entry {entry!r}: use IP:HOST:CONTAINER"
         parts = entry.split(":")
-        assert len(parts) == 3, f"port {entry!r} does not name a host IP"  # noqa: PLR2004 - IP:HOST:CONTAINER
+        assert len(parts) == 3, f"port {entry!r} does not name a host IP"
         entries.append(Published(parts[0], int(parts[1]), int(parts[2])))
     return entries
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from _helpers import run_python
 from flext_observability._guard import internal_error_counts, reset_internal_errors
 from flext_observability._redaction_rules import is_sensitive_key, luhn_ok, normalise_key
 from flext_observability.exceptions import ConfigurationError
 from flext_observability.redaction import MARKER, Redactor
-
-from _helpers import run_python
 
 SENSITIVE_KEYS = [
     "password",
@@ -112,7 +111,7 @@ def test_false_positive_keys_are_kept(key: str) -> None:
 
 
 def test_key_normalisation() -> None:
-    """camelCase and acronyms are split; separators collapse to one underscore; padded."""
+    """CamelCase and acronyms are split; separators collapse to one underscore; padded."""
     assert [normalise_key(k) for k in ("XAuthToken", "APIKey", "a..b--c", "userSSN", "")] == [
         "_x_auth_token_",
         "_api_key_",

@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from _helpers import attribute_maps, entities
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from _helpers import attribute_maps, entities
 from flext_observability._guard import internal_error_counts, reset_internal_errors
 from flext_observability._redaction_entity import mask_entity
 from flext_observability.models import (
@@ -21,6 +21,7 @@ from flext_observability.models import (
     FlextMetric,
     FlextTrace,
     SpanEvent,
+    TraceStatus,
 )
 from flext_observability.redaction import MARKER, Redactor
 
@@ -53,7 +54,7 @@ def _every_entity(text: str, attrs: dict[str, Any], str_map: dict[str, str]) -> 
         span_id="00f067aa0ba902b7",
         operation_name="checkout",
         start_time=AT,
-        status="error",
+        status=TraceStatus.ERROR,
         status_message=text,
         attributes=attrs,
         context=str_map,

@@ -43,6 +43,12 @@ _MAX_ERROR_TYPES: Final = 64  # per function; beyond this the attribute dict is 
 _SITE = "monitor"
 
 
+DURATION_BUCKETS = (
+    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+)  # fmt: skip
+"""Bucket bounds of `flext.function.duration`, in seconds (semantic-conventions durations)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Telemetry:
     """The tracer and the two instruments one decorated function records into."""
@@ -63,7 +69,11 @@ class Telemetry:
         return cls(
             tracer=tracer,
             duration=meter.create_histogram(
-                DURATION_NAME, unit="s", description="Duration of monitored function calls."
+                DURATION_NAME,
+                unit="s",
+                description="Duration of monitored function calls.",
+                # Seconds, not the SDK's millisecond-shaped defaults (semconv duration buckets).
+                explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
             ),
             calls=meter.create_counter(
                 CALLS_NAME, unit="{call}", description="Number of monitored function calls."

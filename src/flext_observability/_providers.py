@@ -66,7 +66,8 @@ def _ratio(arg: str | None, default: float) -> float:
         value = -1.0
     if not 0.0 <= value <= 1.0:
         logger.warning(
-            "OTEL_TRACES_SAMPLER_ARG=%r is invalid: expected a number from 0 to 1; using %s",
+            "flext-observability: OTEL_TRACES_SAMPLER_ARG=%r is invalid: "
+            "expected a number from 0 to 1; using %s",
             arg,
             default,
         )
@@ -94,7 +95,8 @@ def build_sampler(settings: FlextObservabilitySettings) -> Sampler:
         factory = entry.load()
         return factory(settings.traces_sampler_arg)  # type: ignore[no-any-return]
     logger.warning(
-        "OTEL_TRACES_SAMPLER=%r is not a known sampler; using parentbased_traceidratio(%s)",
+        "flext-observability: OTEL_TRACES_SAMPLER=%r is not a known sampler; "
+        "using parentbased_traceidratio(%s)",
         name,
         settings.sampling_ratio,
     )

@@ -27,6 +27,7 @@ __all__ = [
     "fix_surrogates",
     "is_sensitive_key",
     "luhn_ok",
+    "might_hold_secret",
     "normalise_key",
 ]
 
@@ -95,7 +96,7 @@ _PAIR_KEY_HINT = (
     r"pass|pwd|secret|token|auth|key|cookie|sess|credential|bearer|jwt|csrf|xsrf|ssn|cvv|cvc"
     r"|iban|card|cc|sig"
 )
-_AUTH_SCHEME = r"(?i:bearer|basic|token)"
+_AUTH_SCHEME = r"(?:[Bb]earer|BEARER|[Bb]asic|BASIC|[Tt]oken|TOKEN)"
 PAIR_SEP = r"[\"']?[ \t]*[=:]{1,3}[ \t]*"
 """Between a key and its value: an optional closing quote, then `=` or `:`."""
 PAIR_VALUE = rf"\"[^\"\n]*\"|'[^'\n]*'|(?:{_AUTH_SCHEME}[ \t]+)?[^\s\"'&,;:=]+"
@@ -116,7 +117,7 @@ SCAN_SOURCE = "|".join(
         ),
         # `key=value` / `key: value` / `"key": "value"` where the key may be sensitive.
         (
-            rf"(?P<pair>(?P<pkey>(?<![\w.])(?=[\w.-]{{0,60}}?(?i:{_PAIR_KEY_HINT}))[\w.-]{{1,64}})"
+            rf"(?P<pair>(?P<pkey>(?<![\w.-])(?=[\w.-]{{0,60}}?(?i:{_PAIR_KEY_HINT}))[\w.-]{{1,64}})"
             rf"(?P<psep>{PAIR_SEP})(?P<pval>{PAIR_VALUE}))"
         ),
         # `Bearer <credential>` / `Basic <base64>` in free text (the scheme is kept).
@@ -135,3 +136,34 @@ SCAN_SOURCE = "|".join(
     )
 )
 """The combined secret-scanning pattern (compiled by `redaction.py`)."""
+
+_CARD_HINT = re.compile(r"[2-6][0-9]{3}")
+
+
+def might_hold_secret(text: str) -> bool:
+    """Cheap pre-check: False means no alternative of `SCAN_SOURCE` can match `text`.
+
+    Every alternative needs one of these literals (a card needs four digits in a row), and
+    `in` on a str runs at memchr speed, an order of magnitude faster than trying the combined
+    pattern at every position. Keep in sync with `SCAN_SOURCE`.
+    """
+    return (
+        "=" in text  # pairs
+        or ":" in text  # pairs, URLs
+        or "eyJ" in text  # JWTs
+        or "PRIVATE KEY" in text
+        or "earer" in text
+        or "EARER" in text
+        or "asic" in text
+        or "ASIC" in text
+        or "oken" in text
+        or "OKEN" in text
+        or "AKIA" in text
+        or "ASIA" in text
+        or "ABIA" in text
+        or "ACCA" in text
+        or "AIza" in text
+        or "_" in text  # GitHub, Stripe
+        or "xox" in text  # Slack
+        or _CARD_HINT.search(text) is not None
+    )

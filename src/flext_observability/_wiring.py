@@ -47,7 +47,11 @@ from flext_observability.health import (
     pipeline_saturation_check,
     store_writable_check,
 )
-from flext_observability.logs import EntityLoggingHandler, EntityLogRecordProcessor
+from flext_observability.logs import (
+    BridgeDrainProcessor,
+    EntityLoggingHandler,
+    EntityLogRecordProcessor,
+)
 from flext_observability.models import AlertSeverity, FlextAlert, FlextHealthCheck
 from flext_observability.processors import EntitySpanProcessor
 from flext_observability.readers import EntityMetricReader
@@ -222,21 +226,33 @@ def _meter_provider(
     return provider, True
 
 
-def _logger_provider(
-    settings: FlextObservabilitySettings, tracker: ExportTracker, redactor: Redactor
-) -> tuple[LoggerProvider, bool]:
+def _logger_provider(settings: FlextObservabilitySettings) -> tuple[LoggerProvider, bool]:
     existing = get_logger_provider()
     if isinstance(existing, LoggerProvider):
         logger.info("flext-observability: attaching to the LoggerProvider that is already set")
         return existing, False
     provider = LoggerProvider(resource=_providers.build_resource(settings), shutdown_on_exit=False)
+    set_logger_provider(provider)
+    return provider, True
+
+
+def _log_exporters(
+    settings: FlextObservabilitySettings,
+    provider: LoggerProvider,
+    pipeline: Pipeline,
+    tracker: ExportTracker,
+    redactor: Redactor,
+) -> None:
+    """Add the pipeline drain first, then the exporting processors (`BridgeDrainProcessor`)."""
+    drain_timeout = settings.shutdown_timeout_ms / 1000 / 2
+    provider.add_log_record_processor(
+        BridgeDrainProcessor(pipeline, shutdown_timeout=drain_timeout)
+    )
     for exporter in _providers.build_log_exporters(settings):
         wrapped = TrackedLogExporter(
             RedactingLogRecordExporter(exporter, redactor=redactor), tracker
         )
         provider.add_log_record_processor(BatchLogRecordProcessor(wrapped))
-    set_logger_provider(provider)
-    return provider, True
 
 
 def _install_logging_handler(
@@ -328,9 +344,7 @@ def build(
     )
     tracker = ExportTracker()
     engine = _engine(settings, rules)
-    log_provider, owns_logs = (
-        _logger_provider(settings, tracker, redactor) if settings.logs_enabled else (None, True)
-    )
+    log_provider, owns_logs = _logger_provider(settings) if settings.logs_enabled else (None, True)
     pipeline, store = _entity_side(settings, sinks, engine, log_provider, redactor)
     cleanups: list[Callable[[], object]] = []
     tracer_provider, owns_traces = (
@@ -344,6 +358,8 @@ def build(
         else (None, True)
     )
     if log_provider is not None:
+        if owns_logs:
+            _log_exporters(settings, log_provider, pipeline, tracker, redactor)
         log_provider.add_log_record_processor(EntityLogRecordProcessor(pipeline))
         cleanups.append(_install_logging_handler(settings, pipeline))
     health = _health(settings, pipeline, store, tracker)

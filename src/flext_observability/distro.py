@@ -23,6 +23,7 @@ from typing import Any
 from opentelemetry.instrumentation.distro import BaseDistro  # type: ignore[attr-defined]
 from opentelemetry.sdk._configuration import _BaseConfigurator
 
+from flext_observability._handle import FlextObservability
 from flext_observability._settings_parse_lists import mask_url
 from flext_observability._setup import setup
 from flext_observability.exceptions import ConfigurationError
@@ -55,19 +56,35 @@ class FlextConfigurator(_BaseConfigurator):
         try:
             obs = setup()
         except ConfigurationError as exc:
-            # Only strict mode (or a broken pyproject table) gets here.
-            sys.stderr.write(f"flext-observability: configuration error: {exc}\n")
-            raise SystemExit(2) from exc
-        settings = obs.settings
-        where = []
-        endpoint = settings.otlp_for("traces").endpoint
-        if endpoint:
-            where.append(f"OTLP to {mask_url(endpoint)}")
-        if obs.store is not None:
-            where.append(f"entities in {settings.store_path} (look: flext-observability summary)")
-        for problem in settings.problems:
-            sys.stderr.write(f"flext-observability: {problem}\n")
+            # Only strict mode (or a broken pyproject table) gets here. We run inside the
+            # interpreter's `site` import: a SystemExit there becomes "Fatal Python error:
+            # init_import_site" with status 1 and a traceback, so leave directly with status 2.
+            sys.stderr.write(
+                f"flext-observability: configuration error: {exc}\n"
+                "flext-observability: not starting the application (strict mode); exit status 2\n"
+            )
+            sys.stderr.flush()
+            sys.stdout.flush()
+            os._exit(2)
+        # Problems with the environment were already warned about, once each, by
+        # `FlextObservabilitySettings.load()` (logger `flext_observability.settings`).
         sys.stderr.write(
-            f"flext-observability: service {settings.service_name!r}: "
-            f"{'; '.join(where) or 'no exporter and no store configured'}\n"
+            f"flext-observability: service {obs.settings.service_name!r}: "
+            f"{'; '.join(_destinations(obs)) or 'no exporter and no store configured'}\n"
         )
+
+
+def _destinations(obs: FlextObservability) -> list[str]:
+    """Where telemetry goes, for the startup line (credentials masked)."""
+    settings = obs.settings
+    where = []
+    endpoint = settings.otlp_for("traces").endpoint
+    if endpoint:
+        where.append(f"OTLP to {mask_url(endpoint)}")
+    if "prometheus" in settings.exporters_for("metrics"):
+        host = os.environ.get("OTEL_EXPORTER_PROMETHEUS_HOST") or "localhost"
+        port = os.environ.get("OTEL_EXPORTER_PROMETHEUS_PORT") or "9464"
+        where.append(f"Prometheus metrics on http://{host}:{port}/metrics")
+    if obs.store is not None:
+        where.append(f"entities in {settings.store_path} (look: flext-observability summary)")
+    return where

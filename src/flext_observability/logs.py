@@ -152,3 +152,45 @@ class EntityLogRecordProcessor(LogRecordProcessor):
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         """Deliver every record queued so far; False if the timeout expired."""
         return self._pipeline.flush(timeout_millis / 1000)
+
+
+class BridgeDrainProcessor(LogRecordProcessor):
+    """Drains the pipeline into the `LoggerProvider` before its exporting processors flush.
+
+    The logging bridge emits a record's OTel twin from the pipeline's worker, so records still
+    queued when the provider flushes or shuts down would miss the exporters (lost from OTLP at
+    exit). `setup()` adds this processor *first*: the provider flushes and shuts processors down
+    in order, so the queued records reach the batch processors before those export and stop.
+    Internal (not re-exported).
+
+    Args:
+        pipeline: the pipeline feeding the provider.
+        shutdown_timeout: seconds the drain may take at shutdown.
+    """
+
+    def __init__(self, pipeline: Pipeline, *, shutdown_timeout: float) -> None:
+        """Remember the pipeline and the shutdown bound."""
+        self._pipeline = pipeline
+        self._shutdown_timeout = shutdown_timeout
+
+    def on_emit(self, log_record: ReadWriteLogRecord) -> None:
+        """Nothing to do per record."""
+
+    def shutdown(self) -> None:
+        """Drain the pipeline (bounded) so the exporters still see its log records."""
+        try:
+            self._pipeline.flush(self._shutdown_timeout)
+        except Exception as exc:
+            if is_strict():
+                raise
+            report_internal_error("BridgeDrainProcessor.shutdown", exc)
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        """Drain the pipeline within the timeout; False if it expired."""
+        try:
+            return self._pipeline.flush(timeout_millis / 1000)
+        except Exception as exc:
+            if is_strict():
+                raise
+            report_internal_error("BridgeDrainProcessor.force_flush", exc)
+            return False

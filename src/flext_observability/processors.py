@@ -9,10 +9,10 @@ alert rules and sinks run on the pipeline's worker. Usable on its own with a han
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from opentelemetry import baggage
-from opentelemetry.context import Context
+from opentelemetry.context import Context, get_current
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
 from flext_observability._entity_pipeline import build_pipeline
@@ -21,6 +21,11 @@ from flext_observability._pipeline import Pipeline
 from flext_observability.sinks._base import Sink
 
 __all__ = ["EntitySpanProcessor"]
+
+# The key under which the Baggage API keeps its entries in a Context (private in the API, stable
+# since 1.0). Reading it directly is one dict lookup per span start, where `baggage.get_all`
+# also builds a MappingProxy every time; if it ever disappears, `get_all` is used instead.
+_BAGGAGE_KEY: str | None = getattr(baggage, "_BAGGAGE_KEY", None)
 
 
 class EntitySpanProcessor(SpanProcessor):
@@ -56,10 +61,13 @@ class EntitySpanProcessor(SpanProcessor):
         if not self._capture_baggage:
             return
         try:
-            entries = baggage.get_all(parent_context)
-            if entries:
-                context = span.get_span_context()
-                self._baggage[context.span_id] = {str(k): str(v) for k, v in entries.items()}
+            context = parent_context if parent_context is not None else get_current()
+            entries = (
+                context.get(_BAGGAGE_KEY) if _BAGGAGE_KEY is not None else baggage.get_all(context)
+            )
+            if entries and isinstance(entries, Mapping):
+                span_id = span.get_span_context().span_id
+                self._baggage[span_id] = {str(k): str(v) for k, v in entries.items()}
         except Exception as exc:
             if is_strict():
                 raise

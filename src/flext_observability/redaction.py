@@ -28,15 +28,12 @@ from flext_observability._guard import is_strict, report_internal_error
 from flext_observability._redaction_entity import mask_entity, redact_entity_fields
 from flext_observability._redaction_rules import (
     MARKER,
-    PAIR_SEP,
-    PAIR_VALUE,
-    SCAN_SOURCE,
     URL_MARKER,
     URL_SENSITIVE_QUERY_KEYS,
     fix_surrogates,
     is_sensitive_key,
-    luhn_ok,
 )
+from flext_observability._redaction_scan import redact_url, scan_once
 from flext_observability.exceptions import ConfigurationError
 from flext_observability.models import Entity
 
@@ -44,8 +41,6 @@ __all__ = ["MARKER", "Redactor"]
 
 E = TypeVar("E", bound=Entity)
 
-_SCAN = re.compile(SCAN_SOURCE)
-_CHAINED_VALUE = re.compile(f"(?P<sep>{PAIR_SEP})(?P<val>{PAIR_VALUE})")
 _KEY_CACHE_LIMIT = 4096
 _MAX_PASSES = 4
 _MAX_DEPTH = 8
@@ -121,6 +116,9 @@ class Redactor:
         except Exception as exc:  # noqa: BLE001 - scrubbing never raises; fails closed
             return _failed("redaction.text", exc, MARKER)
 
+    def _pair_is_secret(self, key: str) -> bool:
+        return self.is_sensitive(key) or key.lower() in URL_SENSITIVE_QUERY_KEYS
+
     def redact_url(self, url: str) -> str:
         """Return `url` with credentials and sensitive query/fragment values replaced.
 
@@ -130,7 +128,7 @@ class Redactor:
         if not self._enabled or type(url) is not str:
             return url
         try:
-            return self._url(fix_surrogates(url))
+            return redact_url(fix_surrogates(url), self.is_sensitive)
         except Exception as exc:  # noqa: BLE001 - scrubbing never raises; fails closed
             return _failed("redaction.url", exc, URL_MARKER)
 
@@ -142,89 +140,13 @@ class Redactor:
         # the previous one (`-----END PRIVATE KEY-----password=x`), and a fixed point makes
         # redaction idempotent. Clean text costs one pass.
         for _ in range(_MAX_PASSES):
-            new = self._scan_once(text)
+            new = scan_once(text, self._pair_is_secret)
             for pattern in self._extra:
                 new = pattern.sub(MARKER, new)
             if new is text or new == text:
                 break
             text = new
         return text
-
-    def _scan_once(self, text: str) -> str:
-        match = _SCAN.search(text)
-        if match is None:
-            return text  # the common case: one C-level scan, no copy
-        out: list[str] = []
-        pos = 0
-        while match is not None:
-            if match.lastgroup == "pair" and not self._pair_is_secret(match.group("pkey")):
-                # Keep the key, then scan its value like any other text: the value may hold a
-                # URL, a token, or the next `key=value` pair (`note=x=password=y`).
-                resume = match.start("pval")
-                out.append(text[pos:resume])
-            else:
-                out.append(text[pos : match.start()])
-                out.append(self._replacement(match))
-                resume = match.end()
-                if match.lastgroup in {"pair", "cred"}:
-                    # `secret="x": "y"`, `Bearer key=y`: what looked like the secret was a key;
-                    # mask its value too.
-                    while (chained := _CHAINED_VALUE.match(text, resume)) is not None:
-                        out.append(_quoted_marker(chained.group("sep"), chained.group("val")))
-                        resume = chained.end()
-            pos = resume
-            match = _SCAN.search(text, pos)
-        out.append(text[pos:])
-        return "".join(out)
-
-    def _pair_is_secret(self, key: str) -> bool:
-        return self.is_sensitive(key) or key.lower() in URL_SENSITIVE_QUERY_KEYS
-
-    def _replacement(self, match: re.Match[str]) -> str:
-        kind = match.lastgroup
-        if kind == "url":
-            return self._url(match.group())
-        if kind == "pair":
-            key, sep, value = match.group("pkey", "psep", "pval")
-            return key + _quoted_marker(sep, value)
-        if kind == "cred":
-            return match.group("auth") + MARKER
-        if kind == "card":
-            digits = match.group().replace(" ", "").replace("-", "")
-            return MARKER if luhn_ok(digits) else match.group()
-        return MARKER  # pem, jwt, known token formats
-
-    def _url(self, url: str) -> str:
-        start = 0
-        scheme_end = url.find("://")
-        if scheme_end != -1:
-            start = scheme_end + 3
-            end = _first_of(url, "/?#", start)
-            at = url.rfind("@", start, end)
-            if at != -1:
-                url = f"{url[:start]}{URL_MARKER}:{URL_MARKER}{url[at:]}"
-                start += len(URL_MARKER) * 2 + 1
-        query = url.find("?", start)
-        fragment = url.find("#", start)
-        if fragment != -1:
-            url = url[: fragment + 1] + self._query(url[fragment + 1 :])
-        if query != -1 and (fragment == -1 or query < fragment):
-            stop = fragment if fragment != -1 else len(url)
-            url = url[: query + 1] + self._query(url[query + 1 : stop]) + url[stop:]
-        return url
-
-    def _query(self, query: str) -> str:
-        if "=" not in query:
-            return query
-        parts = query.split("&")
-        for index, part in enumerate(parts):
-            name, eq, _ = part.partition("=")
-            if not eq:
-                continue
-            plain = _unquote(name)
-            if plain.lower() in URL_SENSITIVE_QUERY_KEYS or self.is_sensitive(plain):
-                parts[index] = f"{name}={URL_MARKER}"
-        return "&".join(parts)
 
     # -- values and attribute maps ------------------------------------------------------------
 
@@ -346,25 +268,6 @@ def _allow_key(key: object) -> str:
             f"redaction_allow: expected attribute key strings, got {type(key).__name__}"
         )
     return key.lower()
-
-
-def _quoted_marker(sep: str, value: str) -> str:
-    """Return `sep` and the marker, inside the value's quotes if it had them."""
-    quote = value[0] if value[:1] in {'"', "'"} and len(value) > 1 else ""
-    return f"{sep}{quote}{MARKER}{quote}"
-
-
-def _first_of(text: str, chars: str, start: int) -> int:
-    positions = [pos for pos in (text.find(char, start) for char in chars) if pos != -1]
-    return min(positions, default=len(text))
-
-
-def _unquote(name: str) -> str:
-    if "%" not in name and "+" not in name:
-        return name
-    from urllib.parse import unquote_plus  # noqa: PLC0415 - rare path, keep import cost off
-
-    return unquote_plus(name)
 
 
 _T = TypeVar("_T")

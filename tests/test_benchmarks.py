@@ -1,0 +1,135 @@
+"""Smoke tests of `benchmarks/`: every benchmark runs with a tiny N and returns positive numbers.
+
+No timing is asserted anywhere: only that the benchmarks still run against the current code and
+produce the rows and the JSON report `make bench` relies on.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import math
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from flext_observability.testing import reset_opentelemetry_globals
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def bench(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, ModuleType]]:
+    """The benchmark modules, importable as `run.py` imports them (benchmarks/ on sys.path)."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    reset_opentelemetry_globals()
+    names = ("bench_spans", "bench_logs", "bench_metrics", "bench_monitor", "run")
+    yield {name: importlib.import_module(name) for name in names}
+    reset_opentelemetry_globals()  # bench_monitor installs global providers
+
+
+def _positive(row: Any) -> bool:
+    values = (row.ours, row.bare, row.ratio)
+    return all(math.isfinite(v) and v > 0 for v in values)
+
+
+@pytest.mark.parametrize("sink", ["store", "memory"])
+def test_span_benchmark_rows(bench: dict[str, ModuleType], sink: str) -> None:
+    """The span benchmark yields its three rows with positive, finite numbers."""
+    rows = bench["bench_spans"].run(spans=40, repeats=2, sink=sink)
+    assert [(row.name, row.target, row.extra) for row in rows] == [
+        (
+            f"span, app-thread CPU ({sink})",
+            1.05,
+            {"repeats": 2, "spans_per_block": 40, "sink": sink},
+        ),
+        (
+            f"span, app-thread wall ({sink})",
+            None,
+            {"repeats": 2, "spans_per_block": 40, "sink": sink},
+        ),
+        (f"span, total CPU ({sink})", 1.5, {"repeats": 2, "spans_per_block": 40, "sink": sink}),
+    ]
+    assert all(_positive(row) for row in rows)
+
+
+def test_log_benchmark_rows(bench: dict[str, ModuleType]) -> None:
+    """The logging benchmark yields its three rows with positive, finite numbers."""
+    rows = bench["bench_logs"].run(records=40, repeats=2, sink="memory")
+    assert [(row.name, row.target) for row in rows] == [
+        ("logger.info, app-thread CPU (memory)", 1.0),
+        ("logger.info, app-thread wall (memory)", None),
+        ("logger.info, total CPU (memory)", None),
+    ]
+    assert all(_positive(row) for row in rows)
+
+
+def test_metric_benchmark_rows(bench: dict[str, ModuleType]) -> None:
+    """The metric collection benchmark yields its CPU and wall rows."""
+    rows = bench["bench_metrics"].run(series=20, repeats=2, sink="store")
+    assert [row.name for row in rows] == [
+        "collect 20 series, CPU (store)",
+        "collect 20 series, wall (store)",
+    ]
+    assert all(_positive(row) for row in rows)
+
+
+def test_monitor_benchmark_measure(bench: dict[str, ModuleType]) -> None:
+    """`bench_monitor.measure` returns every variant's cost and both ratios."""
+    measured = bench["bench_monitor"].measure(calls=30, repeats=2)
+    assert sorted(measured) == [
+        "decorated",
+        "decorated/span",
+        "decorated/span+metrics",
+        "span",
+        "span+metrics",
+    ]
+    assert all(value > 0 for value in measured.values())
+
+
+def test_run_writes_the_json_report(
+    bench: dict[str, ModuleType],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`run.py --quick --json PATH` prints the table and writes one result per row."""
+    out = tmp_path / "results.json"
+    monkeypatch.setattr(sys, "argv", ["run.py", "--quick", "--sinks", "memory", "--json", str(out)])
+    bench["run"].main()
+    report = json.loads(out.read_text(encoding="utf-8"))
+    names = [result["name"] for result in report["results"]]
+    assert names == [
+        "span, app-thread CPU (memory)",
+        "span, app-thread wall (memory)",
+        "span, total CPU (memory)",
+        "logger.info, app-thread CPU (memory)",
+        "logger.info, app-thread wall (memory)",
+        "logger.info, total CPU (memory)",
+        "collect 1000 series, CPU (memory)",
+        "collect 1000 series, wall (memory)",
+        "@flext_monitor_function vs span",
+        "@flext_monitor_function vs span+metrics",
+    ]
+    for result in report["results"]:
+        assert result["ours"] > 0
+        assert result["bare"] > 0
+        assert result["ratio"] > 0
+        target = result["target"]
+        assert result["passed"] == (None if target is None else result["ratio"] <= target)
+    printed = capsys.readouterr().out
+    assert printed.splitlines()[0].split() == [
+        "benchmark",
+        "ours",
+        "bare",
+        "unit",
+        "ratio",
+        "target",
+        "mark",
+    ]
