@@ -30,7 +30,9 @@ typecheck: install
 # The README's test command: lint, strict typing, then the whole suite with branch coverage.
 # `coverage run` (not pytest-cov): our pytest plugin imports the package before pytest-cov starts.
 test: lint typecheck
+	rm -f .coverage .coverage.*
 	$(BIN)/coverage run -m pytest
+	$(BIN)/coverage combine --quiet
 	$(BIN)/coverage report
 
 test-fast: install

@@ -120,8 +120,14 @@ def run_demo(store: Path, port: int, count: int) -> str:
         try:
             wait_listening(app, port, timeout=60)
             traffic = subprocess.run(
-                [sys.executable, str(HERE / "traffic.py"), "--base-url",
-                 f"http://127.0.0.1:{port}", "--count", str(count)],
+                [
+                    sys.executable,
+                    str(HERE / "traffic.py"),
+                    "--base-url",
+                    f"http://127.0.0.1:{port}",
+                    "--count",
+                    str(count),
+                ],
                 check=False,
                 capture_output=True,
                 text=True,

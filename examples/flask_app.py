@@ -34,7 +34,7 @@ from flask.typing import ResponseReturnValue
 from flext_observability import flext_monitor_function
 
 PORT = int(os.environ.get("PORT", "5000"))
-PRODUCTS = [
+PRODUCTS: list[dict[str, str | float]] = [
     {"sku": "tea-01", "name": "Green tea", "price": 4.5},
     {"sku": "mug-02", "name": "Blue mug", "price": 12.0},
     {"sku": "pot-03", "name": "Tea pot", "price": 31.0},
@@ -74,7 +74,7 @@ def products() -> ResponseReturnValue:
 def checkout() -> ResponseReturnValue:
     """Charge the basket; `?fail=1` makes the payment fail (500 and an error span)."""
     fail = request.args.get("fail") == "1"
-    amount = sum(float(item["price"]) for item in PRODUCTS[:2])  # type: ignore[arg-type] # demo data
+    amount = sum(float(item["price"]) for item in PRODUCTS[:2])
     try:
         receipt = charge(amount, fail=fail)
     except PaymentDeclinedError:

@@ -313,7 +313,8 @@ def test_secrets_never_logged(hook: Hook, caplog: pytest.LogCaptureFixture) -> N
             WebhookSink(**bad)  # type: ignore[arg-type]
         texts.append(str(info.value))
     texts.append(caplog.text)
-    assert len(caplog.records) == 3
+    # Only the webhook's own records: threads left by earlier tests may log at DEBUG too.
+    assert len([r for r in caplog.records if r.name == "flext_observability.webhook"]) == 3
     for text in texts:
         for canary in canaries:
             assert canary not in text

@@ -164,8 +164,10 @@ def _entry_point(group: str, name: str) -> Any:
     """Load a registered exporter; an unknown name is skipped with a warning (strict: raised)."""
     for entry in entry_points(group=group, name=name):
         return entry.load()
+    variable = "OTEL_" + group.removeprefix("opentelemetry_").upper()  # OTEL_TRACES_EXPORTER
     msg = (
-        f"exporter {name!r} is not installed: no entry point {name!r} in group {group!r} "
+        f"{variable} names exporter {name!r}, which is not installed: no entry point {name!r} "
+        f"in group {group!r} "
         "(install the exporter package, or use otlp, console or none)"
     )
     if is_strict():

@@ -141,13 +141,14 @@ def _container(redactor: Redactor, value: Any, depth: int) -> Any:
     if depth >= _MAX_DEPTH:
         return redactor.redact_text(_safe_repr(value))
     if isinstance(value, Mapping):
-        pairs = [
-            (fix_surrogates(str(k)), redact_any(redactor, str(k), v, depth + 1))
-            for k, v in value.items()
-        ]
-        if all(new is old for (_, new), old in zip(pairs, value.values())):  # noqa: B905 - same length
-            return value
-        return dict(pairs)
+        out: dict[str, Any] = {}
+        changed = False
+        for key, item in value.items():
+            name = fix_surrogates(key if type(key) is str else str(key))
+            new = redact_any(redactor, name, item, depth + 1)
+            changed = changed or new is not item or name is not key
+            out[name] = new
+        return out if changed else value
     if isinstance(value, list | tuple):
         items = [redact_any(redactor, None, item, depth + 1) for item in value]
         if all(new is old for new, old in zip(items, value)):  # noqa: B905 - same length

@@ -207,9 +207,7 @@ class RedactingMetricExporter(MetricExporter):
         return dataclasses.replace(data, resource_metrics=resources) if changed else data
 
     def _metric(self, metric: Any) -> Any:
-        points = each(metric.data.data_points, self._point, "redaction.export.metric_point")
-        if points is None:
-            points = []
+        points = each(metric.data.data_points, self._point, "redaction.export.metric_point") or []
         if len(points) == len(metric.data.data_points) and all(
             new is old
             for new, old in zip(points, metric.data.data_points)  # noqa: B905 - same length checked

@@ -88,14 +88,10 @@ def fix_surrogates(text: str) -> str:
 
 
 # -- the text scanner ------------------------------------------------------------------------
-# One alternation, tried left to right at each position; the callback in `redaction.py`
+# One alternation, tried left to right at each position; `_redaction_scan.scan_once`
 # dispatches on the named group. Every quantifier is bounded or anchored to a word start, so a
 # long string is scanned in linear time.
 
-_PAIR_KEY_HINT = (
-    r"pass|pwd|secret|token|auth|key|cookie|sess|credential|bearer|jwt|csrf|xsrf|ssn|cvv|cvc"
-    r"|iban|card|cc|sig"
-)
 _AUTH_SCHEME = r"(?:[Bb]earer|BEARER|[Bb]asic|BASIC|[Tt]oken|TOKEN)"
 PAIR_SEP = r"[\"']?[ \t]*[=:]{1,3}[ \t]*"
 """Between a key and its value: an optional closing quote, then `=` or `:`."""
@@ -115,9 +111,10 @@ SCAN_SOURCE = "|".join(
             r"(?P<pem>-----BEGIN[A-Z0-9 ]{0,40} PRIVATE KEY-----(?s:.*?)"
             r"(?:-----END[A-Z0-9 ]{0,40} PRIVATE KEY-----|\Z))"
         ),
-        # `key=value` / `key: value` / `"key": "value"` where the key may be sensitive.
+        # `key=value` / `key: value` / `"key": "value"`; whether the key is sensitive is decided
+        # by the caller (cached per key). The possessive key never backtracks.
         (
-            rf"(?P<pair>(?P<pkey>(?<![\w.-])(?=[\w.-]{{0,60}}?(?i:{_PAIR_KEY_HINT}))[\w.-]{{1,64}})"
+            r"(?P<pair>(?P<pkey>(?<![\w.-])[\w.-]{1,64}+)"
             rf"(?P<psep>{PAIR_SEP})(?P<pval>{PAIR_VALUE}))"
         ),
         # `Bearer <credential>` / `Basic <base64>` in free text (the scheme is kept).
@@ -135,9 +132,10 @@ SCAN_SOURCE = "|".join(
         r"(?P<card>(?<![\w.])(?<![0-9][ -])[2-6][0-9](?:[ -]?[0-9]){11,17}(?!\w|[ -][0-9]))",
     )
 )
-"""The combined secret-scanning pattern (compiled by `redaction.py`)."""
+"""The combined secret-scanning pattern (compiled by `_redaction_scan`)."""
 
 _CARD_HINT = re.compile(r"[2-6][0-9]{3}")
+_UNDERSCORE_TOKEN = re.compile(r"gh[pousr]_|github_pat_|k_(?:live|test)_")
 
 
 def might_hold_secret(text: str) -> bool:
@@ -163,7 +161,7 @@ def might_hold_secret(text: str) -> bool:
         or "ABIA" in text
         or "ACCA" in text
         or "AIza" in text
-        or "_" in text  # GitHub, Stripe
+        or ("_" in text and _UNDERSCORE_TOKEN.search(text) is not None)  # GitHub, Stripe
         or "xox" in text  # Slack
         or _CARD_HINT.search(text) is not None
     )

@@ -32,6 +32,7 @@ from flext_observability._redaction_rules import (
     URL_SENSITIVE_QUERY_KEYS,
     fix_surrogates,
     is_sensitive_key,
+    might_hold_secret,
 )
 from flext_observability._redaction_scan import redact_url, scan_once
 from flext_observability.exceptions import ConfigurationError
@@ -134,8 +135,8 @@ class Redactor:
 
     def _scan(self, text: str) -> str:
         text = fix_surrogates(text)
-        if len(text) <= 4 and not self._extra:  # noqa: PLR2004 - too short to hold a secret
-            return text
+        if not self._extra and (len(text) <= 4 or not might_hold_secret(text)):  # noqa: PLR2004 - too short to hold a secret
+            return text  # the fast path for clean text: a few `in` checks, no regex
         # Repeat until nothing changes: a replacement can expose a secret that was glued to
         # the previous one (`-----END PRIVATE KEY-----password=x`), and a fixed point makes
         # redaction idempotent. Clean text costs one pass.
