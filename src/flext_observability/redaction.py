@@ -42,6 +42,10 @@ __all__ = ["MARKER", "Redactor"]
 
 E = TypeVar("E", bound=Entity)
 
+_TEXT_CACHE_LIMIT = 4096
+"""Scanned short strings remembered per redactor."""
+_TEXT_CACHE_MAX_LENGTH = 512
+"""Strings up to this length are cached; longer ones are rarely repeated."""
 _KEY_CACHE_LIMIT = 4096
 _MAX_PASSES = 4
 _MAX_DEPTH = 8
@@ -61,7 +65,7 @@ class Redactor:
         ConfigurationError: an extra pattern is not a string or not a valid regular expression.
     """
 
-    __slots__ = ("_allow", "_enabled", "_extra", "_key_cache")
+    __slots__ = ("_allow", "_enabled", "_extra", "_key_cache", "_text_cache")
 
     def __init__(  # noqa: D107 - documented on the class
         self,
@@ -74,6 +78,7 @@ class Redactor:
         self._extra = tuple(_compile(pattern) for pattern in extra_patterns)
         self._allow = frozenset(_allow_key(key) for key in allow)
         self._key_cache: dict[str, bool] = {}
+        self._text_cache: dict[str, str] = {}
 
     @classmethod
     def disabled(cls) -> Redactor:
@@ -112,10 +117,22 @@ class Redactor:
         """Return `text` with every secret found in it replaced (see the module docstring)."""
         if not self._enabled or type(text) is not str:
             return text
+        short = len(text) <= _TEXT_CACHE_MAX_LENGTH
+        if short:
+            cached = self._text_cache.get(text)
+            if cached is not None:
+                return cached
         try:
-            return self._scan(text)
+            result = self._scan(text)
         except Exception as exc:  # noqa: BLE001 - scrubbing never raises; fails closed
             return _failed("redaction.text", exc, MARKER)
+        if short:
+            # Telemetry repeats itself (routes, methods, user agents, messages): remember the
+            # scan of short strings. Bounded; cleared when full (no per-hit bookkeeping).
+            if len(self._text_cache) >= _TEXT_CACHE_LIMIT:
+                self._text_cache.clear()
+            self._text_cache[text] = result
+        return result
 
     def _pair_is_secret(self, key: str) -> bool:
         return self.is_sensitive(key) or key.lower() in URL_SENSITIVE_QUERY_KEYS
