@@ -40,7 +40,6 @@ from flext_observability import (
     setup,
     shutdown,
 )
-from flext_observability._cli_format import render_trace_tree
 
 log = logging.getLogger("quickstart")
 
@@ -73,6 +72,14 @@ def record(store_path: Path) -> None:
     shutdown()
 
 
+def print_tree(spans: list[FlextTrace], span: FlextTrace, depth: int) -> None:
+    """Print `span` and its children, indented, with durations."""
+    print(f"{'  ' * depth}└─ {span.operation_name} [{span.kind.value}] {span.duration_ms:.1f}ms")
+    for child in spans:
+        if child.parent_span_id == span.span_id:
+            print_tree(spans, child, depth + 1)
+
+
 def show(store_path: Path) -> None:
     """Print what the store holds."""
     store = SQLiteStore.open_readonly(store_path)
@@ -80,7 +87,8 @@ def show(store_path: Path) -> None:
         print("stored:", ", ".join(f"{k}={v}" for k, v in store.counts().items()))
         roots = [s for s in store.query("traces") if isinstance(s, FlextTrace) and s.is_root]
         for root in roots:
-            print("\n".join(render_trace_tree(store.trace(root.trace_id))))
+            print(f"trace {root.trace_id}  service={root.service_name}")
+            print_tree(store.trace(root.trace_id), root, depth=1)
         for point in store.query("metrics", name="orders_total"):
             assert isinstance(point, FlextMetric)
             print(f"metric {point.name} ({point.metric_type.value}) = {point.value} {point.tags}")

@@ -90,6 +90,7 @@ def test_spans_logs_and_metrics_reach_the_store_linked_across_the_http_call(
         ("GET /checkout", "server", None, "error"),
         ("checkout", "internal", "GET /checkout", "error"),
     ]
+    # Exactly one entry per record: the logging instrumentation's own handler stays off.
     app_logs = sorted(
         (e.message, e.level.value, e.trace_id) for e in logs if e.logger_name == "app.shop"
     )
@@ -122,7 +123,11 @@ def rotel(tmp_path: Path) -> Iterator[Rotel]:
 def test_otlp_endpoint_ships_every_signal_to_a_real_receiver(
     tmp_path: Path, rotel: Rotel, protocol: str
 ) -> None:
-    """Spans, metrics and logs reach rotel with our resource; log records carry the trace id."""
+    """Spans, metrics and logs reach rotel with our resource; log records carry the trace id.
+
+    The shop stops right after the request, so its last log records are still queued in the
+    entity pipeline at exit: they must still reach the exporters (`BridgeDrainProcessor`).
+    """
     endpoint = rotel.grpc_endpoint if protocol == "grpc" else rotel.http_endpoint
     otlp = {"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint, "OTEL_EXPORTER_OTLP_PROTOCOL": protocol}
     with Shop(tmp_path, otlp) as shop:
@@ -199,6 +204,7 @@ def test_a_real_prometheus_server_scrapes_the_app(tmp_path: Path) -> None:
                 ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                cwd=tmp_path,
             )
             try:
                 wait_for_port(web_port, timeout=30)
