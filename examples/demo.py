@@ -2,9 +2,11 @@
 
 1. starts `examples/flask_app.py` under `opentelemetry-instrument` (from this interpreter's bin
    directory) with our distro and configurator pinned, service name `flext-shop`, a fresh store
-   under `.flext-observability/demo/`, a 2 s metric interval and, when `examples/rules.toml`
-   exists, its alert rules;
-2. waits until the shop answers, then drives traffic at it with `examples/traffic.py`;
+   under `.flext-observability/demo/`, a 2 s metric interval and the short-window alert rules
+   of `examples/demo_rules.toml`;
+2. waits until the shop answers, then drives traffic at it with `examples/traffic.py`: first a
+   mix with failing checkouts (the `checkout-errors` alert fires), then healthy traffic until
+   the store shows every fired alert resolved;
 3. stops the shop with SIGINT (its exit hooks flush every signal) and waits for it;
 4. prints `flext-observability --store <path> summary`: span trees, error spans, metrics, logs
    with trace ids, alerts and health.
@@ -25,6 +27,8 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+
+from flext_observability import FlextAlert, SQLiteStore
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -66,7 +70,7 @@ def app_environment(store: Path, port: int) -> dict[str, str]:
             "PYTHONUNBUFFERED": "1",
         }
     )
-    rules = HERE / "rules.toml"
+    rules = HERE / "demo_rules.toml"
     if rules.is_file():
         env["FLEXT_OBSERVABILITY_ALERT_RULES"] = str(rules)
     return env
@@ -104,6 +108,56 @@ def stop(app: subprocess.Popen[bytes], timeout: float) -> None:
         raise DemoError(msg)
 
 
+def drive_traffic(port: int, count: int, *, failures: bool) -> None:
+    """Run `examples/traffic.py` against the shop."""
+    command = [
+        sys.executable,
+        str(HERE / "traffic.py"),
+        "--base-url",
+        f"http://127.0.0.1:{port}",
+        "--count",
+        str(count),
+    ]
+    if not failures:
+        command.append("--no-failures")
+    traffic = subprocess.run(command, check=False, capture_output=True, text=True, timeout=300)
+    print(traffic.stdout.strip() or traffic.stderr.strip(), flush=True)
+    if traffic.returncode != 0:
+        msg = f"traffic failed with status {traffic.returncode}: {traffic.stderr.strip()}"
+        raise DemoError(msg)
+
+
+def alert_states(store: Path) -> dict[str, set[str]]:
+    """The statuses each alert has been stored with so far (empty before the store exists)."""
+    if not store.exists():
+        return {}
+    states: dict[str, set[str]] = {}
+    reader = SQLiteStore.open_readonly(store)
+    try:
+        for alert in reader.query("alerts"):
+            assert isinstance(alert, FlextAlert)
+            states.setdefault(alert.name, set()).add(alert.status.value)
+    finally:
+        reader.close()
+    return states
+
+
+def recover(store: Path, port: int, timeout: float = 40.0) -> None:
+    """Healthy traffic until every alert that fired has resolved (the rules' windows pass)."""
+    deadline = time.monotonic() + timeout
+    print("demo: healthy traffic until the alerts resolve...", flush=True)
+    while time.monotonic() < deadline:
+        states = alert_states(store)
+        if states and all("resolved" in seen for seen in states.values()):
+            for name, seen in sorted(states.items()):
+                print(f"demo: alert {name}: {', '.join(sorted(seen))}", flush=True)
+            return
+        drive_traffic(port, 8, failures=False)
+        time.sleep(1.0)
+    msg = f"alerts did not fire and resolve within {timeout:g}s: {alert_states(store)}"
+    raise DemoError(msg)
+
+
 def run_demo(store: Path, port: int, count: int) -> str:
     """Run every step; return the summary the CLI printed."""
     store.parent.mkdir(parents=True, exist_ok=True)
@@ -119,24 +173,8 @@ def run_demo(store: Path, port: int, count: int) -> str:
         )
         try:
             wait_listening(app, port, timeout=60)
-            traffic = subprocess.run(
-                [
-                    sys.executable,
-                    str(HERE / "traffic.py"),
-                    "--base-url",
-                    f"http://127.0.0.1:{port}",
-                    "--count",
-                    str(count),
-                ],
-                check=False,
-                capture_output=True,
-                text=True,
-                timeout=300,
-            )
-            print(traffic.stdout.strip() or traffic.stderr.strip(), flush=True)
-            if traffic.returncode != 0:
-                msg = f"traffic failed with status {traffic.returncode}: {traffic.stderr.strip()}"
-                raise DemoError(msg)
+            drive_traffic(port, count, failures=True)
+            recover(store, port)
         finally:
             stop(app, timeout=30)
     print("demo: the shop said:")

@@ -58,12 +58,13 @@ def wait_ready(base_url: str, timeout: float = 30.0) -> bool:
     return False
 
 
-def drive(base_url: str, count: int) -> tuple[Counter[str], int]:
+def drive(base_url: str, count: int, *, failures: bool = True) -> tuple[Counter[str], int]:
     """Send `count` requests; return the statuses per route and how many were unexpected."""
+    routes = ROUTES if failures else tuple(r for r in ROUTES if r[1] == 200)
     statuses: Counter[str] = Counter()
     unexpected = 0
     for index in range(count):
-        path, expected = ROUTES[index % len(ROUTES)]
+        path, expected = routes[index % len(routes)]
         try:
             status = get_status(base_url + path)
         except OSError:
@@ -79,13 +80,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--base-url", default="http://127.0.0.1:5000")
     parser.add_argument("--count", type=int, default=40, help="number of requests")
     parser.add_argument("--ready-timeout", type=float, default=30.0, help="seconds")
+    parser.add_argument(
+        "--no-failures", action="store_true", help="skip /checkout?fail=1 (a healthy phase)"
+    )
     args = parser.parse_args(argv)
     base_url = args.base_url.rstrip("/")
     if not wait_ready(base_url, args.ready_timeout):
         print(f"traffic: {base_url} did not become ready in {args.ready_timeout:g}s")
         return 2
     started = time.monotonic()
-    statuses, unexpected = drive(base_url, args.count)
+    statuses, unexpected = drive(base_url, args.count, failures=not args.no_failures)
     elapsed = time.monotonic() - started
     detail = ", ".join(f"{key}: {n}" for key, n in sorted(statuses.items()))
     print(

@@ -1,4 +1,4 @@
-"""Shared fixtures: every test starts from clean global state."""
+"""Shared fixtures: every test starts from clean global state and leaves none behind."""
 
 from __future__ import annotations
 
@@ -7,11 +7,17 @@ from collections.abc import Iterator
 
 import pytest
 
+from flext_observability import _setup, testing
+from flext_observability.settings import reset_logged_problems
+
 
 @pytest.fixture(autouse=True)
-def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Remove every OTEL_* and FLEXT_OBSERVABILITY_* variable so tests see a blank slate."""
+def _clean_global_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Blank OTEL_*/FLEXT_OBSERVABILITY_* env before; after, shut down any setup and reset OTel."""
     for name in list(os.environ):
         if name.startswith(("OTEL_", "FLEXT_OBSERVABILITY_")):
             monkeypatch.delenv(name, raising=False)
+    reset_logged_problems()
     yield
+    if _setup.active() is not None:
+        testing.release()

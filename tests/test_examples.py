@@ -122,8 +122,11 @@ def test_demo_runs_end_to_end_and_prints_the_summary(tmp_path: Path) -> None:
         body["logs"],
         re.MULTILINE,
     )
-    if "checkout-errors" in (EXAMPLES / "rules.toml").read_text():
-        assert "checkout-errors: error ratio" in body["alerts"]
+    # The demo's rules (examples/demo_rules.toml) fire on the failing checkouts, then resolve.
+    assert "checkout-errors: error ratio" in body["alerts"]
+    assert re.search(r"^\S+ active\s+error\s+checkout-errors", body["alerts"], re.MULTILINE)
+    assert re.search(r"^\S+ resolved\s+error\s+checkout-errors", body["alerts"], re.MULTILINE)
+    assert "demo: alert checkout-errors: active, resolved" in out
     assert re.search(r"^store\s+healthy", body["health"], re.MULTILINE)
     # the shop is gone: its port no longer answers
     port = int(re.search(r"starting flext-shop on 127\.0\.0\.1:(\d+)", out).group(1))  # type: ignore[union-attr]

@@ -134,7 +134,8 @@ def cmd_alerts(store: SQLiteStore, args: argparse.Namespace, out: TextIO) -> int
     for alert in alerts:
         assert isinstance(alert, FlextAlert)
         out.write(
-            f"{short_time(alert.timestamp)} {alert.status.value:9} {alert.severity.value:8} "
+            f"{short_time(alert.resolved_at or alert.timestamp)} "
+            f"{alert.status.value:9} {alert.severity.value:8} "
             f"{alert.name}: {alert.message}\n"
         )
     if not alerts:
