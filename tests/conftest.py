@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from flext_observability import _setup, testing
+from flext_observability import testing
 from flext_observability.settings import reset_logged_problems
 
 
@@ -19,5 +19,4 @@ def _clean_global_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
             monkeypatch.delenv(name, raising=False)
     reset_logged_problems()
     yield
-    if _setup.active() is not None:
-        testing.release()
+    testing.release()  # shuts down any setup and resets OpenTelemetry's global providers

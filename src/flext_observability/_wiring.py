@@ -8,6 +8,7 @@ health checks, probe server and our own metrics.
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -78,6 +79,20 @@ _ALERT_SEVERITY = {
     AlertSeverity.CRITICAL: SeverityNumber.FATAL,
 }
 ALERT_LOGGER = "flext_observability.alerts"
+_BUILT: weakref.WeakSet[object] = weakref.WeakSet()
+"""Providers an earlier setup() built (OpenTelemetry lets a process set each global once)."""
+
+
+def _note_attach(kind: str, existing: object) -> None:
+    if existing in _BUILT:
+        logger.warning(
+            "flext-observability: setup() after shutdown() reuses the %s of the first setup "
+            "(OpenTelemetry sets global providers once per process); its exporters stay shut "
+            "down, entities still flow",
+            kind,
+        )
+    else:
+        logger.info("flext-observability: attaching to the %s that is already set", kind)
 
 
 def _alert_logger(provider: LoggerProvider | None) -> Callable[[Sequence[Entity]], None]:
@@ -180,7 +195,7 @@ def _tracer_provider(
 ) -> tuple[TracerProvider, bool]:
     existing = trace.get_tracer_provider()
     if isinstance(existing, TracerProvider):
-        logger.info("flext-observability: attaching to the TracerProvider that is already set")
+        _note_attach("TracerProvider", existing)
         existing.add_span_processor(EntitySpanProcessor(pipeline))
         return existing, False
     provider = TracerProvider(
@@ -195,6 +210,7 @@ def _tracer_provider(
         provider.add_span_processor(BatchSpanProcessor(wrapped))
     provider.add_span_processor(EntitySpanProcessor(pipeline))
     trace.set_tracer_provider(provider)
+    _BUILT.add(provider)
     return provider, True
 
 
@@ -209,7 +225,7 @@ def _meter_provider(
     )
     existing = metrics.get_meter_provider()
     if isinstance(existing, MeterProvider):
-        logger.info("flext-observability: attaching to the MeterProvider that is already set")
+        _note_attach("MeterProvider", existing)
         existing.add_metric_reader(entity_reader)
         return existing, False
 
@@ -223,16 +239,18 @@ def _meter_provider(
         shutdown_on_exit=False,
     )
     metrics.set_meter_provider(provider)
+    _BUILT.add(provider)
     return provider, True
 
 
 def _logger_provider(settings: FlextObservabilitySettings) -> tuple[LoggerProvider, bool]:
     existing = get_logger_provider()
     if isinstance(existing, LoggerProvider):
-        logger.info("flext-observability: attaching to the LoggerProvider that is already set")
+        _note_attach("LoggerProvider", existing)
         return existing, False
     provider = LoggerProvider(resource=_providers.build_resource(settings), shutdown_on_exit=False)
     set_logger_provider(provider)
+    _BUILT.add(provider)
     return provider, True
 
 
