@@ -1,0 +1,136 @@
+"""Building OTel pieces from settings: sampler, limits, exporters by name, OTLP options."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
+    OTLPSpanExporter as GrpcSpanExporter,
+)
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
+    OTLPSpanExporter as HttpSpanExporter,
+)
+from opentelemetry.sdk._logs.export import ConsoleLogRecordExporter
+from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+from opentelemetry.sdk.trace.export import ConsoleSpanExporter
+from opentelemetry.sdk.trace.sampling import ParentBased, Sampler
+
+from flext_observability import _guard, _providers
+from flext_observability.exceptions import ConfigurationError
+from flext_observability.settings import FlextObservabilitySettings
+
+
+def _settings(**kwargs: Any) -> FlextObservabilitySettings:
+    return FlextObservabilitySettings(**kwargs)
+
+
+@pytest.mark.parametrize(
+    ("name", "arg", "description"),
+    [
+        (None, None, "ParentBased{root:TraceIdRatioBased{0.25}"),
+        ("always_on", None, "AlwaysOnSampler"),
+        ("always_off", None, "AlwaysOffSampler"),
+        ("traceidratio", "0.5", "TraceIdRatioBased{0.5}"),
+        ("traceidratio", "7", "TraceIdRatioBased{1.0}"),
+        ("traceidratio", "abc", "TraceIdRatioBased{1.0}"),
+        ("parentbased_always_on", None, "ParentBased{root:AlwaysOnSampler"),
+        ("parentbased_always_off", None, "ParentBased{root:AlwaysOffSampler"),
+        ("parentbased_traceidratio", "0.1", "ParentBased{root:TraceIdRatioBased{0.1}"),
+        ("no_such_sampler", None, "ParentBased{root:TraceIdRatioBased{0.25}"),
+    ],
+)
+def test_samplers_follow_otel_traces_sampler_or_our_ratio(
+    name: str | None, arg: str | None, description: str
+) -> None:
+    """Every standard sampler name maps; a bad arg or unknown name falls back with a warning."""
+    sampler: Sampler = _providers.build_sampler(
+        _settings(traces_sampler=name, traces_sampler_arg=arg, sampling_ratio=0.25)
+    )
+    assert sampler.get_description().startswith(description)
+
+
+def test_span_limits_come_from_the_limit_settings() -> None:
+    """Set limits are applied; unset ones keep OpenTelemetry's defaults."""
+    limits = _providers.build_span_limits(
+        _settings(span_attribute_count_limit=7, span_event_count_limit=3)
+    )
+    assert (limits.max_span_attributes, limits.max_events) == (7, 3)
+    assert limits.max_links == 128
+
+
+def test_exporters_by_name_and_otlp_only_with_an_endpoint() -> None:
+    """console/none map to SDK exporters; otlp is the default only when an endpoint is set."""
+    assert _providers.exporter_names(_settings(), "traces") == ()
+    with_endpoint = _settings(otlp_endpoint="http://127.0.0.1:4318")
+    assert _providers.exporter_names(with_endpoint, "logs") == ("otlp",)
+    console = _settings(traces_exporter=("console",), logs_exporter=("console",))
+    assert [type(e) for e in _providers.build_span_exporters(console)] == [ConsoleSpanExporter]
+    assert [type(e) for e in _providers.build_log_exporters(console)] == [ConsoleLogRecordExporter]
+    readers = _providers.build_metric_readers(_settings(metrics_exporter=("console",)))
+    assert [type(r) for r in readers] == [PeriodicExportingMetricReader]
+    for reader in readers:
+        reader.shutdown()
+
+
+def test_otlp_exporters_get_protocol_endpoint_headers_timeout_and_compression() -> None:
+    """GRPC and HTTP exporters are built with the effective per-signal OTLP options."""
+    grpc = _providers.build_span_exporters(
+        _settings(
+            otlp_endpoint="http://127.0.0.1:4317",
+            otlp_protocol="grpc",
+            otlp_compression="gzip",
+            otlp_timeout_ms=2500,
+        )
+    )
+    http = _providers.build_span_exporters(
+        _settings(
+            otlp_endpoint="http://127.0.0.1:4318",
+            otlp_protocol="http/json",
+            otlp_headers={"x-api-key": "s3cret"},
+            otlp_compression="gzip",
+        )
+    )
+    assert [type(e) for e in grpc] == [GrpcSpanExporter]
+    assert [type(e) for e in http] == [HttpSpanExporter]
+    http_exporter: Any = http[0]
+    grpc_exporter: Any = grpc[0]
+    assert http_exporter._endpoint == "http://127.0.0.1:4318/v1/traces"
+    client: Any = http_exporter._client
+    assert (client._headers["x-api-key"], client._timeout) == ("s3cret", 10.0)
+    assert client._compression.value == "gzip"
+    assert grpc_exporter._timeout == 2.5
+    for exporter in [*grpc, *http]:
+        exporter.shutdown()
+    metric_readers = _providers.build_metric_readers(
+        _settings(otlp_endpoint="http://127.0.0.1:4317", otlp_protocol="grpc")
+    )
+    logs = _providers.build_log_exporters(
+        _settings(otlp_endpoint="http://127.0.0.1:4317", otlp_protocol="grpc")
+    )
+    assert len(metric_readers) == len(logs) == 1
+    for reader in metric_readers:
+        reader.shutdown()
+    for log_exporter in logs:
+        log_exporter.shutdown()  # type: ignore[no-untyped-call] # untyped in the SDK
+
+
+def test_an_unknown_exporter_is_skipped_or_raises_in_strict_mode() -> None:
+    """A name with no entry point is skipped with a warning; strict mode fails fast."""
+    settings = _settings(
+        traces_exporter=("nope",), logs_exporter=("nope",), metrics_exporter=("nope",)
+    )
+    assert _providers.build_span_exporters(settings) == []
+    assert _providers.build_log_exporters(settings) == []
+    assert _providers.build_metric_readers(settings) == []
+    _guard.set_strict(True)
+    try:
+        with pytest.raises(ConfigurationError, match="'nope'"):
+            _providers.build_span_exporters(settings)
+    finally:
+        _guard.set_strict(False)
+
+
+def test_parent_based_is_the_default_shape() -> None:
+    """Without OTEL_TRACES_SAMPLER the sampler respects the parent's decision."""
+    assert isinstance(_providers.build_sampler(_settings()), ParentBased)
