@@ -15,6 +15,7 @@ import pytest
 
 from _shop import BIN, clean_env
 from flext_observability import cli
+from flext_observability.health import HealthRegistry
 from flext_observability.models import (
     AlertSeverity,
     AlertStatus,
@@ -30,6 +31,7 @@ from flext_observability.models import (
     TraceKind,
     TraceStatus,
 )
+from flext_observability.server import ProbeServer
 from flext_observability.sinks._base import Entity
 from flext_observability.sinks.store import SQLiteStore
 
@@ -459,3 +461,28 @@ def test_run_executes_a_command_under_auto_instrumentation(tmp_path: Path) -> No
     assert [(s.operation_name, s.service_name) for s in spans if isinstance(s, FlextTrace)] == [
         ("from-run", "run-test")
     ]
+
+
+def test_health_url_asks_a_running_probe_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`health --url` prints the live /healthz of a probe server (with the bearer token)."""
+    registry = HealthRegistry()
+    registry.register("db", lambda: True)
+    registry.register("cache", lambda: "degraded", critical=False)
+    registry.run_all()
+    server = ProbeServer(registry, token="s3cret-token")
+    server.start()
+    try:
+        monkeypatch.setenv("FLEXT_OBSERVABILITY_HEALTH_TOKEN", "s3cret-token")
+        out = StringIO()
+        assert cli.main(["health", "--url", server.url], out=out, err=StringIO()) == 0
+        assert out.getvalue() == (
+            "overall              degraded\n"
+            "cache                degraded\n"
+            "db                   healthy\n"
+        )
+        monkeypatch.delenv("FLEXT_OBSERVABILITY_HEALTH_TOKEN")
+        out = StringIO()
+        assert cli.main(["health", "--url", server.url], out=out, err=StringIO()) == 1
+        assert out.getvalue() == "probe server answered 401\n"
+    finally:
+        server.stop()

@@ -47,6 +47,12 @@ def add_query_arguments(parser: argparse.ArgumentParser, kind: str) -> None:
         parser.add_argument("--level", help="at or above this level")
     if kind == "alerts":
         parser.add_argument("--status", help="active, acknowledged, resolved or suppressed")
+    if kind == "health":
+        parser.add_argument(
+            "--url",
+            help="ask a running app's probe server (e.g. http://127.0.0.1:8081) instead of the "
+            "store; FLEXT_OBSERVABILITY_HEALTH_TOKEN is sent as the bearer token when set",
+        )
 
 
 def _filters(args: argparse.Namespace) -> dict[str, Any]:

@@ -7,6 +7,8 @@ import os
 import shutil
 import socket
 import sys
+import urllib.error
+import urllib.request
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import TextIO
@@ -17,7 +19,7 @@ from flext_observability.exceptions import StoreError
 from flext_observability.settings import FlextObservabilitySettings
 from flext_observability.sinks.store import SQLiteStore
 
-__all__ = ["cmd_config", "cmd_doctor", "cmd_run", "distro_choice"]
+__all__ = ["cmd_config", "cmd_doctor", "cmd_live_health", "cmd_run", "distro_choice"]
 
 
 def cmd_config(settings: FlextObservabilitySettings, *, as_json: bool, out: TextIO) -> int:
@@ -37,6 +39,35 @@ def cmd_config(settings: FlextObservabilitySettings, *, as_json: bool, out: Text
     )
     out.writelines(f"problem: {problem}\n" for problem in settings.problems)
     return 0
+
+
+def cmd_live_health(url: str, token: str | None, *, as_json: bool, out: TextIO) -> int:
+    """Fetch `/healthz` from a probe server; exit 0 when healthy or degraded, 1 otherwise."""
+    request = urllib.request.Request(url.rstrip("/") + "/healthz")  # noqa: S310 - user's URL
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
+            body = response.read()
+    except urllib.error.HTTPError as exc:
+        with exc:
+            body = exc.read()
+            if exc.code != 503:  # noqa: PLR2004 - 503 still carries the health document
+                out.write(f"probe server answered {exc.code}\n")
+                return 1
+    except OSError as exc:
+        out.write(f"probe server at {url} does not answer: {exc}\n")
+        return 1
+    document = json.loads(body)
+    if as_json:
+        out.write(json.dumps(document) + "\n")
+    else:
+        out.write(f"overall              {document['status']}\n")
+        out.writelines(
+            f"{name:20} {check['status']:9} {check['message']}".rstrip() + "\n"
+            for name, check in sorted(document["checks"].items())
+        )
+    return 0 if document["status"] in {"healthy", "degraded"} else 1
 
 
 def distro_choice() -> tuple[str | None, list[str]]:

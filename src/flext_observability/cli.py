@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TextIO
 
 from flext_observability._cli_query import QUERY_COMMANDS, add_query_arguments
-from flext_observability._cli_tools import cmd_config, cmd_doctor, cmd_run
+from flext_observability._cli_tools import cmd_config, cmd_doctor, cmd_live_health, cmd_run
 from flext_observability.exceptions import ConfigurationError, StoreError
 from flext_observability.settings import FlextObservabilitySettings
 from flext_observability.sinks.store import SQLiteStore
@@ -63,6 +63,9 @@ def main(  # noqa: PLR0911 - one exit per documented outcome
         return cmd_doctor(settings, store_path, out)
     if args.command == "run":
         return cmd_run(list(args.argv), err)
+    if args.command == "health" and args.url:
+        token = settings.health_token.get_secret_value() if settings.health_token else None
+        return cmd_live_health(args.url, token, as_json=args.json, out=out)
     if not store_path.exists():
         err.write(
             f"flext-observability: no store at {store_path}: run your app with "
