@@ -63,7 +63,7 @@ class TrackedSpanExporter(SpanExporter):
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         """Flush the wrapped exporter."""
-        return self._inner.force_flush(timeout_millis)
+        return self._inner.force_flush(timeout_millis) is not False  # some return None
 
 
 class TrackedLogExporter(LogRecordExporter):
@@ -119,7 +119,7 @@ class TrackedMetricExporter(MetricExporter):
 
     def force_flush(self, timeout_millis: float = 10_000) -> bool:
         """Flush the wrapped exporter."""
-        return self._inner.force_flush(timeout_millis)
+        return self._inner.force_flush(timeout_millis) is not False  # some return None
 
     def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
         """Shut the wrapped exporter down."""

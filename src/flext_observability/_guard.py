@@ -54,7 +54,9 @@ def report_internal_error(site: str, exc: BaseException) -> None:
         _counts[site] += 1
         first = _counts[site] == 1
     try:
-        if first:
+        if _strict:
+            logger.error("flext-observability internal error in %s", site, exc_info=exc)
+        elif first:
             logger.warning(
                 "flext-observability internal error in %s (further errors there are counted, "
                 "not logged): %s: %s",

@@ -217,9 +217,7 @@ class Pipeline:
         self._last_tick = now
         try:
             extra = list(self._tick())
-        except Exception as exc:
-            if is_strict():
-                raise
+        except Exception as exc:  # noqa: BLE001 - the worker reports, never dies
             report_internal_error("pipeline.tick", exc)
             return
         if extra:
@@ -248,9 +246,7 @@ class Pipeline:
         for kind, payload in batch:
             try:
                 entities.extend(self._converters[kind](payload))
-            except Exception as exc:
-                if is_strict():
-                    raise
+            except Exception as exc:  # noqa: BLE001 - the worker reports, never dies
                 report_internal_error(f"pipeline.convert.{kind}", exc)
                 self.count_drop(kind, "conversion_error")
         if not entities:
@@ -260,9 +256,7 @@ class Pipeline:
         for observer in self._observers:
             try:
                 extra.extend(observer(entities))
-            except Exception as exc:
-                if is_strict():
-                    raise
+            except Exception as exc:  # noqa: BLE001 - the worker reports, never dies
                 report_internal_error("pipeline.observer", exc)
         if extra:
             entities.extend(self._apply_redaction(extra))
@@ -276,10 +270,8 @@ class Pipeline:
         for entity in entities:
             try:
                 out.append(redact(entity))
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - the worker reports, never dies
                 # Never deliver an entity we could not scrub: drop it and count.
-                if is_strict():
-                    raise
                 report_internal_error("pipeline.redact", exc)
                 self.count_drop("entity", "redaction_error")
         return out
@@ -288,9 +280,7 @@ class Pipeline:
         for sink in self._sinks:
             try:
                 sink.write(entities)
-            except Exception as exc:
-                if is_strict():
-                    raise
+            except Exception as exc:  # noqa: BLE001 - the worker reports, never dies
                 report_internal_error(f"sink.{type(sink).__name__}", exc)
                 self.count_drop("entity", "sink_error", len(entities))
         self._delivered += len(entities)
