@@ -12,6 +12,7 @@ holds everything).
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from importlib.metadata import entry_points
 from typing import Any, Literal
@@ -176,58 +177,59 @@ def _entry_point(group: str, name: str) -> Any:
     return None
 
 
-def build_span_exporters(settings: FlextObservabilitySettings) -> list[SpanExporter]:
-    """Instantiate the span exporters named for traces."""
-    exporters: list[SpanExporter] = []
-    for name in exporter_names(settings, "traces"):
+# The OTLP exporter classes per signal and transport, imported only when used.
+_OTLP_CLASSES: dict[tuple[Signal, str], tuple[str, str]] = {
+    ("traces", "grpc"): (
+        "opentelemetry.exporter.otlp.proto.grpc.trace_exporter",
+        "OTLPSpanExporter",
+    ),
+    ("traces", "http"): (
+        "opentelemetry.exporter.otlp.proto.http.trace_exporter",
+        "OTLPSpanExporter",
+    ),
+    ("metrics", "grpc"): (
+        "opentelemetry.exporter.otlp.proto.grpc.metric_exporter",
+        "OTLPMetricExporter",
+    ),
+    ("metrics", "http"): (
+        "opentelemetry.exporter.otlp.proto.http.metric_exporter",
+        "OTLPMetricExporter",
+    ),
+    ("logs", "grpc"): ("opentelemetry.exporter.otlp.proto.grpc._log_exporter", "OTLPLogExporter"),
+    ("logs", "http"): ("opentelemetry.exporter.otlp.proto.http._log_exporter", "OTLPLogExporter"),
+}
+_CONSOLE: dict[Signal, Callable[[], Any]] = {
+    "traces": ConsoleSpanExporter,
+    "metrics": ConsoleMetricExporter,
+    "logs": ConsoleLogRecordExporter,
+}
+
+
+def _build_exporters(settings: FlextObservabilitySettings, signal: Signal) -> list[Any]:
+    """Instantiate the exporters named for `signal`: otlp, console, or registered ones."""
+    exporters: list[Any] = []
+    for name in exporter_names(settings, signal):
         if name == "otlp":
-            transport, kwargs = _otlp_kwargs(settings, "traces")
-            if transport == "grpc":
-                from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (  # noqa: PLC0415
-                    OTLPSpanExporter as GrpcSpanExporter,
-                )
-
-                exporters.append(GrpcSpanExporter(**kwargs))
-            else:
-                from opentelemetry.exporter.otlp.proto.http.trace_exporter import (  # noqa: PLC0415
-                    OTLPSpanExporter as HttpSpanExporter,
-                )
-
-                exporters.append(HttpSpanExporter(**kwargs))
+            transport, kwargs = _otlp_kwargs(settings, signal)
+            module, cls = _OTLP_CLASSES[signal, transport]
+            exporters.append(getattr(importlib.import_module(module), cls)(**kwargs))
         elif name == "console":
-            exporters.append(ConsoleSpanExporter())
+            exporters.append(_CONSOLE[signal]())
         else:
-            factory = _entry_point("opentelemetry_traces_exporter", name)
+            factory = _entry_point(f"opentelemetry_{signal}_exporter", name)
             if factory is not None:
                 exporters.append(factory())
     return exporters
+
+
+def build_span_exporters(settings: FlextObservabilitySettings) -> list[SpanExporter]:
+    """Instantiate the span exporters named for traces."""
+    return _build_exporters(settings, "traces")
 
 
 def build_log_exporters(settings: FlextObservabilitySettings) -> list[LogRecordExporter]:
     """Instantiate the log exporters named for logs."""
-    exporters: list[LogRecordExporter] = []
-    for name in exporter_names(settings, "logs"):
-        if name == "otlp":
-            transport, kwargs = _otlp_kwargs(settings, "logs")
-            if transport == "grpc":
-                from opentelemetry.exporter.otlp.proto.grpc._log_exporter import (  # noqa: PLC0415
-                    OTLPLogExporter as GrpcLogExporter,
-                )
-
-                exporters.append(GrpcLogExporter(**kwargs))
-            else:
-                from opentelemetry.exporter.otlp.proto.http._log_exporter import (  # noqa: PLC0415
-                    OTLPLogExporter as HttpLogExporter,
-                )
-
-                exporters.append(HttpLogExporter(**kwargs))
-        elif name == "console":
-            exporters.append(ConsoleLogRecordExporter())
-        else:
-            factory = _entry_point("opentelemetry_logs_exporter", name)
-            if factory is not None:
-                exporters.append(factory())
-    return exporters
+    return _build_exporters(settings, "logs")
 
 
 def build_metric_readers(
@@ -238,29 +240,7 @@ def build_metric_readers(
     interval = settings.metric_export_interval_ms
     timeout = settings.metric_export_timeout_ms
     readers: list[MetricReader] = []
-    for name in exporter_names(settings, "metrics"):
-        exporter: Any
-        if name == "otlp":
-            transport, kwargs = _otlp_kwargs(settings, "metrics")
-            if transport == "grpc":
-                from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import (  # noqa: PLC0415
-                    OTLPMetricExporter as GrpcMetricExporter,
-                )
-
-                exporter = GrpcMetricExporter(**kwargs)
-            else:
-                from opentelemetry.exporter.otlp.proto.http.metric_exporter import (  # noqa: PLC0415
-                    OTLPMetricExporter as HttpMetricExporter,
-                )
-
-                exporter = HttpMetricExporter(**kwargs)
-        elif name == "console":
-            exporter = ConsoleMetricExporter()
-        else:
-            factory = _entry_point("opentelemetry_metrics_exporter", name)
-            if factory is None:
-                continue
-            exporter = factory()
+    for exporter in _build_exporters(settings, "metrics"):
         if isinstance(exporter, MetricReader):
             readers.append(exporter)  # a pull exporter such as Prometheus is a reader itself
         else:
