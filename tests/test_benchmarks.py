@@ -114,6 +114,7 @@ def test_run_writes_the_json_report(
         "logger.info, total CPU (memory)",
         "collect 1000 series, CPU (memory)",
         "collect 1000 series, wall (memory)",
+        "span p99, collector black-holed vs live",
         "opentelemetry-instrument python -c pass",
         "@flext_monitor_function vs span",
         "@flext_monitor_function vs span+metrics",
