@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import statistics
 import tempfile
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -69,6 +70,34 @@ class Result:
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (with the pass mark)."""
         return {**asdict(self), "passed": self.passed}
+
+
+def timed_block(
+    work: Callable[[], object], flush: Callable[[], object], count: int
+) -> Callable[[], tuple[float, float, float]]:
+    """A block measuring `work` (count items): app-thread CPU, app-thread wall, total CPU.
+
+    App-thread CPU is `thread_time` around `work`; wall is `perf_counter` around it (so it
+    includes GIL waits); total CPU is `process_time` from the start until `flush` returns, all
+    threads included. Each is per item, in microseconds.
+    """
+
+    def run() -> tuple[float, float, float]:
+        cpu0 = time.process_time_ns()
+        thread0 = time.thread_time_ns()
+        wall0 = time.perf_counter_ns()
+        work()
+        wall1 = time.perf_counter_ns()
+        thread1 = time.thread_time_ns()
+        flush()
+        cpu1 = time.process_time_ns()
+        return (
+            (thread1 - thread0) / count / 1000,
+            (wall1 - wall0) / count / 1000,
+            (cpu1 - cpu0) / count / 1000,
+        )
+
+    return run
 
 
 Block = Callable[[], Sequence[float]]

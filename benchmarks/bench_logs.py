@@ -22,10 +22,17 @@ from __future__ import annotations
 
 import argparse
 import logging
-import time
 from collections.abc import Callable
 
-from _bench_common import SINK_KINDS, NoOpLogExporter, Result, SinkFactory, interleaved, summarise
+from _bench_common import (
+    SINK_KINDS,
+    NoOpLogExporter,
+    Result,
+    SinkFactory,
+    interleaved,
+    summarise,
+    timed_block,
+)
 from opentelemetry.instrumentation.logging.handler import LoggingHandler
 from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
@@ -111,22 +118,7 @@ def our_side(sinks: SinkFactory) -> Side:
 
 
 def _block(side: Side, count: int) -> Callable[[], tuple[float, float, float]]:
-    def run() -> tuple[float, float, float]:
-        cpu0 = time.process_time_ns()
-        thread0 = time.thread_time_ns()
-        wall0 = time.perf_counter_ns()
-        log_calls(side.log, count)
-        wall1 = time.perf_counter_ns()
-        thread1 = time.thread_time_ns()
-        side.flush()
-        cpu1 = time.process_time_ns()
-        return (
-            (thread1 - thread0) / count / 1000,
-            (wall1 - wall0) / count / 1000,
-            (cpu1 - cpu0) / count / 1000,
-        )
-
-    return run
+    return timed_block(lambda: log_calls(side.log, count), side.flush, count)
 
 
 def run(records: int = 2000, repeats: int = 15, sink: str = "store") -> list[Result]:

@@ -28,7 +28,6 @@ and each block starts with idle workers.
 from __future__ import annotations
 
 import argparse
-import time
 from collections.abc import Callable
 
 from _bench_common import (
@@ -38,6 +37,7 @@ from _bench_common import (
     SinkFactory,
     interleaved,
     summarise,
+    timed_block,
 )
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
@@ -93,23 +93,7 @@ def our_provider(sinks: SinkFactory) -> TracerProvider:
 
 def _block(provider: TracerProvider, count: int) -> Callable[[], tuple[float, float, float]]:
     tracer = provider.get_tracer("bench")
-
-    def run() -> tuple[float, float, float]:
-        cpu0 = time.process_time_ns()
-        thread0 = time.thread_time_ns()
-        wall0 = time.perf_counter_ns()
-        make_spans(tracer, count)
-        wall1 = time.perf_counter_ns()
-        thread1 = time.thread_time_ns()
-        provider.force_flush()
-        cpu1 = time.process_time_ns()
-        return (
-            (thread1 - thread0) / count / 1000,
-            (wall1 - wall0) / count / 1000,
-            (cpu1 - cpu0) / count / 1000,
-        )
-
-    return run
+    return timed_block(lambda: make_spans(tracer, count), provider.force_flush, count)
 
 
 def run(spans: int = 2000, repeats: int = 15, sink: str = "store") -> list[Result]:

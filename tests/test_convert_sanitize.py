@@ -180,7 +180,8 @@ def test_safe_str_and_jsonish_never_raise_and_are_encodable(value: object) -> No
 @given(text=hostile_text())
 def test_clean_str_output_is_utf8_encodable(text: str) -> None:
     """Cleaned strings never contain lone surrogates."""
-    clean_str(text).encode("utf-8")
+    cleaned = clean_str(text)
+    assert cleaned.encode("utf-8").decode("utf-8") == cleaned
 
 
 class Ratio(float):

@@ -52,7 +52,7 @@ def python_blocks(text: str) -> list[Block]:
     return blocks
 
 
-def run_blocks(blocks: list[Block], filename: str) -> None:
+def run_blocks(blocks: list[Block], filename: str) -> dict[str, object]:
     """Execute the runnable blocks in one namespace; fail naming the first failing block."""
     namespace: dict[str, object] = {"__name__": "__readme__"}
     for block in blocks:
@@ -71,6 +71,7 @@ def run_blocks(blocks: list[Block], filename: str) -> None:
                 f"{filename}: the python block at line {block.line} failed:\n{failure}",
                 pytrace=False,
             )
+    return namespace
 
 
 def test_readme_python_blocks_run() -> None:
@@ -109,7 +110,8 @@ def test_block_extraction_keeps_order_lines_and_no_run_marker() -> None:
 
 def test_blocks_share_a_namespace_and_skip_no_run() -> None:
     """Later blocks see earlier names and no-run blocks are not executed."""
-    run_blocks(python_blocks(_SAMPLE), "sample.md")
+    namespace = run_blocks(python_blocks(_SAMPLE), "sample.md")
+    assert (namespace["x"], namespace["y"]) == (1, 2)
 
 
 def test_failing_block_is_reported_with_its_line() -> None:
