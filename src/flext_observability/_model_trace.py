@@ -79,8 +79,10 @@ class FlextTrace(FlextEntity):
         if not isinstance(data, dict):
             return data
         values: dict[str, Any] = dict(data)  # pyright: ignore[reportUnknownArgumentType]
-        values.setdefault("trace_id", new_trace_id())
-        values.setdefault("span_id", new_span_id())
+        if "trace_id" not in values:  # not setdefault: ids are random, draw them only if needed
+            values["trace_id"] = new_trace_id()
+        if "span_id" not in values:
+            values["span_id"] = new_span_id()
         if values.get("start_time") is None:
             values["start_time"] = values.get("timestamp") or utc_now()
         if values.get("timestamp") is None:
