@@ -23,6 +23,7 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
+from flext_observability import _cardinality as cardinality
 from flext_observability import _providers
 from flext_observability._alerts_handle import Alerts
 from flext_observability._emit import EmitIdGenerator, Emitter
@@ -361,6 +362,7 @@ def build(
         allow=settings.redaction_allow,
     )
     tracker = ExportTracker()
+    cardinality.install()
     engine = _engine(settings, rules)
     log_provider, owns_logs = _logger_provider(settings) if settings.logs_enabled else (None, True)
     pipeline, store = _entity_side(settings, sinks, engine, log_provider, redactor)
