@@ -7,8 +7,10 @@ import socket
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -44,6 +46,39 @@ def black_hole() -> Iterator[int]:
     sock.listen(128)
     yield int(sock.getsockname()[1])
     sock.close()
+
+
+class _Unavailable(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.send_response(503)
+        self.send_header("Retry-After", "30")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
+        return
+
+
+@pytest.fixture
+def unavailable() -> Iterator[int]:
+    """A collector that answers every export with 503 and Retry-After: 30."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Unavailable)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield int(server.server_address[1])
+    server.shutdown()
+    server.server_close()
+    thread.join(5)
+
+
+def test_a_collector_answering_503_delays_exit_by_no_more_than_the_deadline(
+    tmp_path: Path, unavailable: int
+) -> None:
+    """Retries with backoff against 503 never stretch exit past the deadline + 0.5 s."""
+    exit_delay = _run_app(
+        tmp_path, f"http://127.0.0.1:{unavailable}", "http/protobuf", deadline_ms=1500
+    )
+    assert exit_delay <= 1.5 + 0.5
 
 
 def _run_app(tmp_path: Path, endpoint: str, protocol: str, deadline_ms: int) -> float:
