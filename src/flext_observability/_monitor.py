@@ -49,13 +49,54 @@ DURATION_BUCKETS = (
 """Bucket bounds of `flext.function.duration`, in seconds (semantic-conventions durations)."""
 
 
+class CallTally:
+    """Counts calls per attribute set for the asynchronous `flext.function.calls` counter.
+
+    The SDK's synchronous `Counter.add` costs several microseconds per call (attribute cleaning,
+    hashing, locking); a locked dict increment costs a fraction of that, and the observable
+    counter reports the same monotonic sum at each collection. Keys are bounded: a function
+    name, an outcome and an error type.
+    """
+
+    __slots__ = ("_attributes", "_counts", "_lock")
+
+    def __init__(self) -> None:
+        """Start with no calls."""
+        self._lock = threading.Lock()
+        self._counts: dict[tuple[object, ...], int] = {}
+        self._attributes: dict[tuple[object, ...], dict[str, AttributeValue]] = {}
+
+    def add(self, attributes: dict[str, AttributeValue]) -> None:
+        """Count one call with these (precomputed) attributes."""
+        key = (
+            attributes["code.function.name"],
+            attributes["outcome"],
+            attributes.get("error.type"),
+        )
+        with self._lock:
+            count = self._counts.get(key)
+            if count is None:
+                self._attributes[key] = attributes
+                self._counts[key] = 1
+            else:
+                self._counts[key] = count + 1
+
+    def observe(self, _options: metrics.CallbackOptions) -> list[metrics.Observation]:
+        """Report the cumulative count of every attribute set."""
+        with self._lock:
+            return [
+                metrics.Observation(count, self._attributes[key])
+                for key, count in self._counts.items()
+            ]
+
+
 @dataclass(frozen=True, slots=True)
 class Telemetry:
-    """The tracer and the two instruments one decorated function records into."""
+    """The tracer, the duration histogram and the call tally decorated functions record into."""
 
     tracer: trace.Tracer
     duration: metrics.Histogram
-    calls: metrics.Counter
+    calls: CallTally
 
     @classmethod
     def build(
@@ -66,6 +107,13 @@ class Telemetry:
         """Create the tracer and instruments (from the global API proxies when `None`)."""
         tracer = trace.get_tracer(SCOPE, tracer_provider=tracer_provider)
         meter = metrics.get_meter(SCOPE, meter_provider=meter_provider)
+        calls = CallTally()
+        meter.create_observable_counter(
+            CALLS_NAME,
+            callbacks=[calls.observe],
+            unit="{call}",
+            description="Number of monitored function calls.",
+        )
         return cls(
             tracer=tracer,
             duration=meter.create_histogram(
@@ -75,9 +123,7 @@ class Telemetry:
                 # Seconds, not the SDK's millisecond-shaped defaults (semconv duration buckets).
                 explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
             ),
-            calls=meter.create_counter(
-                CALLS_NAME, unit="{call}", description="Number of monitored function calls."
-            ),
+            calls=calls,
         )
 
 
@@ -208,7 +254,11 @@ class CallSite:
             started.span.end()
             tel = self.telemetry()
             tel.duration.record(elapsed, attrs)
-            tel.calls.add(1, attrs)
+            # Count a call only when the histogram really records it: before a MeterProvider
+            # is set, the API's proxy instrument has no real instrument and drops the
+            # measurement, so the two metrics always agree.
+            if getattr(tel.duration, "_real_instrument", tel.duration) is not None:
+                tel.calls.add(attrs)
         except Exception as internal:
             if is_strict() and not isinstance(exc, Exception):
                 raise
