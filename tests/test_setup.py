@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 import pytest
 from opentelemetry import trace
@@ -170,3 +171,25 @@ def test_log_entries_and_metrics_carry_the_service_name(flext_capture: Capture) 
     }
     assert names == {"FlextLogEntry": "unknown_service", "FlextMetric": "unknown_service"}
     assert not [e for e in flext_capture.sink.entities if isinstance(e, FlextAlert)]
+
+
+def test_a_broken_rules_file_from_the_environment_only_loses_its_rules(
+    released: None,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Env-named rules that cannot load: one warning, telemetry on; an argument fails fast."""
+    broken = tmp_path / "rules.toml"
+    broken.write_text('[[rules]]\nname = "x"\nkind = "threshold"\nthreshold = "high"\n')
+    monkeypatch.setenv("FLEXT_OBSERVABILITY_ALERT_RULES", str(broken))
+    obs = _setup.setup(store_enabled=False, health_enabled=False)
+    assert obs.alerts.rules == ()
+    assert "alert rules not loaded: " in caplog.text
+    assert "rule 'x'" in caplog.text
+    _setup.shutdown(5)
+    with pytest.raises(fo.ConfigurationError, match="rule 'x'"):
+        _setup.setup(store_enabled=False, health_enabled=False, alert_rules=broken)
+    monkeypatch.setenv("FLEXT_OBSERVABILITY_STRICT", "true")
+    with pytest.raises(fo.ConfigurationError, match="rule 'x'"):
+        _setup.setup(store_enabled=False, health_enabled=False)

@@ -104,13 +104,27 @@ def _alert_logger(provider: LoggerProvider | None) -> Callable[[Sequence[Entity]
     return log_alerts
 
 
+def _file_rules(settings: FlextObservabilitySettings) -> list[AlertRule]:
+    """Rules from the rules file, else from pyproject.
+
+    A broken file named by an explicit argument fails fast. One named by the environment or
+    pyproject only loses its rules (one warning), so the rest of the telemetry keeps working;
+    strict mode fails fast there too.
+    """
+    try:
+        if settings.alert_rules is not None:
+            return load_rules_file(settings.alert_rules)
+        if Path("pyproject.toml").is_file():
+            return rules_from_pyproject("pyproject.toml")
+    except ConfigurationError as exc:
+        if settings.strict or settings.source_of("alert_rules") == "argument":
+            raise
+        logger.warning("flext-observability: alert rules not loaded: %s", exc)
+    return []
+
+
 def _engine(settings: FlextObservabilitySettings, rules: Sequence[Rule]) -> AlertEngine:
-    loaded: list[AlertRule] = []
-    if settings.alert_rules is not None:
-        loaded.extend(load_rules_file(settings.alert_rules))
-    elif Path("pyproject.toml").is_file():
-        loaded.extend(rules_from_pyproject("pyproject.toml"))
-    return AlertEngine([*loaded, *rules], service_name=settings.service_name)
+    return AlertEngine([*_file_rules(settings), *rules], service_name=settings.service_name)
 
 
 def _entity_side(
