@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
 import pytest
@@ -134,3 +135,26 @@ def test_an_unknown_exporter_is_skipped_or_raises_in_strict_mode() -> None:
 def test_parent_based_is_the_default_shape() -> None:
     """Without OTEL_TRACES_SAMPLER the sampler respects the parent's decision."""
     assert isinstance(_providers.build_sampler(_settings()), ParentBased)
+
+
+def test_an_exporter_that_cannot_start_is_skipped_and_the_rest_keeps_working(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Prometheus on a busy port: that exporter is skipped with a warning; strict raises."""
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        monkeypatch.setenv("OTEL_EXPORTER_PROMETHEUS_HOST", "127.0.0.1")
+        monkeypatch.setenv("OTEL_EXPORTER_PROMETHEUS_PORT", str(busy.getsockname()[1]))
+        settings = _settings(metrics_exporter=("prometheus", "console"))
+        readers = _providers.build_metric_readers(settings)
+        assert [type(r) for r in readers] == [PeriodicExportingMetricReader]
+        assert "the 'prometheus' metrics exporter could not start: OSError" in caplog.text
+        for reader in readers:
+            reader.shutdown()
+        _guard.set_strict(True)
+        try:
+            with pytest.raises(ConfigurationError, match="'prometheus' metrics exporter"):
+                _providers.build_metric_readers(settings)
+        finally:
+            _guard.set_strict(False)

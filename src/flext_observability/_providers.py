@@ -205,20 +205,37 @@ _CONSOLE: dict[Signal, Callable[[], Any]] = {
 }
 
 
+def _build_exporter(settings: FlextObservabilitySettings, signal: Signal, name: str) -> Any:
+    if name == "otlp":
+        transport, kwargs = _otlp_kwargs(settings, signal)
+        module, cls = _OTLP_CLASSES[signal, transport]
+        return getattr(importlib.import_module(module), cls)(**kwargs)
+    if name == "console":
+        return _CONSOLE[signal]()
+    factory = _entry_point(f"opentelemetry_{signal}_exporter", name)
+    return factory() if factory is not None else None
+
+
 def _build_exporters(settings: FlextObservabilitySettings, signal: Signal) -> list[Any]:
-    """Instantiate the exporters named for `signal`: otlp, console, or registered ones."""
+    """Instantiate the exporters named for `signal`: otlp, console, or registered ones.
+
+    An exporter that fails to start (say, Prometheus on a busy port) is skipped with a warning
+    naming it, so the other exporters and our own components keep working; strict mode raises.
+    """
     exporters: list[Any] = []
     for name in exporter_names(settings, signal):
-        if name == "otlp":
-            transport, kwargs = _otlp_kwargs(settings, signal)
-            module, cls = _OTLP_CLASSES[signal, transport]
-            exporters.append(getattr(importlib.import_module(module), cls)(**kwargs))
-        elif name == "console":
-            exporters.append(_CONSOLE[signal]())
-        else:
-            factory = _entry_point(f"opentelemetry_{signal}_exporter", name)
-            if factory is not None:
-                exporters.append(factory())
+        try:
+            exporter = _build_exporter(settings, signal, name)
+        except ConfigurationError:
+            raise
+        except Exception as exc:
+            msg = f"the {name!r} {signal} exporter could not start: {type(exc).__name__}: {exc}"
+            if is_strict():
+                raise ConfigurationError(msg) from exc
+            logger.warning("flext-observability: %s; continuing without it", msg)
+            continue
+        if exporter is not None:
+            exporters.append(exporter)
     return exporters
 
 
