@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -42,6 +43,7 @@ from flext_observability.exceptions import ConfigurationError
 __all__ = ["FlextObservabilitySettings", "OtlpSignalConfig", "Signal", "reset_logged_problems"]
 
 logger = logging.getLogger("flext_observability.settings")
+_FALLBACK = re.compile(r"; (using .+|leaving it unset)$")
 
 _URL_FIELDS = (
     "otlp_endpoint",
@@ -153,7 +155,8 @@ class FlextObservabilitySettings(SettingsFields):
         result = src.resolve(table, explicit=explicit, environ=env, pyproject=table_values)
         problems.extend(result.problems)
         if problems and result.values.get("strict", False):
-            listing = "\n".join(f"  - {problem}" for problem in problems)
+            # In strict mode nothing falls back: drop the "; using ..." half of each message.
+            listing = "\n".join(f"  - {_FALLBACK.sub('', problem)}" for problem in problems)
             raise ConfigurationError(f"invalid configuration (strict mode):\n{listing}")
         settings = cls(**result.values)
         settings._sources = dict(result.sources)
