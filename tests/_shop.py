@@ -82,18 +82,31 @@ class Shop:
                 environment[key] = value
             else:
                 environment.pop(key, None)
-        self._files: list[IO[bytes]] = [
-            self._stdout_path.open("wb"),
-            self._stderr_path.open("wb"),
-        ]
-        self.process = subprocess.Popen(
+        self._environment = environment
+        self._workdir = workdir
+        self._files: list[IO[bytes]] = []
+        self.process = self._spawn()
+        self.returncode: int | None = None
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        self._close_files()
+        self._files = [self._stdout_path.open("wb"), self._stderr_path.open("wb")]
+        return subprocess.Popen(
             [str(BIN / "opentelemetry-instrument"), sys.executable, str(EXAMPLES / "flask_app.py")],
-            env=environment,
+            env=self._environment,
             stdout=self._files[0],
             stderr=self._files[1],
-            cwd=workdir,
+            cwd=self._workdir,
         )
-        self.returncode: int | None = None
+
+    def _respawn_on_a_new_port(self) -> bool:
+        """The free port was taken before the shop bound it (a rare race): try another one."""
+        if "Address already in use" not in self.stderr:
+            return False
+        self.port = free_port()
+        self._environment["PORT"] = str(self.port)
+        self.process = self._spawn()
+        return True
 
     @property
     def base_url(self) -> str:
@@ -108,8 +121,12 @@ class Shop:
     def wait_ready(self, timeout: float = 30.0) -> None:
         """Wait until `GET /` answers 200; fail with the shop's stderr if it exits first."""
         deadline = time.monotonic() + timeout
+        retries = 3
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
+                if retries and self._respawn_on_a_new_port():
+                    retries -= 1
+                    continue
                 msg = f"the shop exited ({self.process.returncode}):\n{self.stderr}"
                 raise AssertionError(msg)
             try:
@@ -149,6 +166,7 @@ class Shop:
     def _close_files(self) -> None:
         for file in self._files:
             file.close()
+        self._files = []
 
     def __enter__(self) -> Self:
         """Wait until the shop serves."""
