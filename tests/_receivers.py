@@ -43,11 +43,28 @@ class Rotel:
     """A running rotel collector whose debug output can be read."""
 
     def __init__(self, workdir: Path) -> None:
-        self.grpc_port = free_port()
-        self.http_port = free_port()
         self.output = workdir / "rotel.out"
+        self._workdir = workdir
         self._out = self.output.open("wb")
-        self.process = subprocess.Popen(
+        for _attempt in range(3):
+            # A port picked with bind(0) can be taken before rotel binds it: retry on new ones.
+            self.grpc_port = free_port()
+            self.http_port = free_port()
+            self.process = self._start()
+            try:
+                wait_for_port(self.grpc_port)
+                wait_for_port(self.http_port)
+            except TimeoutError:
+                if self.process.poll() is None:
+                    raise
+                continue
+            return
+        msg = f"rotel did not start:\n{self.text()[-2000:]}"
+        raise RuntimeError(msg)
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        workdir = self._workdir
+        return subprocess.Popen(
             [
                 str(ROTEL_AGENT),
                 "start",
@@ -73,8 +90,6 @@ class Rotel:
             stdout=self._out,
             stderr=subprocess.STDOUT,
         )
-        wait_for_port(self.grpc_port)
-        wait_for_port(self.http_port)
 
     @property
     def grpc_endpoint(self) -> str:
