@@ -103,17 +103,16 @@ def test_otlp_exporters_get_protocol_endpoint_headers_timeout_and_compression() 
     assert grpc_exporter._timeout == 2.5
     for exporter in [*grpc, *http]:
         exporter.shutdown()
-    metric_readers = _providers.build_metric_readers(
-        _settings(otlp_endpoint="http://127.0.0.1:4317", otlp_protocol="grpc")
-    )
-    logs = _providers.build_log_exporters(
-        _settings(otlp_endpoint="http://127.0.0.1:4317", otlp_protocol="grpc")
-    )
-    assert len(metric_readers) == len(logs) == 1
-    for reader in metric_readers:
-        reader.shutdown()
-    for log_exporter in logs:
-        log_exporter.shutdown()  # type: ignore[no-untyped-call] # untyped in the SDK
+    # Exporters only (no periodic reader): nothing tries to reach the endpoint after the test.
+    grpc_settings = _settings(otlp_endpoint="http://127.0.0.1:4317", otlp_protocol="grpc")
+    metric_exporters = _providers._build_exporters(grpc_settings, "metrics")
+    logs = _providers.build_log_exporters(grpc_settings)
+    assert [type(e).__name__ for e in [*metric_exporters, *logs]] == [
+        "OTLPMetricExporter",
+        "OTLPLogExporter",
+    ]
+    for exporter in [*metric_exporters, *logs]:
+        exporter.shutdown()
 
 
 def test_an_unknown_exporter_is_skipped_or_raises_in_strict_mode() -> None:
