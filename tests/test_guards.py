@@ -56,12 +56,24 @@ def strict() -> Iterator[None]:
     _guard.set_strict(False)
 
 
+_READERS: list[EntityMetricReader] = []
+
+
+@pytest.fixture(autouse=True)
+def _stop_readers() -> Iterator[None]:
+    """Stop the periodic readers the hooks built (no thread outlives its test)."""
+    yield
+    while _READERS:
+        _READERS.pop().shutdown()
+
+
 def _hooks() -> list[tuple[str, Any]]:
     broken: Any = BrokenPipeline()
     processor = EntitySpanProcessor(broken)
     handler = EntityLoggingHandler(broken)
     log_processor = EntityLogRecordProcessor(broken)
     reader = EntityMetricReader(broken, interval_s=3600)
+    _READERS.append(reader)
     record = logging.LogRecord("app", logging.INFO, __file__, 1, "m", None, None)
     provider = TracerProvider(shutdown_on_exit=False)
     span = provider.get_tracer("t").start_span("s")
