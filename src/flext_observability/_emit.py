@@ -18,6 +18,7 @@ from typing import Any
 
 from opentelemetry import trace
 from opentelemetry._logs import LogRecord, SeverityNumber
+from opentelemetry.context import Context
 from opentelemetry.metrics import Meter
 from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk.trace import TracerProvider
@@ -43,7 +44,7 @@ from flext_observability.models import (
 )
 from flext_observability.sinks._base import Entity
 
-__all__ = ["EmitIdGenerator", "Emitter"]
+__all__ = ["EmitIdGenerator", "Emitter", "log_attributes"]
 
 _FORCED_IDS: contextvars.ContextVar[tuple[int, int] | None] = contextvars.ContextVar(
     "flext_forced_ids", default=None
@@ -81,6 +82,29 @@ class EmitIdGenerator(IdGenerator):
         """Return the forced trace id, if any, else a random one."""
         forced = _FORCED_IDS.get()
         return forced[0] if forced is not None else self._random.generate_trace_id()
+
+
+def log_attributes(entry: FlextLogEntry) -> dict[str, Any]:
+    """The OTel log record attributes of an entry: its context, correlation id, exception."""
+    attributes: dict[str, Any] = dict(entry.context)
+    if entry.correlation_id is not None:
+        attributes["correlation_id"] = entry.correlation_id
+    if entry.exception is not None:
+        attributes["exception.type"] = entry.exception.type
+        attributes["exception.message"] = entry.exception.message
+        attributes["exception.stacktrace"] = entry.exception.stacktrace
+    return attributes
+
+
+def _sampled_context(trace_id: str, span_id: str, *, remote: bool) -> Context:
+    # An emitted entity was recorded on purpose: its span context counts as sampled.
+    span_context = SpanContext(
+        int(trace_id, 16),
+        int(span_id, 16),
+        is_remote=remote,
+        trace_flags=TraceFlags(TraceFlags.SAMPLED),
+    )
+    return trace.set_span_in_context(NonRecordingSpan(span_context))
 
 
 def _ns(moment: datetime) -> int:
@@ -154,16 +178,11 @@ class Emitter:
         if self._tracer is None:
             self._pipeline.submit("entity", entity)
             return
-        parent: Any = None
-        if entity.parent_span_id is not None:
-            # An emitted trace was recorded on purpose: its parent counts as sampled.
-            parent_context = SpanContext(
-                int(entity.trace_id, 16),
-                int(entity.parent_span_id, 16),
-                is_remote=True,
-                trace_flags=TraceFlags(TraceFlags.SAMPLED),
-            )
-            parent = trace.set_span_in_context(NonRecordingSpan(parent_context))
+        parent = (
+            None
+            if entity.parent_span_id is None
+            else _sampled_context(entity.trace_id, entity.parent_span_id, remote=True)
+        )
         token = _FORCED_IDS.set((int(entity.trace_id, 16), int(entity.span_id, 16)))
         try:
             span = self._tracer.start_span(
@@ -188,22 +207,12 @@ class Emitter:
         if self._logger_provider is None:
             self._pipeline.submit("entity", entry)
             return
-        context = None
-        if entry.trace_id and entry.span_id:
-            span_context = SpanContext(
-                int(entry.trace_id, 16),
-                int(entry.span_id, 16),
-                is_remote=False,
-                trace_flags=TraceFlags(TraceFlags.SAMPLED),
-            )
-            context = trace.set_span_in_context(NonRecordingSpan(span_context))
-        attributes: dict[str, Any] = dict(entry.context)
-        if entry.correlation_id:
-            attributes["correlation_id"] = entry.correlation_id
-        if entry.exception is not None:
-            attributes["exception.type"] = entry.exception.type
-            attributes["exception.message"] = entry.exception.message
-            attributes["exception.stacktrace"] = entry.exception.stacktrace
+        context = (
+            _sampled_context(entry.trace_id, entry.span_id, remote=False)
+            if entry.trace_id and entry.span_id
+            else None
+        )
+        attributes = log_attributes(entry)
         number, text = _SEVERITY[entry.level]
         record = LogRecord(
             timestamp=_ns(entry.timestamp),

@@ -15,7 +15,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
 
 from opentelemetry import trace
 from opentelemetry._logs import LogRecord, SeverityNumber
@@ -28,6 +27,7 @@ from flext_observability._convert import (
     span_to_trace,
     stdlib_record_to_entry,
 )
+from flext_observability._emit import log_attributes
 from flext_observability._pipeline import Converter, Observer, Pipeline
 from flext_observability.models import FlextLogEntry
 from flext_observability.sinks._base import Entity, Sink
@@ -81,13 +81,7 @@ class _LogBridge:
         return [entry]
 
     def _emit_otel(self, record: logging.LogRecord, context: Context, entry: FlextLogEntry) -> None:
-        attributes: dict[str, Any] = dict(entry.context)
-        if entry.correlation_id is not None:
-            attributes["correlation_id"] = entry.correlation_id
-        if entry.exception is not None:
-            attributes["exception.type"] = entry.exception.type
-            attributes["exception.message"] = entry.exception.message
-            attributes["exception.stacktrace"] = entry.exception.stacktrace
+        attributes = log_attributes(entry)
         otel_record = LogRecord(
             timestamp=int(record.created * 1e9),
             observed_timestamp=time.time_ns(),
