@@ -162,6 +162,21 @@ def _prometheus_query(port: int, query: str) -> list[dict[str, Any]]:
     return list(payload["data"]["result"])
 
 
+def _wait_until_ready(port: int, timeout: float = 60.0) -> None:
+    """Prometheus listens before its TSDB is open and answers 503 until then: wait for /-/ready."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if http_get(f"http://127.0.0.1:{port}/-/ready", timeout=2)[0] == 200:
+                return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            msg = f"prometheus on 127.0.0.1:{port} was not ready after {timeout}s"
+            raise AssertionError(msg)
+        time.sleep(0.1)
+
+
 def _wait_for_series(port: int, query: str, timeout: float = 30.0) -> list[dict[str, Any]]:
     deadline = time.monotonic() + timeout
     while True:
@@ -208,6 +223,7 @@ def test_a_real_prometheus_server_scrapes_the_app(tmp_path: Path) -> None:
             )
             try:
                 wait_for_port(web_port, timeout=30)
+                _wait_until_ready(web_port)
                 calls = _wait_for_series(web_port, 'flext_function_calls_total{job="flext-shop"}')
                 durations = _wait_for_series(
                     web_port, 'http_server_duration_milliseconds_count{job="flext-shop"}'
