@@ -26,11 +26,9 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from flext_observability._convert import (
-    log_record_to_entry,
-    span_to_trace,
-    stdlib_record_to_entry,
-)
+from flext_observability._internal.convert.logs import log_record_to_entry
+from flext_observability._internal.convert.stdlib import stdlib_record_to_entry
+from flext_observability._internal.convert.trace import span_to_trace
 from flext_observability.models import FlextLogEntry, FlextTrace
 
 

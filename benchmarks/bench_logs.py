@@ -38,11 +38,11 @@ from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
 from opentelemetry.sdk.resources import Resource
 
-from flext_observability._entity_pipeline import build_pipeline
-from flext_observability._pipeline import Pipeline
-from flext_observability._redacting_exporters import RedactingLogRecordExporter
+from flext_observability._internal.entity_pipeline import build_pipeline
+from flext_observability._internal.pipeline import Pipeline
 from flext_observability.logs import EntityLoggingHandler, EntityLogRecordProcessor
 from flext_observability.redaction import Redactor
+from flext_observability.redaction._exporters import RedactingLogRecordExporter
 
 RESOURCE = Resource.create({"service.name": "bench-api"})
 

@@ -13,9 +13,9 @@ from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-from flext_observability._redacting_exporters import RedactingSpanExporter
 from flext_observability.models import AttributeValue, FlextTrace
 from flext_observability.redaction import Redactor
+from flext_observability.redaction._exporters import RedactingSpanExporter
 
 CLEAN_ATTRIBUTES: dict[str, AttributeValue] = {
     "http.request.method": "GET",

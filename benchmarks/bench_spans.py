@@ -44,10 +44,10 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import SpanKind, Tracer
 
-from flext_observability._entity_pipeline import build_pipeline
-from flext_observability._redacting_exporters import RedactingSpanExporter
+from flext_observability._internal.entity_pipeline import build_pipeline
 from flext_observability.processors import EntitySpanProcessor
 from flext_observability.redaction import Redactor
+from flext_observability.redaction._exporters import RedactingSpanExporter
 
 RESOURCE = Resource.create({"service.name": "bench-api", "service.version": "1.0.0"})
 ATTRIBUTES: dict[str, str | int] = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader, NumberDataPoint
 
-from flext_observability import _cardinality
+from flext_observability._internal import cardinality as _cardinality
 
 
 def test_new_attribute_sets_beyond_the_limit_fold_into_the_overflow_series() -> None:

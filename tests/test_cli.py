@@ -15,7 +15,7 @@ import pytest
 
 from _shop import BIN, clean_env
 from flext_observability import cli
-from flext_observability.health import HealthRegistry
+from flext_observability.health import HealthRegistry, ProbeServer
 from flext_observability.models import (
     AlertSeverity,
     AlertStatus,
@@ -31,7 +31,6 @@ from flext_observability.models import (
     TraceKind,
     TraceStatus,
 )
-from flext_observability.server import ProbeServer
 from flext_observability.sinks._base import Entity
 from flext_observability.sinks.store import SQLiteStore
 

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from _stack_files import DASHBOARD, DATASOURCES, load_json, load_yaml
-from flext_observability._wiring import ALERT_LOGGER
+from flext_observability._internal.wiring import ALERT_LOGGER
 from flext_observability.api import flext_create_metric
 from flext_observability.rules import ThresholdRule
 from flext_observability.testing import capture, release
@@ -46,11 +46,11 @@ KNOWN_METRICS: dict[str, tuple[str, ...]] = {
     "http_client_duration_milliseconds_count": (DEFAULT,),
     "http_client_request_duration_seconds_bucket": (STABLE_HTTP,),
     "http_client_request_duration_seconds_count": (STABLE_HTTP,),
-    # flext_observability._monitor (flext_monitor_function): counter `flext.function.calls`
+    # flext_observability._internal.monitor (flext_monitor_function): counter `flext.function.calls`
     # ({call}) and histogram `flext.function.duration` (s).
     "flext_function_calls_total": BOTH,
     "flext_function_duration_seconds_bucket": BOTH,
-    # flext_observability._wiring._own_metrics: gauge `flext.health.status`, counter
+    # flext_observability._internal.wiring._own_metrics: gauge `flext.health.status`, counter
     # `flext.observability.dropped` ({item}), gauge `flext.observability.queue.size` ({item}).
     "flext_health_status": BOTH,
     "flext_observability_dropped_total": BOTH,

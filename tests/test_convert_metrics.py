@@ -24,8 +24,8 @@ from opentelemetry.sdk.metrics.view import ExponentialBucketHistogramAggregation
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
-from flext_observability._convert import metrics_to_entities
-from flext_observability._convert_sanitize import ns_to_datetime
+from flext_observability._internal.convert.metrics import metrics_to_entities
+from flext_observability._internal.convert.sanitize import ns_to_datetime
 from flext_observability.models import FlextMetric
 
 T0 = 1_700_000_000_000_000_000

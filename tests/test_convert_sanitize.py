@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 
 from _convert_strategies import Colour, Raising, attribute_maps, attribute_values, hostile_text
-from flext_observability._convert_sanitize import (
+from flext_observability._internal.convert.sanitize import (
     MAX_REPR_LENGTH,
     MAX_STRING_LENGTH,
     TRUNCATED_MARK,

@@ -24,7 +24,7 @@ APP = textwrap.dedent(
     """
     import logging, sys, time
     from opentelemetry import trace, metrics
-    import flext_observability._setup as s
+    import flext_observability._internal.setup as s
     s.setup(service_name="exit-test", otlp_endpoint=sys.argv[1], otlp_protocol=sys.argv[2],
             shutdown_timeout_ms=int(sys.argv[3]), health_enabled=False,
             store_path=sys.argv[4], metric_export_interval_ms=3_600_000)
@@ -127,7 +127,7 @@ FORK_APP = textwrap.dedent(
     """
     import multiprocessing, sys
     from opentelemetry import trace
-    import flext_observability._setup as s
+    import flext_observability._internal.setup as s
     s.setup(service_name="fork-test", store_path=sys.argv[1], health_enabled=False,
             metric_export_interval_ms=3_600_000)
 

@@ -14,9 +14,9 @@ from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-from flext_observability import _guard
-from flext_observability._entity_pipeline import build_pipeline
-from flext_observability._export_health import (
+from flext_observability._internal import guard as _guard
+from flext_observability._internal.entity_pipeline import build_pipeline
+from flext_observability._internal.export_health import (
     ExportTracker,
     TrackedLogExporter,
     TrackedMetricExporter,

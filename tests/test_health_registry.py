@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from flext_observability import _guard
+from flext_observability._internal import guard as _guard
 from flext_observability.exceptions import ConfigurationError
 from flext_observability.health import HealthRegistry
 from flext_observability.models import FlextHealthCheck, HealthStatus

@@ -16,10 +16,9 @@ from email.message import Message
 
 import pytest
 
-from flext_observability import _guard
+from flext_observability._internal import guard as _guard
 from flext_observability.exceptions import ConfigurationError
-from flext_observability.health import HealthRegistry
-from flext_observability.server import ProbeServer
+from flext_observability.health import HealthRegistry, ProbeServer
 
 CANARY_TOKEN = "canary-token-5f1e9a"
 WAIT = 5.0
@@ -331,7 +330,7 @@ def test_health_modules_do_not_import_opentelemetry() -> None:
         "pkg = types.ModuleType('flext_observability')\n"
         "pkg.__path__ = list(spec.submodule_search_locations)\n"
         "sys.modules['flext_observability'] = pkg\n"
-        "import flext_observability.health, flext_observability.server\n"
+        "import flext_observability.health, flext_observability.health\n"
         "print(sorted(m for m in sys.modules if m.startswith('opentelemetry')))"
     )
     out = subprocess.run(

@@ -10,7 +10,6 @@ from hypothesis import given, settings
 from pydantic import BaseModel, ValidationError
 
 from _helpers import attribute_values, entities, validation_errors
-from flext_observability._model_base import describe_validation_error
 from flext_observability.models import (
     FlextAlert,
     FlextEntity,
@@ -19,6 +18,7 @@ from flext_observability.models import (
     FlextMetric,
     FlextTrace,
 )
+from flext_observability.models._base import describe_validation_error
 
 _MINIMAL: list[tuple[type[FlextEntity], dict[str, Any]]] = [
     (FlextMetric, {"name": "m", "value": 1}),

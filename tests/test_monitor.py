@@ -24,7 +24,8 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.util._once import Once
 
-from flext_observability import _guard, _monitor
+from flext_observability._internal import guard as _guard
+from flext_observability._internal import monitor as _monitor
 from flext_observability.exceptions import ConfigurationError
 from flext_observability.monitor import flext_monitor_function
 

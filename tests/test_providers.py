@@ -17,7 +17,8 @@ from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 from opentelemetry.sdk.trace.export import ConsoleSpanExporter
 from opentelemetry.sdk.trace.sampling import ParentBased, Sampler
 
-from flext_observability import _guard, _providers
+from flext_observability._internal import guard as _guard
+from flext_observability._internal import providers as _providers
 from flext_observability.exceptions import ConfigurationError
 from flext_observability.settings import FlextObservabilitySettings
 

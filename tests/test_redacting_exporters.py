@@ -45,13 +45,13 @@ from opentelemetry.sdk.trace.export import (
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import Link, SpanContext, StatusCode
 
-from flext_observability._guard import internal_error_counts, reset_internal_errors
-from flext_observability._redacting_exporters import (
+from flext_observability._internal.guard import internal_error_counts, reset_internal_errors
+from flext_observability.redaction import MARKER, Redactor
+from flext_observability.redaction._exporters import (
     RedactingLogRecordExporter,
     RedactingMetricExporter,
     RedactingSpanExporter,
 )
-from flext_observability.redaction import MARKER, Redactor
 
 CANARY = "Zq9-CANARY-7xK2pLm"
 RESOURCE = Resource.create({"service.name": "shop", "deployment.environment": "test"})

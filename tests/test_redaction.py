@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from _helpers import run_python
-from flext_observability._guard import internal_error_counts, reset_internal_errors
-from flext_observability._redaction_rules import is_sensitive_key, luhn_ok, normalise_key
+from flext_observability._internal.guard import internal_error_counts, reset_internal_errors
 from flext_observability.exceptions import ConfigurationError
 from flext_observability.redaction import MARKER, Redactor
+from flext_observability.redaction._rules import is_sensitive_key, luhn_ok, normalise_key
 
 SENSITIVE_KEYS = [
     "password",

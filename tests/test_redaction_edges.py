@@ -25,16 +25,20 @@ from opentelemetry.sdk.trace.export import SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
-from flext_observability import redaction
-from flext_observability._guard import internal_error_counts, reset_internal_errors, set_strict
-from flext_observability._redact_otel import redact_any
-from flext_observability._redacting_exporters import (
+from flext_observability._internal.guard import (
+    internal_error_counts,
+    reset_internal_errors,
+    set_strict,
+)
+from flext_observability.models import FlextLogEntry, LogLevel
+from flext_observability.redaction import MARKER, Redactor
+from flext_observability.redaction import _redactor as redaction
+from flext_observability.redaction._exporters import (
     RedactingLogRecordExporter,
     RedactingMetricExporter,
     RedactingSpanExporter,
 )
-from flext_observability.models import FlextLogEntry, LogLevel
-from flext_observability.redaction import MARKER, Redactor
+from flext_observability.redaction._otel_data import redact_any
 
 
 @pytest.fixture(autouse=True)

@@ -10,8 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from _helpers import attribute_maps, entities
-from flext_observability._guard import internal_error_counts, reset_internal_errors
-from flext_observability._redaction_entity import mask_entity
+from flext_observability._internal.guard import internal_error_counts, reset_internal_errors
 from flext_observability.models import (
     Entity,
     ExceptionInfo,
@@ -24,6 +23,7 @@ from flext_observability.models import (
     TraceStatus,
 )
 from flext_observability.redaction import MARKER, Redactor
+from flext_observability.redaction._entity import mask_entity
 
 CANARY = "Zq9-CANARY-7xK2pLm"
 AT = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)

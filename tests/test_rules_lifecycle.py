@@ -11,8 +11,11 @@ from typing import Any
 
 import pytest
 
-from flext_observability._guard import internal_error_counts, reset_internal_errors, set_strict
-from flext_observability._rule_windows import ErrorRatioEvaluator, LogRateEvaluator
+from flext_observability._internal.guard import (
+    internal_error_counts,
+    reset_internal_errors,
+    set_strict,
+)
 from flext_observability.exceptions import ConfigurationError
 from flext_observability.models import (
     AlertStatus,
@@ -35,6 +38,7 @@ from flext_observability.rules import (
     rules_from_mapping,
     rules_from_pyproject,
 )
+from flext_observability.rules._windows import ErrorRatioEvaluator, LogRateEvaluator
 
 EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"

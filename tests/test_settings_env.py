@@ -8,9 +8,9 @@ from typing import NamedTuple
 import pytest
 from pydantic import SecretStr
 
-from flext_observability._settings_sources import table_of
 from flext_observability.exceptions import ConfigurationError
 from flext_observability.settings import FlextObservabilitySettings
+from flext_observability.settings._sources import table_of
 
 F = "FLEXT_OBSERVABILITY_"
 OTLP = "OTEL_EXPORTER_OTLP_"

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from flext_observability._settings_sources import table_of
 from flext_observability.exceptions import ConfigurationError
 from flext_observability.settings import FlextObservabilitySettings
+from flext_observability.settings._sources import table_of
 
 S = FlextObservabilitySettings
 TABLE = table_of(S)

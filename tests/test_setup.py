@@ -15,7 +15,8 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import flext_observability as fo
-from flext_observability import _setup, testing
+from flext_observability import testing
+from flext_observability._internal import setup as _setup
 from flext_observability.logs import EntityLoggingHandler
 from flext_observability.models import (
     FlextAlert,

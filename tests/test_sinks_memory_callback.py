@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from flext_observability import _guard
+from flext_observability._internal import guard as _guard
 from flext_observability.exceptions import ConfigurationError
 from flext_observability.models import FlextHealthCheck, FlextLogEntry, FlextMetric, FlextTrace
 from flext_observability.sinks import CallbackSink, Entity, MemorySink, Sink

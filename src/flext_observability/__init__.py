@@ -47,9 +47,9 @@ from flext_observability.models import (
 from flext_observability.result import FlextResult
 
 if TYPE_CHECKING:
-    from flext_observability._handle import FlextObservability
-    from flext_observability._setup import emit, force_flush, setup, shutdown
-    from flext_observability.health import HealthRegistry
+    from flext_observability._internal.handle import FlextObservability
+    from flext_observability._internal.setup import emit, force_flush, setup, shutdown
+    from flext_observability.health import HealthRegistry, ProbeServer
     from flext_observability.logs import EntityLoggingHandler, EntityLogRecordProcessor
     from flext_observability.monitor import flext_monitor_function
     from flext_observability.processors import EntitySpanProcessor
@@ -65,7 +65,6 @@ if TYPE_CHECKING:
         ThresholdRule,
         load_rules_file,
     )
-    from flext_observability.server import ProbeServer
     from flext_observability.settings import FlextObservabilitySettings
     from flext_observability.sinks import CallbackSink, MemorySink, Sink, SQLiteStore, WebhookSink
 
@@ -92,13 +91,13 @@ _LAZY = {
     "EntityLoggingHandler": "flext_observability.logs",
     "EntityMetricReader": "flext_observability.readers",
     "EntitySpanProcessor": "flext_observability.processors",
-    "FlextObservability": "flext_observability._handle",
-    "ProbeServer": "flext_observability.server",
-    "emit": "flext_observability._setup",
+    "FlextObservability": "flext_observability._internal.handle",
+    "ProbeServer": "flext_observability.health",
+    "emit": "flext_observability._internal.setup",
     "flext_monitor_function": "flext_observability.monitor",
-    "force_flush": "flext_observability._setup",
-    "setup": "flext_observability._setup",
-    "shutdown": "flext_observability._setup",
+    "force_flush": "flext_observability._internal.setup",
+    "setup": "flext_observability._internal.setup",
+    "shutdown": "flext_observability._internal.setup",
 }
 
 

@@ -11,9 +11,6 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from flext_observability._model_base import build
-from flext_observability._model_metric import check_metric_name, check_metric_value
-from flext_observability._types import MetricType, normalize_enum, safe_repr
 from flext_observability.models import (
     FlextAlert,
     FlextHealthCheck,
@@ -21,6 +18,9 @@ from flext_observability.models import (
     FlextMetric,
     FlextTrace,
 )
+from flext_observability.models._base import build
+from flext_observability.models._metric import check_metric_name, check_metric_value
+from flext_observability.models._types import MetricType, normalize_enum, safe_repr
 from flext_observability.result import FlextResult
 
 if TYPE_CHECKING:

@@ -23,10 +23,10 @@ from typing import Any
 from opentelemetry.instrumentation.distro import BaseDistro  # type: ignore[attr-defined]
 from opentelemetry.sdk._configuration import _BaseConfigurator
 
-from flext_observability._handle import FlextObservability
-from flext_observability._settings_parse_lists import mask_url
-from flext_observability._setup import setup
+from flext_observability._internal.handle import FlextObservability
+from flext_observability._internal.setup import setup
 from flext_observability.exceptions import ConfigurationError
+from flext_observability.settings._parse_lists import mask_url
 
 __all__ = ["ENTRY_POINT_NAME", "FlextConfigurator", "FlextDistro"]
 

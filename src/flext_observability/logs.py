@@ -21,9 +21,9 @@ from collections.abc import Sequence
 from opentelemetry.context import get_current
 from opentelemetry.sdk._logs import LogRecordProcessor, ReadWriteLogRecord
 
-from flext_observability._entity_pipeline import BRIDGE_ACTIVE, build_pipeline
-from flext_observability._guard import is_strict, report_internal_error
-from flext_observability._pipeline import Pipeline
+from flext_observability._internal.entity_pipeline import BRIDGE_ACTIVE, build_pipeline
+from flext_observability._internal.guard import is_strict, report_internal_error
+from flext_observability._internal.pipeline import Pipeline
 from flext_observability.sinks._base import Sink
 
 __all__ = ["EXCLUDED_LOGGERS", "EntityLogRecordProcessor", "EntityLoggingHandler"]

@@ -35,7 +35,7 @@ from opentelemetry import context as context_api
 from opentelemetry import metrics, trace
 from opentelemetry.util.types import AttributeValue
 
-from flext_observability._monitor import CallSite
+from flext_observability._internal.monitor import CallSite
 from flext_observability.exceptions import ConfigurationError
 
 __all__ = ["flext_monitor_function"]

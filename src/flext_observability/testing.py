@@ -24,9 +24,10 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.util._once import Once
 
-from flext_observability import _monitor, _setup
-from flext_observability._guard import reset_internal_errors, set_strict
-from flext_observability._handle import FlextObservability
+from flext_observability._internal import monitor as _monitor
+from flext_observability._internal import setup as _setup
+from flext_observability._internal.guard import reset_internal_errors, set_strict
+from flext_observability._internal.handle import FlextObservability
 from flext_observability.logs import EntityLoggingHandler
 from flext_observability.models import (
     FlextAlert,

@@ -23,8 +23,8 @@ import sqlite3
 from datetime import datetime
 from typing import Literal
 
-from flext_observability._types import LogLevel, level_before, normalize_enum
 from flext_observability.exceptions import StoreError
+from flext_observability.models._types import LogLevel, level_before, normalize_enum
 from flext_observability.sinks._base import Entity
 from flext_observability.sinks._store_schema import TABLES, Table, to_ns
 

@@ -15,19 +15,19 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from flext_observability._types import (
-    AlertSeverity,
-    AlertStatus,
-    HealthStatus,
-    LogLevel,
-    TraceStatus,
-)
 from flext_observability.models import (
     FlextAlert,
     FlextHealthCheck,
     FlextLogEntry,
     FlextMetric,
     FlextTrace,
+)
+from flext_observability.models._types import (
+    AlertSeverity,
+    AlertStatus,
+    HealthStatus,
+    LogLevel,
+    TraceStatus,
 )
 from flext_observability.sinks._base import Entity
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Sequence
 
-from flext_observability._guard import is_strict, report_internal_error
+from flext_observability._internal.guard import is_strict, report_internal_error
 from flext_observability.exceptions import ConfigurationError
 from flext_observability.sinks._base import Entity
 

@@ -29,7 +29,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Self
 
-from flext_observability._guard import guard, logger
+from flext_observability._internal.guard import guard, logger
 from flext_observability.exceptions import ConfigurationError, StoreError
 from flext_observability.sinks import _store_db as db
 from flext_observability.sinks import _store_fork

@@ -36,7 +36,7 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Final
 
-from flext_observability._guard import is_strict, report_internal_error
+from flext_observability._internal.guard import is_strict, report_internal_error
 from flext_observability.models import FlextAlert
 from flext_observability.sinks._base import Entity
 from flext_observability.sinks._webhook_http import (

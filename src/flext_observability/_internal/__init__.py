@@ -1,0 +1,1 @@
+"""The wiring nobody imports by name: setup, the handle, providers, the pipeline and helpers."""

@@ -1,0 +1,212 @@
+"""Sanitising helpers shared by the converters (pure; no OpenTelemetry).
+
+Whatever arrives from the application (span attributes, log bodies, `extra=` fields), these
+helpers return values that the entity models accept and that JSON and OTLP/protobuf can encode,
+without ever raising:
+
+- strings longer than `MAX_STRING_LENGTH` code points are cut and end with `TRUNCATED_MARK`;
+  lone surrogates (which UTF-8, JSON encoders and protobuf reject) become U+FFFD;
+- non-finite floats become their string (`"nan"`, `"inf"`, `"-inf"`);
+- ints outside the signed 64-bit range become their decimal string (OTLP's `int_value` is int64);
+- bytes are decoded as UTF-8 with replacement characters;
+- tuples and other sequences become lists; a sequence whose sanitised items are not all of one
+  type (`str`, `bool`, `int`, `float`; `None` counts as its own type) becomes a list of strings;
+- nested sequences and mappings become a JSON-ish string, any other object its `repr`, both cut
+  at `MAX_REPR_LENGTH`; a raising `__repr__`/`__str__` gives a `<Type object: ...>` placeholder;
+- attribute keys become strings; an attribute whose value is `None` is dropped (as in the SDK).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flext_observability.models._types import AttributeValue
+
+__all__ = [
+    "MAX_REPR_LENGTH",
+    "MAX_STRING_LENGTH",
+    "TRUNCATED_MARK",
+    "clean_str",
+    "jsonish",
+    "ns_to_datetime",
+    "safe_repr",
+    "safe_str",
+    "sanitize_attributes",
+    "sanitize_value",
+]
+
+MAX_STRING_LENGTH = 65_536
+"""Longest string kept, in code points (64 Ki); longer ones are cut, bounding memory."""
+
+MAX_REPR_LENGTH = 1_000
+"""Longest rendering of a nested or foreign object used as an attribute value."""
+
+TRUNCATED_MARK = "...[truncated]"
+"""Suffix of every cut string (included in the length limit)."""
+
+_INT64_MIN = -(2**63)
+_INT64_MAX = 2**63 - 1
+_SURROGATES = re.compile("[\ud800-\udfff]")
+_Scalar = str | bool | int | float
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_US = timedelta(microseconds=1)
+_MIN_US = (datetime.min.replace(tzinfo=UTC) - _EPOCH) // _ONE_US
+_MAX_US = (datetime.max.replace(tzinfo=UTC) - _EPOCH) // _ONE_US
+
+
+def clean_str(value: str, limit: int = MAX_STRING_LENGTH) -> str:
+    """Return `value` as a plain `str`, cut to `limit` and with lone surrogates replaced."""
+    if type(value) is not str:
+        value = str.__str__(value)  # a plain copy: a subclass may override __str__
+    if len(value) > limit:
+        value = value[: max(limit - len(TRUNCATED_MARK), 0)] + TRUNCATED_MARK
+    if not value.isascii() and _SURROGATES.search(value):
+        value = _SURROGATES.sub("\ufffd", value)
+    return value
+
+
+def safe_repr(value: object, limit: int = MAX_REPR_LENGTH) -> str:
+    """Return `repr(value)`, cleaned and cut to `limit`; never raises."""
+    try:
+        text = repr(value)
+    except Exception as exc:  # noqa: BLE001 - user objects may raise anything from __repr__
+        return f"<{type(value).__qualname__} object: repr() raised {type(exc).__qualname__}>"
+    return clean_str(text, limit)
+
+
+def safe_str(value: object, limit: int = MAX_STRING_LENGTH) -> str:
+    """Return `str(value)`, cleaned and cut to `limit`; never raises (falls back to repr)."""
+    if type(value) is str:
+        return clean_str(value, limit)
+    if type(value) is int:
+        return _int_text(value)
+    try:
+        text = str(value)
+    except Exception:  # noqa: BLE001 - user objects may raise anything from __str__
+        return safe_repr(value, min(limit, MAX_REPR_LENGTH))
+    return clean_str(text, limit)
+
+
+def _int_text(value: int) -> str:
+    try:
+        return str(value)
+    except ValueError:  # more digits than sys.get_int_max_str_digits() allows
+        return clean_str(hex(value), MAX_REPR_LENGTH)
+
+
+def jsonish(value: object, limit: int = MAX_REPR_LENGTH) -> str:
+    """Render a nested structure as JSON where possible, else as a safe repr; never raises."""
+    try:
+        text = json.dumps(value, ensure_ascii=False, default=safe_repr, skipkeys=True)
+    except Exception:  # noqa: BLE001 - cycles, deep nesting, raising __repr__ in keys
+        return safe_repr(value, limit)
+    return clean_str(text, limit)
+
+
+def sanitize_value(value: object) -> AttributeValue | None:  # noqa: PLR0911 - a type dispatch
+    """Return `value` as a valid attribute value, or None when it should be dropped."""
+    if type(value) is str:
+        return clean_str(value)
+    if type(value) is bool:
+        return value
+    if type(value) is int:
+        return _sanitize_int(value)
+    if type(value) is float:
+        return value if math.isfinite(value) else str(value)
+    if value is None:
+        return None
+    if type(value) is list or type(value) is tuple:
+        return _sanitize_sequence(value)  # pyright: ignore[reportUnknownArgumentType]
+    return _sanitize_other(value)
+
+
+def _sanitize_int(value: int) -> int | str:
+    return value if _INT64_MIN <= value <= _INT64_MAX else _int_text(value)
+
+
+def _sanitize_scalar(value: object) -> _Scalar | None:
+    """Sanitise one sequence item: nested sequences and mappings become strings."""
+    kind = type(value)
+    if kind is str or kind is int or kind is float or kind is bool or value is None:
+        return sanitize_value(value)  # type: ignore[return-value]  # scalars give scalars
+    try:
+        if isinstance(value, Mapping | list | tuple):
+            return jsonish(value)
+        if isinstance(value, Sequence) and not isinstance(value, str | bytes | bytearray):
+            return jsonish(list(value))
+    except Exception:  # noqa: BLE001 - isinstance() can run user code (a raising __class__)
+        return safe_repr(value)
+    result = sanitize_value(value)  # never a list after the checks above; narrowed for typing
+    return jsonish(result) if isinstance(result, list) else result
+
+
+def _sanitize_sequence(items: Sequence[object]) -> list[str] | list[bool] | list[int] | list[float]:
+    values = [_sanitize_scalar(item) for item in items]
+    if not values:
+        return []
+    first = type(values[0])
+    if first is not type(None) and all(type(v) is first for v in values):
+        return values  # type: ignore[return-value]  # homogeneous, checked just above
+    return [v if isinstance(v, str) else "None" if v is None else _scalar_text(v) for v in values]
+
+
+def _scalar_text(value: bool | float) -> str:  # noqa: FBT001 - a value, not a flag
+    return _int_text(value) if type(value) is int else str(value)
+
+
+def _sanitize_other(value: object) -> AttributeValue:  # noqa: PLR0911 - a type dispatch
+    """Sanitise subclasses of the primitives, bytes, sequences and foreign objects."""
+    try:
+        if isinstance(value, str):
+            return clean_str(value)
+        if isinstance(value, int):  # bool cannot be subclassed; IntEnum and friends land here
+            return _sanitize_int(int.__int__(value))
+        if isinstance(value, float):
+            return sanitize_value(float.__float__(value))  # type: ignore[return-value]
+        if isinstance(value, bytes | bytearray | memoryview):
+            raw = bytes(value[: MAX_STRING_LENGTH * 4])
+            return clean_str(raw.decode("utf-8", errors="replace"))
+        if isinstance(value, Mapping):
+            return jsonish(value)
+        if isinstance(value, Sequence):
+            return _sanitize_sequence(list(value))  # pyright: ignore[reportUnknownArgumentType]
+    except Exception:  # noqa: BLE001 - a foreign object may raise from anything we touch
+        return safe_repr(value)
+    return safe_repr(value)
+
+
+def sanitize_attributes(attributes: Mapping[Any, object] | None) -> dict[str, AttributeValue]:
+    """Return a fresh attribute dict that the entity models accept; never raises.
+
+    Keys become strings (lone surrogates replaced); `None` values are dropped. If iterating the
+    mapping itself raises, the attributes read so far are kept.
+    """
+    result: dict[str, AttributeValue] = {}
+    if attributes is None:
+        return result
+    try:
+        for key, value in attributes.items():
+            clean = sanitize_value(value)
+            if clean is None:
+                continue
+            name = clean_str(key) if type(key) is str else safe_str(key)
+            result[name] = clean
+    except Exception:  # noqa: BLE001, S110 - a broken mapping keeps what was read
+        pass
+    return result
+
+
+def ns_to_datetime(ns: int) -> datetime:
+    """Convert Unix nanoseconds to an aware UTC datetime, truncated to microseconds.
+
+    Truncation is a floor division, so it is monotonic: `a <= b` gives
+    `ns_to_datetime(a) <= ns_to_datetime(b)`. Values outside the datetime range are clamped.
+    """
+    micros = min(max(ns // 1000, _MIN_US), _MAX_US)
+    return _EPOCH + timedelta(microseconds=micros)

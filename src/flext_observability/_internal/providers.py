@@ -1,0 +1,269 @@
+"""Builds the OpenTelemetry pieces `setup()` needs: resource, sampler, limits, exporters.
+
+The standard exporters are named by `OTEL_{TRACES,METRICS,LOGS}_EXPORTER`.
+
+Exporter names: `otlp` (gRPC or HTTP/protobuf per the OTLP protocol settings), `console`, `none`,
+and any exporter registered in OpenTelemetry's entry-point groups
+(`opentelemetry_traces_exporter`, `opentelemetry_metrics_exporter`, `opentelemetry_logs_exporter`),
+e.g. `prometheus` when `opentelemetry-exporter-prometheus` is installed. When no exporter is named,
+OTLP is used if an OTLP endpoint is configured, and nothing otherwise (the embedded store still
+holds everything).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from importlib.metadata import entry_points
+from typing import Any, Literal
+
+from opentelemetry.sdk._logs.export import ConsoleLogRecordExporter, LogRecordExporter
+from opentelemetry.sdk.metrics.export import (
+    ConsoleMetricExporter,
+    MetricExporter,
+    MetricReader,
+    PeriodicExportingMetricReader,
+)
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import SpanLimits
+from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SpanExporter
+from opentelemetry.sdk.trace.sampling import (
+    ALWAYS_OFF,
+    ALWAYS_ON,
+    ParentBased,
+    Sampler,
+    TraceIdRatioBased,
+)
+
+from flext_observability._internal.guard import is_strict, logger
+from flext_observability.exceptions import ConfigurationError
+from flext_observability.settings import FlextObservabilitySettings
+
+__all__ = [
+    "Signal",
+    "build_log_exporters",
+    "build_metric_readers",
+    "build_resource",
+    "build_sampler",
+    "build_span_exporters",
+    "build_span_limits",
+    "exporter_names",
+]
+
+Signal = Literal["traces", "metrics", "logs"]
+
+
+def build_resource(settings: FlextObservabilitySettings) -> Resource:
+    """Return the resource: OTel's detected attributes overlaid with ours."""
+    return Resource.create(dict(settings.resource_attributes_full()))
+
+
+def _ratio(arg: str | None, default: float) -> float:
+    if arg is None:
+        return default
+    try:
+        value = float(arg)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 1.0:
+        logger.warning(
+            "flext-observability: OTEL_TRACES_SAMPLER_ARG=%r is invalid: "
+            "expected a number from 0 to 1; using %s",
+            arg,
+            default,
+        )
+        return default
+    return value
+
+
+def build_sampler(settings: FlextObservabilitySettings) -> Sampler:
+    """Honour `OTEL_TRACES_SAMPLER`/`_ARG`; else parent-based ratio from settings."""
+    name = settings.traces_sampler
+    ratio = _ratio(settings.traces_sampler_arg, 1.0)
+    builtin: dict[str, Callable[[], Sampler]] = {
+        "always_on": lambda: ALWAYS_ON,
+        "always_off": lambda: ALWAYS_OFF,
+        "traceidratio": lambda: TraceIdRatioBased(ratio),
+        "parentbased_always_on": lambda: ParentBased(ALWAYS_ON),
+        "parentbased_always_off": lambda: ParentBased(ALWAYS_OFF),
+        "parentbased_traceidratio": lambda: ParentBased(TraceIdRatioBased(ratio)),
+    }
+    if name is None:
+        return ParentBased(TraceIdRatioBased(settings.sampling_ratio))
+    if name in builtin:
+        return builtin[name]()
+    for entry in entry_points(group="opentelemetry_traces_sampler", name=name):
+        factory = entry.load()
+        return factory(settings.traces_sampler_arg)  # type: ignore[no-any-return]
+    logger.warning(
+        "flext-observability: OTEL_TRACES_SAMPLER=%r is not a known sampler; "
+        "using parentbased_traceidratio(%s)",
+        name,
+        settings.sampling_ratio,
+    )
+    return ParentBased(TraceIdRatioBased(settings.sampling_ratio))
+
+
+def build_span_limits(settings: FlextObservabilitySettings) -> SpanLimits:
+    """Return span limits from the `OTEL_*_LIMIT` settings (unset ones keep OTel defaults)."""
+    kwargs: dict[str, Any] = {}
+    for field, param in (
+        ("attribute_count_limit", "max_attributes"),
+        ("span_attribute_count_limit", "max_span_attributes"),
+        ("span_event_count_limit", "max_events"),
+        ("span_link_count_limit", "max_links"),
+        ("attribute_value_length_limit", "max_attribute_length"),
+    ):
+        value = getattr(settings, field, None)
+        if value is not None:
+            kwargs[param] = value
+    return SpanLimits(**kwargs)
+
+
+def exporter_names(settings: FlextObservabilitySettings, signal: Signal) -> tuple[str, ...]:
+    """The exporters for `signal`: as configured, else `otlp` when an endpoint is set."""
+    return tuple(name for name in settings.exporters_for(signal) if name != "none")
+
+
+def _otlp_kwargs(
+    settings: FlextObservabilitySettings, signal: Signal
+) -> tuple[str, dict[str, Any]]:
+    config = settings.otlp_for(signal)
+    protocol = config.protocol
+    kwargs: dict[str, Any] = {"timeout": config.timeout_s}
+    if config.headers:
+        kwargs["headers"] = config.header_values()
+    endpoint = config.endpoint
+    if protocol == "grpc":
+        if endpoint:
+            kwargs["endpoint"] = endpoint
+        if config.insecure is not None:
+            kwargs["insecure"] = config.insecure
+        elif endpoint and endpoint.startswith("http://"):
+            kwargs["insecure"] = True
+        if config.compression == "gzip":
+            from grpc import (  # type: ignore[import-untyped] # noqa: PLC0415 - optional transport
+                Compression as GrpcCompression,
+            )
+
+            kwargs["compression"] = GrpcCompression.Gzip
+        return "grpc", kwargs
+    if endpoint:
+        kwargs["endpoint"] = endpoint  # settings already appended /v1/<signal> where due
+    if config.compression == "gzip":
+        from opentelemetry.exporter.otlp.proto.http import Compression  # noqa: PLC0415
+
+        kwargs["compression"] = Compression.Gzip
+    if protocol == "http/json":
+        logger.warning(
+            "OTLP protocol http/json is not supported by the Python exporters; using http/protobuf"
+        )
+    return "http", kwargs
+
+
+def _entry_point(group: str, name: str) -> Any:
+    """Load a registered exporter; an unknown name is skipped with a warning (strict: raised)."""
+    for entry in entry_points(group=group, name=name):
+        return entry.load()
+    variable = "OTEL_" + group.removeprefix("opentelemetry_").upper()  # OTEL_TRACES_EXPORTER
+    msg = (
+        f"{variable} names exporter {name!r}, which is not installed: no entry point {name!r} "
+        f"in group {group!r} "
+        "(install the exporter package, or use otlp, console or none)"
+    )
+    if is_strict():
+        raise ConfigurationError(msg)
+    logger.warning("flext-observability: %s; skipping it", msg)
+    return None
+
+
+# The OTLP exporter classes per signal and transport, imported only when used.
+_OTLP_CLASSES: dict[tuple[Signal, str], tuple[str, str]] = {
+    ("traces", "grpc"): (
+        "opentelemetry.exporter.otlp.proto.grpc.trace_exporter",
+        "OTLPSpanExporter",
+    ),
+    ("traces", "http"): (
+        "opentelemetry.exporter.otlp.proto.http.trace_exporter",
+        "OTLPSpanExporter",
+    ),
+    ("metrics", "grpc"): (
+        "opentelemetry.exporter.otlp.proto.grpc.metric_exporter",
+        "OTLPMetricExporter",
+    ),
+    ("metrics", "http"): (
+        "opentelemetry.exporter.otlp.proto.http.metric_exporter",
+        "OTLPMetricExporter",
+    ),
+    ("logs", "grpc"): ("opentelemetry.exporter.otlp.proto.grpc._log_exporter", "OTLPLogExporter"),
+    ("logs", "http"): ("opentelemetry.exporter.otlp.proto.http._log_exporter", "OTLPLogExporter"),
+}
+_CONSOLE: dict[Signal, Callable[[], Any]] = {
+    "traces": ConsoleSpanExporter,
+    "metrics": ConsoleMetricExporter,
+    "logs": ConsoleLogRecordExporter,
+}
+
+
+def _build_exporter(settings: FlextObservabilitySettings, signal: Signal, name: str) -> Any:
+    if name == "otlp":
+        transport, kwargs = _otlp_kwargs(settings, signal)
+        module, cls = _OTLP_CLASSES[signal, transport]
+        return getattr(importlib.import_module(module), cls)(**kwargs)
+    if name == "console":
+        return _CONSOLE[signal]()
+    factory = _entry_point(f"opentelemetry_{signal}_exporter", name)
+    return factory() if factory is not None else None
+
+
+def _build_exporters(settings: FlextObservabilitySettings, signal: Signal) -> list[Any]:
+    """Instantiate the exporters named for `signal`: otlp, console, or registered ones.
+
+    An exporter that fails to start (say, Prometheus on a busy port) is skipped with a warning
+    naming it, so the other exporters and our own components keep working; strict mode raises.
+    """
+    exporters: list[Any] = []
+    for name in exporter_names(settings, signal):
+        try:
+            exporter = _build_exporter(settings, signal, name)
+        except ConfigurationError:
+            raise
+        except Exception as exc:
+            msg = f"the {name!r} {signal} exporter could not start: {type(exc).__name__}: {exc}"
+            if is_strict():
+                raise ConfigurationError(msg) from exc
+            logger.warning("flext-observability: %s; continuing without it", msg)
+            continue
+        if exporter is not None:
+            exporters.append(exporter)
+    return exporters
+
+
+def build_span_exporters(settings: FlextObservabilitySettings) -> list[SpanExporter]:
+    """Instantiate the span exporters named for traces."""
+    return _build_exporters(settings, "traces")
+
+
+def build_log_exporters(settings: FlextObservabilitySettings) -> list[LogRecordExporter]:
+    """Instantiate the log exporters named for logs."""
+    return _build_exporters(settings, "logs")
+
+
+def build_metric_readers(
+    settings: FlextObservabilitySettings,
+    wrap: Callable[[MetricExporter], MetricExporter] = lambda exporter: exporter,
+) -> list[MetricReader]:
+    """Instantiate metric readers: push exporters behind a periodic reader, pull readers as is."""
+    interval = settings.metric_export_interval_ms
+    timeout = settings.metric_export_timeout_ms
+    readers: list[MetricReader] = []
+    for exporter in _build_exporters(settings, "metrics"):
+        if isinstance(exporter, MetricReader):
+            readers.append(exporter)  # a pull exporter such as Prometheus is a reader itself
+        else:
+            readers.append(
+                PeriodicExportingMetricReader(
+                    wrap(exporter), export_interval_millis=interval, export_timeout_millis=timeout
+                )
+            )
+    return readers

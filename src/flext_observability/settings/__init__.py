@@ -1,0 +1,16 @@
+"""Settings: one frozen `FlextObservabilitySettings` object with a source for every value.
+
+Precedence, per field: explicit argument > environment > `[tool.flext-observability]` in
+`pyproject.toml` > default. See `FlextObservabilitySettings` for the two constructors.
+"""
+
+from __future__ import annotations
+
+from flext_observability.settings._settings import (
+    FlextObservabilitySettings,
+    OtlpSignalConfig,
+    Signal,
+    reset_logged_problems,
+)
+
+__all__ = ["FlextObservabilitySettings", "OtlpSignalConfig", "Signal", "reset_logged_problems"]
