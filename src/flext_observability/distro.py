@@ -10,8 +10,11 @@ and everything else keeps working. With `FLEXT_OBSERVABILITY_STRICT=true` the pr
 startup error instead (the process exits with status 2 before the app runs).
 
 When `opentelemetry-distro` (or another distro) is installed too, pin ours with
-`OTEL_PYTHON_DISTRO=flext_observability OTEL_PYTHON_CONFIGURATOR=flext_observability`
-(`flext-observability run` does this for you).
+`OTEL_PYTHON_DISTRO=flext_observability` (`flext-observability run` does this for you). Once our
+distro is chosen it pins our configurator too (the launcher loads configurators after the distro
+ran, and otherwise takes whichever registered configurator comes first), and pins itself for the
+processes the app spawns (uvicorn/multiprocessing spawn workers, reloader children), unless the
+user named others.
 """
 
 from __future__ import annotations
@@ -38,6 +41,12 @@ _DEFAULTS = {
     # opentelemetry-instrumentation-logging (>= 0.60b0) reads before adding its LoggingHandler.
     "OTEL_PYTHON_LOGGING_AUTO_INSTRUMENTATION_ENABLED": "false",
     "OTEL_PYTHON_LOG_AUTO_INSTRUMENTATION": "false",
+    # The launcher loads configurators after the distro ran: with opentelemetry-distro installed
+    # too, the first registered configurator would otherwise win (nondeterministically).
+    "OTEL_PYTHON_CONFIGURATOR": ENTRY_POINT_NAME,
+    # Spawned children (uvicorn --workers, multiprocessing spawn, reloaders) run the launcher
+    # again: they must choose this distro as well.
+    "OTEL_PYTHON_DISTRO": ENTRY_POINT_NAME,
 }
 
 
