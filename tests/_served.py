@@ -69,7 +69,8 @@ class Served:
     @property
     def output(self) -> str:
         """Everything the process (and its children) printed so far."""
-        self._out.flush()
+        if not self._out.closed:
+            self._out.flush()
         return self.output_path.read_text(errors="replace")
 
     def wait_http(self, url: str, timeout: float = 60.0) -> None:

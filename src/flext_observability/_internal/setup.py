@@ -15,6 +15,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
+from flext_observability._internal import signals
 from flext_observability._internal import wiring as _wiring
 from flext_observability._internal.guard import logger, set_strict
 from flext_observability._internal.handle import FlextObservability
@@ -66,6 +67,7 @@ def setup(
         handle = _wiring.build(resolved, sinks=sinks, rules=rules)
         _active = handle
         _register_exit_hooks()
+        signals.install(_atexit_shutdown, resolved.shutdown_timeout_ms / 1000)
         return handle
 
 
