@@ -11,6 +11,7 @@ Only 127.0.0.1 is used.
 from __future__ import annotations
 
 import secrets
+import shutil
 import signal
 import subprocess
 import time
@@ -21,11 +22,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from _receivers import free_port, wait_for_port
 from _shop import BIN, REPO, clean_env, http_get
 from flext_observability.models import FlextLogEntry, FlextTrace
 from flext_observability.sinks.store import SQLiteStore
 
-__all__ = ["APPS", "Served", "Telemetry", "new_ids", "pid_of", "read_telemetry", "traced_get"]
+__all__ = [
+    "APPS",
+    "RedisServer",
+    "Served",
+    "Telemetry",
+    "new_ids",
+    "pid_of",
+    "read_telemetry",
+    "traced_get",
+]
 
 APPS = REPO / "tests" / "apps"
 EXIT_BOUND_S = 30.0
@@ -200,3 +211,44 @@ def traced_get(url: str, trace_id: str, parent_id: str, timeout: float = 10.0) -
 def new_ids(count: int) -> list[tuple[str, str]]:
     """`count` random (trace id, span id) pairs for `traced_get`."""
     return [(secrets.token_hex(16), secrets.token_hex(8)) for _ in range(count)]
+
+
+class RedisServer:
+    """A throwaway `redis-server` (the Debian package) on 127.0.0.1, no persistence."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.port = free_port()
+        self._log = (workdir / "redis.log").open("wb")
+        self.process = subprocess.Popen(
+            [
+                shutil.which("redis-server") or "/usr/bin/redis-server",
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(workdir),
+            ],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        wait_for_port(self.port)
+
+    @property
+    def url(self) -> str:
+        """The `redis://` URL of database 0."""
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def stop(self) -> None:
+        """Stop the server."""
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(10)
+        self._log.close()

@@ -21,6 +21,7 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
+from flext_observability._internal import logging_config
 from flext_observability._internal import providers as _providers
 from flext_observability._internal.emit import EmitIdGenerator
 from flext_observability._internal.export_health import (
@@ -171,12 +172,14 @@ def install_logging_handler(
             return lambda: None  # never two bridges: records would be duplicated
     handler = EntityLoggingHandler(pipeline, level=level)
     root.addHandler(handler)
+    logging_config.keep_on_root(handler)  # basicConfig()/dictConfig() after setup() still work
     if root.level > level or root.level == logging.NOTSET:
         # The root level gates every logger without its own level; lower it so the captured
         # level is really captured (documented: FLEXT_OBSERVABILITY_LOG_LEVEL).
         root.setLevel(level)
 
     def remove() -> None:
+        logging_config.release(handler)
         root.removeHandler(handler)
 
     return remove
