@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import logging.config
@@ -28,20 +29,32 @@ class _Bridge(logging.Handler):
 
 @pytest.fixture
 def bridge() -> Iterator[_Bridge]:
-    """A bridge on the root logger, kept there; the root logger restored afterwards."""
+    """A bridge kept on the root logger, alone there during the test; root restored afterwards.
+
+    Runs the test body with the root handlers of the moment (pytest's capture handlers of the
+    call phase included) put back exactly afterwards, so pytest can remove its own.
+    """
+    handler = _Bridge()
+    logging_config.keep_on_root(handler)
+    try:
+        yield handler
+    finally:
+        logging_config.release(handler)
+
+
+@contextlib.contextmanager
+def _alone(bridge: _Bridge) -> Iterator[logging.Logger]:
     root = logging.getLogger()
     saved_handlers, saved_level = root.handlers[:], root.level
-    root.handlers = []
-    handler = _Bridge()
-    root.addHandler(handler)
-    logging_config.keep_on_root(handler)
-    yield handler
-    logging_config.release(handler)
-    for extra in root.handlers:
-        if extra not in saved_handlers and extra is not handler:
-            extra.close()
-    root.handlers = saved_handlers
-    root.setLevel(saved_level)
+    root.handlers = [bridge]
+    try:
+        yield root
+    finally:
+        for extra in root.handlers:
+            if extra is not bridge and extra not in saved_handlers:
+                extra.close()
+        root.handlers = saved_handlers
+        root.setLevel(saved_level)
 
 
 @pytest.mark.parametrize("force", [False, True])
@@ -49,12 +62,12 @@ def test_basic_config_after_setup_adds_the_console_and_keeps_the_bridge(
     bridge: _Bridge, force: bool
 ) -> None:
     """basicConfig() configures the console as without us; the bridge stays, open, once."""
-    logging.getLogger().handlers = [bridge]  # without pytest's capture handlers
     stream = io.StringIO()
-    logging.basicConfig(stream=stream, format="%(message)s", level=logging.INFO, force=force)
-    logging.getLogger("app.keep").info("hello")
-    root = logging.getLogger()
-    assert root.handlers.count(bridge) == 1
+    with _alone(bridge) as root:
+        logging.basicConfig(stream=stream, format="%(message)s", level=logging.INFO, force=force)
+        logging.getLogger("app.keep").info("hello")
+        assert root.handlers.count(bridge) == 1
+        assert len(root.handlers) == 2
     assert not bridge.closed
     assert stream.getvalue() == "hello\n"
     assert [r.getMessage() for r in bridge.records] == ["hello"]
@@ -62,29 +75,34 @@ def test_basic_config_after_setup_adds_the_console_and_keeps_the_bridge(
 
 def test_dict_config_keeps_the_bridge(bridge: _Bridge) -> None:
     """dictConfig() replaces the root handlers but not the bridge."""
-    logging.config.dictConfig(
-        {"version": 1, "root": {"level": "INFO", "handlers": []}, "incremental": False}
-    )
-    assert logging.getLogger().handlers == [bridge]
+    with _alone(bridge) as root:
+        logging.config.dictConfig(
+            {
+                "version": 1,
+                "disable_existing_loggers": False,
+                "root": {"level": "INFO", "handlers": []},
+            }
+        )
+        assert root.handlers == [bridge]
 
 
 def test_reattach_after_a_framework_reset_and_release(bridge: _Bridge) -> None:
     """A framework emptying the root handlers is undone by reattach(); released: no bridge."""
-    root = logging.getLogger()
-    root.handlers = []
-    assert logging_config.reattach()
-    assert root.handlers == [bridge]
-    assert logging_config.reattach()
-    assert root.handlers == [bridge]
-    logging_config.release(bridge)
-    root.handlers = []
-    assert not logging_config.reattach()
-    assert root.handlers == []
+    with _alone(bridge) as root:
+        root.handlers = []
+        assert logging_config.reattach()
+        assert root.handlers == [bridge]
+        assert logging_config.reattach()
+        assert root.handlers == [bridge]
+        logging_config.release(bridge)
+        root.handlers = []
+        assert not logging_config.reattach()
+        assert root.handlers == []
 
 
 def test_a_failing_configuration_still_puts_the_bridge_back(bridge: _Bridge) -> None:
     """An invalid dictConfig raises as without us, and the bridge is back afterwards."""
-    logging.getLogger().handlers = [bridge]  # without pytest's capture handlers
-    with pytest.raises(ValueError, match="version"):
-        logging.config.dictConfig({"version": 99})
-    assert logging.getLogger().handlers == [bridge]
+    with _alone(bridge) as root:
+        with pytest.raises(ValueError, match="version"):
+            logging.config.dictConfig({"version": 99})
+        assert root.handlers == [bridge]
