@@ -101,10 +101,10 @@ class Served:
                 raise AssertionError(msg)
             time.sleep(0.1)
 
-    def wait_output(self, needle: str, timeout: float = 60.0) -> None:
-        """Wait until the output contains `needle`."""
+    def wait_output(self, needle: str, timeout: float = 60.0, count: int = 1) -> None:
+        """Wait until the output contains `needle` (`count` times)."""
         deadline = time.monotonic() + timeout
-        while needle not in self.output:
+        while self.output.count(needle) < count:
             if self.process.poll() is not None or time.monotonic() > deadline:
                 msg = f"{self.name}: no {needle!r} ({self.process.returncode}):\n{self.output}"
                 raise AssertionError(msg[-6000:])

@@ -14,7 +14,9 @@ When `opentelemetry-distro` (or another distro) is installed too, pin ours with
 distro is chosen it pins our configurator too (the launcher loads configurators after the distro
 ran, and otherwise takes whichever registered configurator comes first), and pins itself for the
 processes the app spawns (uvicorn/multiprocessing spawn workers, reloader children), unless the
-user named others.
+user named others. In a process that only supervises spawned servers (Django's runserver
+autoreloader, `uvicorn --reload` / `--workers N`) the configurator sets nothing up: the children
+it starts do.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from opentelemetry.sdk._configuration import _BaseConfigurator
 
 from flext_observability._internal.handle import FlextObservability
 from flext_observability._internal.setup import setup
+from flext_observability._internal.supervisors import supervisor_kind
 from flext_observability.exceptions import ConfigurationError
 from flext_observability.settings._parse_lists import mask_url
 
@@ -62,6 +65,14 @@ class FlextConfigurator(_BaseConfigurator):
     """Calls `setup()` from the environment; reports where telemetry goes on one stderr line."""
 
     def _configure(self, **kwargs: Any) -> None:  # noqa: ARG002 - entry-point signature
+        supervisor = supervisor_kind(sys.argv, os.environ, sys.orig_argv)
+        if supervisor is not None:
+            # It only starts the serving processes, which set telemetry up themselves.
+            sys.stderr.write(
+                f"flext-observability: {supervisor} serves nothing; telemetry is set up in "
+                "the processes it starts\n"
+            )
+            return
         try:
             obs = setup()
         except ConfigurationError as exc:

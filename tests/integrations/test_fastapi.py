@@ -25,7 +25,10 @@ PER_ROUTE = 12
 
 SERVERS = {
     "uvicorn": (["uvicorn"], {}),
-    "uvicorn-workers-2": (["uvicorn", "--workers", "2"], {}),
+    # Each spawned worker runs the auto-instrumentation start-up again (2-4 s here, all the
+    # installed instrumentations load); on this shared machine that can exceed uvicorn's 5 s
+    # worker health check, and the supervisor would replace the worker while it starts.
+    "uvicorn-workers-2": (["uvicorn", "--workers", "2", "--timeout-worker-healthcheck", "60"], {}),
     "gunicorn-uvicorn-workers": (
         ["gunicorn", "-w", "2", "-k", "uvicorn.workers.UvicornWorker"],
         {},
@@ -65,6 +68,8 @@ def test_fastapi_routes_join_the_request_trace(tmp_path: Path, server: str) -> N
     calls = [(route, ids) for route in ROUTES for ids in new_ids(PER_ROUTE)]
     try:
         served.wait_http(base + "/ready")
+        if "workers" in server:  # both workers, not only the first one, serve
+            served.wait_output("Application startup complete.", count=2)
         with concurrent.futures.ThreadPoolExecutor(6) as pool:
             bodies = list(pool.map(lambda call: traced_get(f"{base}/{call[0]}", *call[1]), calls))
     finally:
@@ -74,6 +79,14 @@ def test_fastapi_routes_join_the_request_trace(tmp_path: Path, server: str) -> N
     assert served.exit_seconds < EXIT_BOUND_S
     pids = {body.decode().rsplit(" ", 1)[-1] for body in bodies}
     assert len(pids) == (1 if server in {"uvicorn", "uvicorn-setup"} else 2), pids
+
+    # processes that set telemetry up: each spawned uvicorn worker (also one the supervisor
+    # replaced because it missed its start-up health check), never the uvicorn supervisor or its
+    # resource tracker; gunicorn's master once (its workers are forked from it)
+    set_up = served.output.count("flext-observability: service 'asgi'")
+    workers = served.output.count("Started server process")
+    expected = {"uvicorn": 1, "uvicorn-workers-2": workers, "gunicorn-uvicorn-workers": 1}
+    assert set_up == expected.get(server, 0), served.output[-3000:]
 
     telemetry = read_telemetry(served.store)
     telemetry.assert_each_once()
