@@ -24,7 +24,7 @@ import logging.config
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["keep_on_root", "reattach", "release"]
+__all__ = ["bridge", "keep_on_root", "reattach", "release"]
 
 _bridge: logging.Handler | None = None
 _WRAPPED = "_flext_observability_wrapped"
@@ -80,3 +80,8 @@ def reattach() -> bool:
     if handler not in root.handlers:
         root.addHandler(handler)
     return True
+
+
+def bridge() -> logging.Handler | None:
+    """The logging bridge of the active setup (None before `setup()` / after `shutdown()`)."""
+    return _bridge
