@@ -402,7 +402,7 @@ def test_random_ids_skip_the_all_zero_value(monkeypatch: pytest.MonkeyPatch) -> 
     """If the random source yields all zeros (invalid in W3C), another id is drawn."""
     draws = iter(["00000000", "0000000000000000", "0000000000000001"])
     monkeypatch.setattr(
-        "flext_observability.models._trace.secrets.token_hex", lambda _: next(draws)
+        "flext_observability.models._sources.secrets.token_hex", lambda _: next(draws)
     )
     assert new_span_id() == "0000000000000001"
 
