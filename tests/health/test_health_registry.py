@@ -14,20 +14,9 @@ from flext_observability._internal import guard as _guard
 from flext_observability.exceptions import ConfigurationError
 from flext_observability.health import HealthRegistry
 from flext_observability.models import FlextHealthCheck, HealthStatus
+from flext_observability.testing import FakeClock
 
 WAIT = 5.0  # generous upper bound for anything that should happen "soon"
-
-
-class FakeClock:
-    """A settable monotonic clock for the schedule."""
-
-    def __init__(self) -> None:
-        """Start at an arbitrary time."""
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        """Return the current fake time."""
-        return self.now
 
 
 class Collector:
@@ -315,7 +304,7 @@ def test_gauge_points_follow_latest_results(registry: HealthRegistry) -> None:
 
 def test_schedule_runs_each_check_on_its_interval(collector: Collector) -> None:
     """With a fake clock, each check runs at start and then every `interval` seconds."""
-    clock = FakeClock()
+    clock = FakeClock(seconds=1000.0)
     reg = HealthRegistry(clock=clock, on_result=collector)
     try:
         reg.register("fast", lambda: True, interval=10)
