@@ -252,8 +252,6 @@ def test_a_hung_async_check_is_cancelled_at_its_timeout(registry: HealthRegistry
 
 def test_on_result_errors_are_contained(gate: threading.Event) -> None:
     """A raising on_result callback is reported as an internal error; results still cache."""
-    was_strict = _guard.is_strict()
-    _guard.set_strict(False)
     _guard.reset_internal_errors()
 
     def explode(result: FlextHealthCheck) -> None:
@@ -266,7 +264,6 @@ def test_on_result_errors_are_contained(gate: threading.Event) -> None:
         assert reg.overall() is HealthStatus.HEALTHY
         assert _guard.internal_error_counts() == {"health.on_result": 1}
     finally:
-        _guard.set_strict(was_strict)
         _guard.reset_internal_errors()
         assert reg.stop(WAIT)
 

@@ -48,14 +48,6 @@ class BrokenPipeline:
         return True
 
 
-@pytest.fixture
-def strict() -> Iterator[None]:
-    """Strict mode for one test."""
-    _guard.set_strict(True)
-    yield
-    _guard.set_strict(False)
-
-
 _READERS: list[EntityMetricReader] = []
 
 

@@ -14,7 +14,6 @@ import pytest
 from flext_observability._internal.guard import (
     internal_error_counts,
     reset_internal_errors,
-    set_strict,
 )
 from flext_observability.exceptions import ConfigurationError
 from flext_observability.models import (
@@ -39,7 +38,7 @@ from flext_observability.rules import (
     rules_from_pyproject,
 )
 from flext_observability.rules._windows import ErrorRatioEvaluator, LogRateEvaluator
-from flext_observability.testing import FakeClock
+from flext_observability.testing import FakeClock, strict_mode
 
 EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -364,11 +363,9 @@ def test_a_failing_rule_is_reported_and_others_keep_working(clock: FakeClock) ->
         )
         assert [alert.name for alert in fired] == ["h"]
         assert internal_error_counts() == {"alert rule 'broken'": 2}  # 1 metric + 1 evaluation
-        set_strict(True)
-        with pytest.raises(RuntimeError, match="bug"):
+        with strict_mode(), pytest.raises(RuntimeError, match="bug"):
             engine.evaluate()
     finally:
-        set_strict(False)
         reset_internal_errors()
 
 
