@@ -25,6 +25,7 @@ from flext_observability.models import (
 from flext_observability.rules import AlertEngine, ThresholdRule
 from flext_observability.testing import (
     FAKE_START,
+    Capture,
     DeterministicIds,
     FakeClock,
     deterministic_ids,
@@ -189,3 +190,18 @@ def test_strict_mode_is_off_by_default_and_after_the_block() -> None:
     with strict_mode():
         assert is_strict()
     assert not is_strict()
+
+
+def test_entities_through_a_live_setup_compare_whole(flext_capture: Capture) -> None:
+    """Emitted through setup(), a span and an alert arrive as entities known in advance."""
+    span = FlextTrace(operation_name="checkout", service_name="shop").finish().unwrap()
+    alert = FlextAlert(name="disk", severity=AlertSeverity.CRITICAL, message="disk full")
+    assert flext_capture.obs.emit(span)
+    assert flext_capture.obs.emit(alert)
+    assert flext_capture.flush()
+    service = flext_capture.obs.settings.service_name
+    # The span becomes a real OTel span and back: the resource's service and our emit scope.
+    exported = span.model_copy(
+        update={"service_name": service, "scope": "flext_observability.emit"}
+    )
+    assert (flext_capture.traces, flext_capture.alerts) == ([exported], [alert])
