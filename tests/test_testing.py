@@ -175,7 +175,7 @@ def test_deterministic_ids_is_an_otel_id_generator() -> None:
     ]
 
 
-@pytest.mark.usefixtures("strict")
+@pytest.mark.usefixtures("flext_strict")
 def test_the_strict_fixture_turns_strict_mode_on_and_the_block_restores() -> None:
     """Inside the fixture strict mode is on; a nested `strict_mode(False)` restores it after."""
     assert is_strict()

@@ -67,8 +67,8 @@ __all__ = [
     "flext_capture",
     "flext_clock",
     "flext_ids",
+    "flext_strict",
     "reset_opentelemetry_globals",
-    "strict",
     "strict_mode",
 ]
 
@@ -330,7 +330,7 @@ def flext_ids() -> Iterator[DeterministicIds]:
 
 
 @pytest.fixture
-def strict() -> Iterator[None]:
+def flext_strict() -> Iterator[None]:
     """Strict mode on for the test (internal errors re-raised); the previous mode after."""
     with strict_mode():
         yield

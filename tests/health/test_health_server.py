@@ -336,7 +336,7 @@ def test_health_modules_do_not_import_opentelemetry() -> None:
     assert out.stdout.strip() == "[]"
 
 
-@pytest.mark.usefixtures("strict")
+@pytest.mark.usefixtures("flext_strict")
 def test_a_failing_request_in_strict_mode_is_reported_not_printed(
     registry: HealthRegistry, capfd: pytest.CaptureFixture[str]
 ) -> None:

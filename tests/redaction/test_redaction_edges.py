@@ -75,7 +75,7 @@ def test_unreadable_batches_fail_without_exporting() -> None:
     }
 
 
-@pytest.mark.usefixtures("strict")
+@pytest.mark.usefixtures("flext_strict")
 def test_strict_mode_raises() -> None:
     """In strict mode internal errors are raised instead of being swallowed."""
     with pytest.raises(RuntimeError, match="cannot iterate"):

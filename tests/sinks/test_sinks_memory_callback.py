@@ -142,7 +142,7 @@ def test_callback_sink_isolates_a_raising_fn(caplog: pytest.LogCaptureFixture) -
     assert "RuntimeError: boom" in warnings[0]
 
 
-@pytest.mark.usefixtures("strict")
+@pytest.mark.usefixtures("flext_strict")
 def test_callback_sink_reraises_in_strict_mode() -> None:
     """Strict mode makes a raising fn loud."""
 
