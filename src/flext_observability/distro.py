@@ -32,7 +32,7 @@ from flext_observability._internal.handle import FlextObservability
 from flext_observability._internal.setup import setup
 from flext_observability._internal.supervisors import supervisor_kind
 from flext_observability.exceptions import ConfigurationError
-from flext_observability.settings._parse_lists import mask_url
+from flext_observability.settings._parse import mask_url
 
 __all__ = ["ENTRY_POINT_NAME", "FlextConfigurator", "FlextDistro"]
 
