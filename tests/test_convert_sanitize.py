@@ -13,16 +13,18 @@ from hypothesis import given, settings
 
 from _convert_strategies import Colour, Raising, attribute_maps, attribute_values, hostile_text
 from flext_observability._internal.convert.sanitize import (
+    jsonish,
+    ns_to_datetime,
+    sanitize_attributes,
+    sanitize_value,
+)
+from flext_observability._internal.text import (
     MAX_REPR_LENGTH,
     MAX_STRING_LENGTH,
     TRUNCATED_MARK,
     clean_str,
-    jsonish,
-    ns_to_datetime,
     safe_repr,
     safe_str,
-    sanitize_attributes,
-    sanitize_value,
 )
 from flext_observability.models import FlextLogEntry
 

@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from flext_observability._internal.text import shown
 from flext_observability.models import (
     FlextAlert,
     FlextHealthCheck,
@@ -20,7 +21,7 @@ from flext_observability.models import (
 )
 from flext_observability.models._base import build
 from flext_observability.models._metric import check_metric_name, check_metric_value
-from flext_observability.models._types import MetricType, normalize_enum, safe_repr
+from flext_observability.models._types import MetricType, normalize_enum
 from flext_observability.result import FlextResult
 
 if TYPE_CHECKING:
@@ -122,7 +123,7 @@ def _parse_parent(parent: object) -> tuple[str, str]:
                     return trace_id, span_id
     msg = (
         "Invalid trace: parent_trace_id must be a parent's id ('<trace_id>-<span_id>'), "
-        f"a FlextTrace or a W3C traceparent, got {safe_repr(parent)}"
+        f"a FlextTrace or a W3C traceparent, got {shown(parent)}"
     )
     raise ValueError(msg)
 

@@ -24,6 +24,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 
 from flext_observability._internal.guard import is_strict, report_internal_error
+from flext_observability._internal.text import safe_str
 
 __all__ = [
     "SCOPE",
@@ -286,14 +287,12 @@ def _mark_error(span: trace.Span, exc: Exception, error_type: AttributeValue) ->
     try:
         if span.is_recording():
             span.set_attribute("error.type", error_type)
-            span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {_safe_str(exc)}"))
+            span.set_status(
+                Status(
+                    StatusCode.ERROR,
+                    f"{type(exc).__name__}: {safe_str(exc, fallback='<unprintable>')}",
+                )
+            )
             span.record_exception(exc)
     except Exception as internal:  # noqa: BLE001 - e.g. a raising __str__ loses only the event
         report_internal_error(_SITE, internal)
-
-
-def _safe_str(exc: BaseException) -> str:
-    try:
-        return str(exc)
-    except Exception:  # noqa: BLE001 - a raising __str__ must not escape
-        return "<unprintable>"

@@ -30,6 +30,7 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.trace import Status
 
 from flext_observability._internal.guard import is_strict, report_internal_error
+from flext_observability._internal.text import fix_surrogates
 from flext_observability.redaction import Redactor
 from flext_observability.redaction._otel_data import (
     bounded,
@@ -41,7 +42,6 @@ from flext_observability.redaction._otel_data import (
     redact_links,
     shallow_copy,
 )
-from flext_observability.redaction._rules import fix_surrogates
 
 __all__ = ["RedactingLogRecordExporter", "RedactingMetricExporter", "RedactingSpanExporter"]
 

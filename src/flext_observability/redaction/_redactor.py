@@ -25,6 +25,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
 
 from flext_observability._internal.guard import is_strict, report_internal_error
+from flext_observability._internal.text import fix_surrogates
 from flext_observability.exceptions import ConfigurationError
 from flext_observability.models import Entity
 from flext_observability.redaction._entity import mask_entity, redact_entity_fields
@@ -32,7 +33,6 @@ from flext_observability.redaction._rules import (
     MARKER,
     URL_MARKER,
     URL_SENSITIVE_QUERY_KEYS,
-    fix_surrogates,
     is_sensitive_key,
     might_hold_secret,
 )

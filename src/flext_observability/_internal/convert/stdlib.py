@@ -25,12 +25,8 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
-from flext_observability._internal.convert.sanitize import (
-    safe_repr,
-    safe_str,
-    sanitize_attributes,
-    sanitize_value,
-)
+from flext_observability._internal.convert.sanitize import sanitize_attributes, sanitize_value
+from flext_observability._internal.text import safe_repr, safe_str
 from flext_observability.models._log import ExceptionInfo, FlextLogEntry
 from flext_observability.models._types import LogLevel
 
