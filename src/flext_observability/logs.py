@@ -22,7 +22,7 @@ from opentelemetry.context import get_current
 from opentelemetry.sdk._logs import LogRecordProcessor, ReadWriteLogRecord
 
 from flext_observability._internal.entity_pipeline import BRIDGE_ACTIVE, build_pipeline
-from flext_observability._internal.guard import is_strict, report_internal_error
+from flext_observability._internal.guard import guard
 from flext_observability._internal.pipeline import Pipeline
 from flext_observability.sinks._base import Sink
 
@@ -40,6 +40,8 @@ EXCLUDED_LOGGERS: tuple[str, ...] = (
 """Logger names (and their children) never captured: the SDK, transports, and ourselves."""
 
 _CACHE_LIMIT = 10_000
+_EMIT = guard("EntityLoggingHandler.emit")
+_ON_EMIT = guard("EntityLogRecordProcessor.on_emit")
 
 
 class EntityLoggingHandler(logging.Handler):
@@ -100,11 +102,8 @@ class EntityLoggingHandler(logging.Handler):
                 return
             if threading.get_ident() == self._pipeline.worker_ident:
                 return
-            self._pipeline.submit("log", (record, get_current()))
-        except Exception as exc:
-            if is_strict():
-                raise
-            report_internal_error("EntityLoggingHandler.emit", exc)
+            with _EMIT:
+                self._pipeline.submit("log", (record, get_current()))
         finally:
             local.active = False
 
@@ -137,12 +136,8 @@ class EntityLogRecordProcessor(LogRecordProcessor):
         """Queue the record; never blocks, never raises."""
         if BRIDGE_ACTIVE.active:
             return
-        try:
+        with _ON_EMIT:
             self._pipeline.submit("otel_log", log_record)
-        except Exception as exc:
-            if is_strict():
-                raise
-            report_internal_error("EntityLogRecordProcessor.on_emit", exc)
 
     def shutdown(self) -> None:
         """Shut the owned pipeline down."""
@@ -176,21 +171,12 @@ class BridgeDrainProcessor(LogRecordProcessor):
     def on_emit(self, log_record: ReadWriteLogRecord) -> None:
         """Nothing to do per record."""
 
+    @guard("BridgeDrainProcessor.shutdown")
     def shutdown(self) -> None:
         """Drain the pipeline (bounded) so the exporters still see its log records."""
-        try:
-            self._pipeline.flush(self._shutdown_timeout)
-        except Exception as exc:
-            if is_strict():
-                raise
-            report_internal_error("BridgeDrainProcessor.shutdown", exc)
+        self._pipeline.flush(self._shutdown_timeout)
 
+    @guard("BridgeDrainProcessor.force_flush", default=False)
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         """Drain the pipeline within the timeout; False if it expired."""
-        try:
-            return self._pipeline.flush(timeout_millis / 1000)
-        except Exception as exc:
-            if is_strict():
-                raise
-            report_internal_error("BridgeDrainProcessor.force_flush", exc)
-            return False
+        return self._pipeline.flush(timeout_millis / 1000)

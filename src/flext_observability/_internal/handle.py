@@ -13,7 +13,7 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.trace import TracerProvider
 
 from flext_observability._internal.emit import Emitter
-from flext_observability._internal.guard import is_strict, report_internal_error
+from flext_observability._internal.guard import guard
 from flext_observability._internal.pipeline import Pipeline
 from flext_observability.health import HealthRegistry
 from flext_observability.result import FlextResult
@@ -37,9 +37,9 @@ def _start_daemon(fn: Callable[[], object]) -> Callable[[float | None], bool]:
 
     def target() -> None:
         try:
-            outcome.append(fn() is not False)
-        except Exception as exc:  # noqa: BLE001 - shutdown must go on
-            report_internal_error("shutdown", exc)
+            with guard("shutdown", reraise=False):  # shutdown must go on
+                outcome.append(fn() is not False)
+                return
             outcome.append(False)
         finally:
             done.set()
@@ -99,19 +99,15 @@ class FlextObservability:
         """
         if self._is_shutdown:
             return False
-        try:
+        with guard("emit"):
             if isinstance(entity, FlextResult):
                 if entity.is_failure:
                     return False
                 self._emitter.emit(entity.value)
             else:
                 self._emitter.emit(entity)
-        except Exception as exc:
-            if is_strict():
-                raise
-            report_internal_error("emit", exc)
-            return False
-        return True
+            return True
+        return False
 
     def _providers(self) -> list[Any]:
         return [

@@ -17,7 +17,7 @@ import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from flext_observability._internal.guard import is_strict, logger, report_internal_error
+from flext_observability._internal.guard import guard, logger
 from flext_observability.sinks._base import Entity, Sink
 
 __all__ = ["Converter", "Observer", "Pipeline"]
@@ -35,6 +35,10 @@ SIGNAL_OF_KIND = {
     "otel_log": "logs",
     "entity": "entities",
 }
+
+# The worker reports its failures and goes on, even in strict mode: it must never die.
+_OBSERVER = guard("pipeline.observer", reraise=False)
+_REDACT = guard("pipeline.redact", reraise=False)
 
 
 class _FlushMarker:
@@ -215,11 +219,9 @@ class Pipeline:
         if now - self._last_tick < self._tick_interval:
             return
         self._last_tick = now
-        try:
+        extra: list[Entity] = []
+        with guard("pipeline.tick", reraise=False):  # the worker reports, never dies
             extra = list(self._tick())
-        except Exception as exc:  # noqa: BLE001 - the worker reports, never dies
-            report_internal_error("pipeline.tick", exc)
-            return
         if extra:
             self._deliver(self._apply_redaction(extra))
 
@@ -244,20 +246,17 @@ class Pipeline:
     def _process(self, batch: list[tuple[str, Any]]) -> None:
         entities: list[Entity] = []
         for kind, payload in batch:
-            try:
+            with guard(f"pipeline.convert.{kind}", reraise=False):
                 entities.extend(self._converters[kind](payload))
-            except Exception as exc:  # noqa: BLE001 - the worker reports, never dies
-                report_internal_error(f"pipeline.convert.{kind}", exc)
-                self.count_drop(kind, "conversion_error")
+                continue
+            self.count_drop(kind, "conversion_error")
         if not entities:
             return
         entities = self._apply_redaction(entities)
         extra: list[Entity] = []
         for observer in self._observers:
-            try:
+            with _OBSERVER:
                 extra.extend(observer(entities))
-            except Exception as exc:  # noqa: BLE001 - the worker reports, never dies
-                report_internal_error("pipeline.observer", exc)
         if extra:
             entities.extend(self._apply_redaction(extra))
         self._deliver(entities)
@@ -268,21 +267,19 @@ class Pipeline:
             return entities
         out: list[Entity] = []
         for entity in entities:
-            try:
+            with _REDACT:
                 out.append(redact(entity))
-            except Exception as exc:  # noqa: BLE001 - the worker reports, never dies
-                # Never deliver an entity we could not scrub: drop it and count.
-                report_internal_error("pipeline.redact", exc)
-                self.count_drop("entity", "redaction_error")
+                continue
+            # Never deliver an entity we could not scrub: drop it and count.
+            self.count_drop("entity", "redaction_error")
         return out
 
     def _deliver(self, entities: Sequence[Entity]) -> None:
         for sink in self._sinks:
-            try:
+            with guard(f"sink.{type(sink).__name__}", reraise=False):
                 sink.write(entities)
-            except Exception as exc:  # noqa: BLE001 - the worker reports, never dies
-                report_internal_error(f"sink.{type(sink).__name__}", exc)
-                self.count_drop("entity", "sink_error", len(entities))
+                continue
+            self.count_drop("entity", "sink_error", len(entities))
         self._delivered += len(entities)
 
     # -- flush and shutdown ------------------------------------------------------------------
@@ -306,13 +303,10 @@ class Pipeline:
         ok = True
         for sink in self._sinks:
             remaining = None if deadline is None else max(0.0, deadline - self._clock())
-            try:
-                ok = sink.flush(remaining) and ok
-            except Exception as exc:
-                if is_strict():
-                    raise
-                report_internal_error(f"sink.{type(sink).__name__}.flush", exc)
-                ok = False
+            flushed = False
+            with guard(f"sink.{type(sink).__name__}.flush"):
+                flushed = sink.flush(remaining)
+            ok = flushed and ok
         return ok
 
     def shutdown(self, timeout: float | None = None) -> bool:
@@ -336,8 +330,6 @@ class Pipeline:
         self._closed = True
         for sink in self._sinks:
             remaining = None if deadline is None else max(0.0, deadline - self._clock())
-            try:
+            with guard(f"sink.{type(sink).__name__}.close", reraise=False):  # close every sink
                 sink.close(remaining)
-            except Exception as exc:  # noqa: BLE001 - closing must finish for every sink
-                report_internal_error(f"sink.{type(sink).__name__}.close", exc)
         return finished and not left

@@ -16,7 +16,7 @@ from opentelemetry.sdk.trace import Event
 from opentelemetry.sdk.util import BoundedList
 from opentelemetry.trace import Link
 
-from flext_observability._internal.guard import is_strict, report_internal_error
+from flext_observability._internal.guard import guard
 from flext_observability._internal.text import fix_surrogates, safe_repr
 from flext_observability.redaction import MARKER, Redactor
 
@@ -44,23 +44,16 @@ def each(items: Sequence[T], fn: Callable[[T], T], site: str) -> list[T] | None:
 
     Returns None only if the batch itself cannot be iterated (the caller reports failure).
     """
-    try:
-        iterator = list(items)
-    except Exception as exc:
-        if is_strict():
-            raise
-        report_internal_error(site, exc)
-        return None
-    out: list[T] = []
-    for item in iterator:
-        try:
-            out.append(fn(item))
-        except Exception as exc:
+    site_guard = guard(site)
+    with site_guard:
+        batch = list(items)
+        out: list[T] = []
+        for item in batch:
             # Never export what could not be scrubbed; one bad item must not sink the batch.
-            if is_strict():
-                raise
-            report_internal_error(site, exc)
-    return out
+            with site_guard:
+                out.append(fn(item))
+        return out
+    return None
 
 
 def redact_attrs(

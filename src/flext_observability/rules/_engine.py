@@ -28,7 +28,7 @@ import weakref
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
-from flext_observability._internal.guard import is_strict, report_internal_error
+from flext_observability._internal.guard import Guard, guard
 from flext_observability.exceptions import ConfigurationError
 from flext_observability.models import AlertStatus, FlextAlert
 from flext_observability.models._base import rebuild
@@ -52,6 +52,12 @@ DEFAULT_MAX_GROUPS = 100
 """Series, loggers or checks one rule tracks at most; new ones beyond are ignored."""
 
 _engines: weakref.WeakSet[AlertEngine] = weakref.WeakSet()
+_ENGINE_GUARD = guard("alert engine")
+
+
+def _rule_guard(rule: AlertRule) -> Guard[None]:
+    """The guard of one rule: its failures are counted under its name."""
+    return guard(f"alert rule {rule.name!r}")
 
 
 class AlertEngine:
@@ -136,11 +142,13 @@ class AlertEngine:
             for entity in entities:
                 by_type.setdefault(type(entity), []).append(entity)
             for evaluator in self._evaluators.values():
-                for entity in by_type.get(accepted_type(evaluator.rule), ()):
-                    try:
+                accepted = by_type.get(accepted_type(evaluator.rule), ())
+                if not accepted:
+                    continue
+                rule_guard = _rule_guard(evaluator.rule)  # a rule never breaks the worker
+                for entity in accepted:
+                    with rule_guard:
                         evaluator.ingest(entity, now)
-                    except Exception as exc:  # noqa: BLE001 - a rule never breaks the worker
-                        self._report(evaluator.rule, exc)
             return self._evaluate(now)
 
     def evaluate(self, now: float | None = None) -> list[FlextAlert]:
@@ -150,24 +158,15 @@ class AlertEngine:
 
     def _evaluate(self, now: float) -> list[FlextAlert]:
         out, self._outbox = self._outbox, []
-        try:
+        with _ENGINE_GUARD:
             self._expire_silences(now, out)
-        except Exception as exc:  # noqa: BLE001 - reported; strict mode re-raises in _report
-            self._report(None, exc)
         for name, evaluator in self._evaluators.items():
-            try:
+            with _rule_guard(evaluator.rule):  # one rule's failure never stops the others
                 findings = evaluator.findings(now)
                 tracks = self._tracks[name]
                 for key in [*findings, *(key for key in tracks if key not in findings)]:
                     self._step(evaluator.rule, key, findings.get(key, NOT_HOLDING), now, out)
-            except Exception as exc:  # noqa: BLE001 - one rule's failure never stops the others
-                self._report(evaluator.rule, exc)
         return out
-
-    def _report(self, rule: AlertRule | None, exc: Exception) -> None:
-        if is_strict():
-            raise exc
-        report_internal_error(f"alert rule {rule.name!r}" if rule else "alert engine", exc)
 
     # -- lifecycle -----------------------------------------------------------------------------
 

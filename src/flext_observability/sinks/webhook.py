@@ -36,7 +36,7 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Final
 
-from flext_observability._internal.guard import is_strict, report_internal_error
+from flext_observability._internal.guard import guard
 from flext_observability.models import FlextAlert
 from flext_observability.sinks._base import Entity
 from flext_observability.sinks._webhook_http import (
@@ -164,7 +164,7 @@ class WebhookSink:
 
     def write(self, entities: Sequence[Entity]) -> None:
         """Queue every `FlextAlert` in `entities` for sending; never blocks or raises."""
-        try:
+        with guard(_SITE):
             self._check_fork()
             alerts = [e for e in entities if isinstance(e, FlextAlert)]
             if not alerts:
@@ -188,10 +188,6 @@ class WebhookSink:
                     f"alert webhook {self._target.masked}: queue full ({self._queue_size}); "
                     f"dropped {full} notification(s)"
                 )
-        except Exception as exc:
-            if is_strict():
-                raise
-            report_internal_error(_SITE, exc)
 
     def _ensure_thread(self) -> None:
         if self._thread is None:
@@ -251,11 +247,9 @@ class WebhookSink:
                 if self._stop.is_set():
                     return
                 alert = self._queue.popleft()
-            try:
+            reason: str | None = "error"
+            with guard(_SITE, reraise=False):  # the sender thread must survive
                 reason = self._deliver(alert)
-            except Exception as exc:  # noqa: BLE001 - the sender thread must survive
-                report_internal_error(_SITE, exc)
-                reason = "error"
             with self._cond:
                 if reason is None:
                     self._sent += 1
