@@ -34,6 +34,7 @@ __all__ = [
     "internal_error_counts",
     "is_strict",
     "logger",
+    "reinit_after_fork",
     "report_internal_error",
     "reset_internal_errors",
     "set_strict",
@@ -157,6 +158,12 @@ def internal_error_counts() -> dict[str, int]:
     """Return how many internal errors each site has had."""
     with _state_lock:
         return dict(_counts)
+
+
+def reinit_after_fork() -> None:
+    """Give a forked child a fresh counts lock (another thread may have held it at the fork)."""
+    global _state_lock  # noqa: PLW0603 - replaced in the child only
+    _state_lock = threading.Lock()
 
 
 def reset_internal_errors() -> None:

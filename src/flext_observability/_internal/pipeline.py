@@ -10,13 +10,12 @@ and a new worker, so parent data is never delivered twice.
 from __future__ import annotations
 
 import collections
-import os
 import threading
 import time
-import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from flext_observability._internal import fork
 from flext_observability._internal.guard import guard, logger
 from flext_observability.sinks._base import Entity, Sink
 
@@ -99,14 +98,7 @@ class Pipeline:
         self._closed = False
         self._shutdown_deadline: float | None = None
         self._reinit()
-        weak = weakref.WeakMethod(self._after_fork)
-
-        def _after_fork_in_child() -> None:
-            method = weak()
-            if method is not None:
-                method()
-
-        os.register_at_fork(after_in_child=_after_fork_in_child)
+        fork.register(self, after_in_child=self._after_fork)
 
     def _reinit(self) -> None:
         self._queue: collections.deque[tuple[str, Any]] = collections.deque()

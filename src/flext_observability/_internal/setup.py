@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import os
 import sys
 import threading
 from collections.abc import Sequence
 from typing import Any
 
+from flext_observability._internal import fork
 from flext_observability._internal import wiring as _wiring
 from flext_observability._internal.guard import logger, set_strict
 from flext_observability._internal.handle import FlextObservability
@@ -128,7 +128,7 @@ def _register_exit_hooks() -> None:
         return
     _atexit_registered = True
     atexit.register(_atexit_shutdown)
-    os.register_at_fork(after_in_child=_after_fork_in_child)
+    fork.register(after_in_child=_after_fork_in_child)
 
 
 def _reset_for_tests() -> None:

@@ -21,13 +21,12 @@ except in strict mode.
 from __future__ import annotations
 
 import math
-import os
 import threading
 import time
-import weakref
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
+from flext_observability._internal import fork
 from flext_observability._internal.guard import Guard, guard
 from flext_observability.exceptions import ConfigurationError
 from flext_observability.models import AlertStatus, FlextAlert
@@ -51,7 +50,6 @@ DEFAULT_MAX_SAMPLES = 10_000
 DEFAULT_MAX_GROUPS = 100
 """Series, loggers or checks one rule tracks at most; new ones beyond are ignored."""
 
-_engines: weakref.WeakSet[AlertEngine] = weakref.WeakSet()
 _ENGINE_GUARD = guard("alert engine")
 
 
@@ -101,7 +99,7 @@ class AlertEngine:
         self._outbox: list[FlextAlert] = []
         for rule in rules:
             self.add_rule(rule)
-        _engines.add(self)
+        fork.register(self, after_in_child=self._after_fork)
 
     # -- rules ---------------------------------------------------------------------------------
 
@@ -320,12 +318,3 @@ class AlertEngine:
         self._outbox.clear()
         for rule in rules:
             self.add_rule(rule)
-
-
-def _reset_after_fork() -> None:
-    for engine in list(_engines):
-        engine._after_fork()  # noqa: SLF001 - module-private fork hook
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_reset_after_fork)

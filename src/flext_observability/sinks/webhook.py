@@ -30,12 +30,12 @@ import os
 import random
 import threading
 import time
-import weakref
 from collections import Counter, deque
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Final
 
+from flext_observability._internal import fork
 from flext_observability._internal.guard import guard
 from flext_observability.models import FlextAlert
 from flext_observability.sinks._base import Entity
@@ -56,7 +56,6 @@ DEFAULT_CLOSE_TIMEOUT: Final = 5.0
 """Seconds `close(None)` waits, the documented default shutdown deadline."""
 
 logger = logging.getLogger("flext_observability.webhook")
-_TRACKED: weakref.WeakSet[WebhookSink] = weakref.WeakSet()
 
 
 class WebhookSink:
@@ -116,7 +115,7 @@ class WebhookSink:
         self._rand = rand
         self._closed = False
         self._reset_runtime()
-        _TRACKED.add(self)
+        fork.register(self, after_in_child=self._reset_runtime)
 
     def _reset_runtime(self) -> None:
         # Everything a forked child must not inherit: locks, queue, thread, counts.
@@ -234,7 +233,7 @@ class WebhookSink:
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(max(deadline - time.monotonic(), 0.0))
-        _TRACKED.discard(self)
+        fork.unregister(self)
 
     def _interruptible_sleep(self, seconds: float) -> None:
         self._stop.wait(seconds)
@@ -306,11 +305,3 @@ class WebhookSink:
         if suppressed:
             message += f" ({suppressed} similar warning(s) suppressed)"
         logger.warning("%s", self._target.scrub(message))
-
-
-def _after_fork_in_child() -> None:
-    for sink in list(_TRACKED):
-        sink._reset_runtime()  # noqa: SLF001 - our own fork hook
-
-
-os.register_at_fork(after_in_child=_after_fork_in_child)
