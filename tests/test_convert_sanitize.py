@@ -14,7 +14,6 @@ from hypothesis import given, settings
 from _convert_strategies import Colour, Raising, attribute_maps, attribute_values, hostile_text
 from flext_observability._internal.convert.sanitize import (
     jsonish,
-    ns_to_datetime,
     sanitize_attributes,
     sanitize_value,
 )
@@ -26,6 +25,7 @@ from flext_observability._internal.text import (
     safe_repr,
     safe_str,
 )
+from flext_observability._internal.time import ns_to_datetime
 from flext_observability.models import FlextLogEntry
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextvars
 import threading
-from datetime import datetime
 from typing import Any
 
 from opentelemetry import trace
@@ -33,6 +32,7 @@ from opentelemetry.trace import (
 )
 
 from flext_observability._internal.pipeline import Pipeline
+from flext_observability._internal.time import datetime_to_ns
 from flext_observability.models import (
     FlextAlert,
     FlextHealthCheck,
@@ -105,10 +105,6 @@ def _sampled_context(trace_id: str, span_id: str, *, remote: bool) -> Context:
         trace_flags=TraceFlags(TraceFlags.SAMPLED),
     )
     return trace.set_span_in_context(NonRecordingSpan(span_context))
-
-
-def _ns(moment: datetime) -> int:
-    return int(moment.timestamp() * 1_000_000) * 1000
 
 
 class Emitter:
@@ -190,18 +186,20 @@ class Emitter:
                 context=parent,
                 kind=_KINDS[entity.kind.value],
                 attributes=dict(entity.attributes),
-                start_time=_ns(entity.start_time),
+                start_time=datetime_to_ns(entity.start_time),
             )
         finally:
             _FORCED_IDS.reset(token)
         for key, value in entity.context.items():
             span.set_attribute(f"flext.context.{key}", value)
         for event in entity.events:
-            span.add_event(event.name, dict(event.attributes), timestamp=_ns(event.timestamp))
+            span.add_event(
+                event.name, dict(event.attributes), timestamp=datetime_to_ns(event.timestamp)
+            )
         if entity.status.value != "unset":
             span.set_status(Status(_STATUS[entity.status.value], entity.status_message or None))
         end = entity.end_time or entity.start_time
-        span.end(end_time=_ns(end))
+        span.end(end_time=datetime_to_ns(end))
 
     def _log(self, entry: FlextLogEntry) -> None:
         if self._logger_provider is None:
@@ -215,7 +213,7 @@ class Emitter:
         attributes = log_attributes(entry)
         number, text = _SEVERITY[entry.level]
         record = LogRecord(
-            timestamp=_ns(entry.timestamp),
+            timestamp=datetime_to_ns(entry.timestamp),
             context=context,
             severity_number=number,
             severity_text=text,

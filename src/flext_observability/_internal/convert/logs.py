@@ -28,13 +28,13 @@ from opentelemetry.sdk._logs import ReadableLogRecord, ReadWriteLogRecord
 
 from flext_observability._internal.convert.sanitize import (
     jsonish,
-    ns_to_datetime,
     sanitize_attributes,
     sanitize_value,
 )
 from flext_observability._internal.convert.stdlib import exception_info, hex_ids
 from flext_observability._internal.convert.trace import resource_service_name, scope_name
 from flext_observability._internal.text import MAX_STRING_LENGTH, safe_str
+from flext_observability._internal.time import ns_to_datetime
 from flext_observability.models._log import ExceptionInfo, FlextLogEntry
 from flext_observability.models._types import LogLevel
 

@@ -28,9 +28,10 @@ from opentelemetry.sdk.metrics.export import (
     Sum,
 )
 
-from flext_observability._internal.convert.sanitize import ns_to_datetime, sanitize_attributes
+from flext_observability._internal.convert.sanitize import sanitize_attributes
 from flext_observability._internal.convert.trace import resource_service_name
 from flext_observability._internal.text import safe_str
+from flext_observability._internal.time import ns_to_datetime
 from flext_observability.models._metric import FlextMetric, HistogramData
 from flext_observability.models._types import MetricType
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flext_observability._internal.text import (
@@ -35,7 +34,6 @@ from flext_observability.models._types import AttributeValue
 
 __all__ = [
     "jsonish",
-    "ns_to_datetime",
     "sanitize_attributes",
     "sanitize_value",
 ]
@@ -43,11 +41,6 @@ __all__ = [
 _INT64_MIN = -(2**63)
 _INT64_MAX = 2**63 - 1
 _Scalar = str | bool | int | float
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_ONE_US = timedelta(microseconds=1)
-_MIN_US = (datetime.min.replace(tzinfo=UTC) - _EPOCH) // _ONE_US
-_MAX_US = (datetime.max.replace(tzinfo=UTC) - _EPOCH) // _ONE_US
 
 
 def jsonish(value: object, limit: int = MAX_REPR_LENGTH) -> str:
@@ -150,13 +143,3 @@ def sanitize_attributes(attributes: Mapping[Any, object] | None) -> dict[str, At
     except Exception:  # noqa: BLE001, S110 - a broken mapping keeps what was read
         pass
     return result
-
-
-def ns_to_datetime(ns: int) -> datetime:
-    """Convert Unix nanoseconds to an aware UTC datetime, truncated to microseconds.
-
-    Truncation is a floor division, so it is monotonic: `a <= b` gives
-    `ns_to_datetime(a) <= ns_to_datetime(b)`. Values outside the datetime range are clamped.
-    """
-    micros = min(max(ns // 1000, _MIN_US), _MAX_US)
-    return _EPOCH + timedelta(microseconds=micros)

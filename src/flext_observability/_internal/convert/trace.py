@@ -22,8 +22,9 @@ from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import SpanKind, StatusCode
 
-from flext_observability._internal.convert.sanitize import ns_to_datetime, sanitize_attributes
+from flext_observability._internal.convert.sanitize import sanitize_attributes
 from flext_observability._internal.text import safe_str
+from flext_observability._internal.time import ns_to_datetime
 from flext_observability.models._trace import FlextTrace
 from flext_observability.models._types import TraceKind, TraceStatus
 
