@@ -23,10 +23,9 @@ from flext_observability._internal.export_health import (
     TrackedSpanExporter,
 )
 from flext_observability.logs import EntityLoggingHandler, EntityLogRecordProcessor
-from flext_observability.models import FlextTrace
+from flext_observability.models import Entity, FlextTrace
 from flext_observability.processors import EntitySpanProcessor
 from flext_observability.readers import EntityMetricReader
-from flext_observability.sinks._base import Entity
 from flext_observability.sinks.memory import MemorySink
 
 

@@ -12,9 +12,8 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from flext_observability._internal.entity_pipeline import build_pipeline
 from flext_observability._internal.pipeline import Pipeline
-from flext_observability.models import FlextTrace
+from flext_observability.models import Entity, FlextTrace
 from flext_observability.processors import EntitySpanProcessor
-from flext_observability.sinks._base import Entity
 from flext_observability.sinks.memory import MemorySink
 
 

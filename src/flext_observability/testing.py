@@ -30,13 +30,13 @@ from flext_observability._internal.guard import reset_internal_errors, set_stric
 from flext_observability._internal.handle import FlextObservability
 from flext_observability.logs import EntityLoggingHandler
 from flext_observability.models import (
+    Entity,
     FlextAlert,
     FlextHealthCheck,
     FlextLogEntry,
     FlextMetric,
     FlextTrace,
 )
-from flext_observability.sinks._base import Entity
 from flext_observability.sinks.memory import MemorySink
 
 __all__ = ["Capture", "capture", "flext_capture", "reset_opentelemetry_globals"]

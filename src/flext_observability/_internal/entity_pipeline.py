@@ -23,14 +23,15 @@ from opentelemetry.sdk._logs import LoggerProvider
 
 from flext_observability._internal.convert.logs import log_record_to_entry
 from flext_observability._internal.convert.metrics import metrics_to_entities
+from flext_observability._internal.convert.severity import severity_of_levelno
 from flext_observability._internal.convert.stdlib import stdlib_record_to_entry
 from flext_observability._internal.convert.trace import span_to_trace
 from flext_observability._internal.emit import log_attributes
 from flext_observability._internal.pipeline import Converter, Observer, Pipeline
-from flext_observability.models import FlextLogEntry
-from flext_observability.sinks._base import Entity, Sink
+from flext_observability.models import Entity, FlextLogEntry
+from flext_observability.sinks._base import Sink
 
-__all__ = ["BRIDGE_ACTIVE", "build_pipeline", "severity_of"]
+__all__ = ["BRIDGE_ACTIVE", "build_pipeline"]
 
 
 class _BridgeFlag(threading.local):
@@ -40,22 +41,7 @@ class _BridgeFlag(threading.local):
 BRIDGE_ACTIVE = _BridgeFlag()
 """True on the worker while it emits a bridged stdlib record into the OTel Logs SDK."""
 
-_SEVERITY_BASE = (
-    (logging.CRITICAL, SeverityNumber.FATAL),
-    (logging.ERROR, SeverityNumber.ERROR),
-    (logging.WARNING, SeverityNumber.WARN),
-    (logging.INFO, SeverityNumber.INFO),
-    (logging.DEBUG, SeverityNumber.DEBUG),
-)
 _SEVERITY_TEXT = {"WARNING": "WARN", "CRITICAL": "FATAL"}
-
-
-def severity_of(levelno: int) -> SeverityNumber:
-    """Map a stdlib level number to the OTel severity number (data-model table)."""
-    for base, number in _SEVERITY_BASE:
-        if levelno >= base:
-            return SeverityNumber(min(number.value + min(levelno - base, 3), 24))
-    return SeverityNumber.TRACE if levelno > 0 else SeverityNumber.UNSPECIFIED
 
 
 class _LogBridge:
@@ -85,7 +71,7 @@ class _LogBridge:
             observed_timestamp=time.time_ns(),
             context=context,
             severity_text=_SEVERITY_TEXT.get(record.levelname, record.levelname),
-            severity_number=severity_of(record.levelno),
+            severity_number=SeverityNumber(severity_of_levelno(record.levelno)),
             body=entry.message,
             attributes=attributes,
         )

@@ -16,10 +16,10 @@ from flext_observability._internal.emit import Emitter
 from flext_observability._internal.guard import guard
 from flext_observability._internal.pipeline import Pipeline
 from flext_observability.health import HealthRegistry
+from flext_observability.models import Entity
 from flext_observability.result import FlextResult
 from flext_observability.rules._alerts import Alerts
 from flext_observability.settings import FlextObservabilitySettings
-from flext_observability.sinks._base import Entity
 from flext_observability.sinks.store import SQLiteStore
 
 __all__ = ["FlextObservability"]

@@ -17,7 +17,8 @@ from typing import Any
 
 from flext_observability._internal import fork
 from flext_observability._internal.guard import guard, logger
-from flext_observability.sinks._base import Entity, Sink
+from flext_observability.models import Entity
+from flext_observability.sinks._base import Sink
 
 __all__ = ["Converter", "Observer", "Pipeline"]
 

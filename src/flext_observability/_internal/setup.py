@@ -18,10 +18,11 @@ from flext_observability._internal import fork
 from flext_observability._internal import wiring as _wiring
 from flext_observability._internal.guard import logger, set_strict
 from flext_observability._internal.handle import FlextObservability
+from flext_observability.models import Entity
 from flext_observability.result import FlextResult
 from flext_observability.rules import Rule
 from flext_observability.settings import FlextObservabilitySettings
-from flext_observability.sinks._base import Entity, Sink
+from flext_observability.sinks._base import Sink
 
 __all__ = ["active", "emit", "force_flush", "setup", "shutdown"]
 

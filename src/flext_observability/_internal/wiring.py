@@ -16,6 +16,7 @@ from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.sdk._logs import LoggerProvider
 
 from flext_observability._internal import cardinality
+from flext_observability._internal.convert.severity import severity_of_alert
 from flext_observability._internal.emit import Emitter
 from flext_observability._internal.entity_pipeline import build_pipeline
 from flext_observability._internal.export_health import (
@@ -43,7 +44,7 @@ from flext_observability.health import (
 from flext_observability.logs import (
     EntityLogRecordProcessor,
 )
-from flext_observability.models import AlertSeverity, FlextAlert, FlextHealthCheck
+from flext_observability.models import Entity, FlextAlert, FlextHealthCheck
 from flext_observability.redaction import Redactor
 from flext_observability.rules import (
     AlertEngine,
@@ -54,19 +55,13 @@ from flext_observability.rules import (
 )
 from flext_observability.rules._alerts import Alerts
 from flext_observability.settings import FlextObservabilitySettings
-from flext_observability.sinks._base import Entity, Sink
+from flext_observability.sinks._base import Sink
 from flext_observability.sinks.store import SQLiteStore
 from flext_observability.sinks.webhook import WebhookSink
 
 __all__ = ["build"]
 
 
-_ALERT_SEVERITY = {
-    AlertSeverity.INFO: SeverityNumber.INFO,
-    AlertSeverity.WARNING: SeverityNumber.WARN,
-    AlertSeverity.ERROR: SeverityNumber.ERROR,
-    AlertSeverity.CRITICAL: SeverityNumber.FATAL,
-}
 ALERT_LOGGER = "flext_observability.alerts"
 
 
@@ -94,7 +89,7 @@ def _alert_logger(provider: LoggerProvider | None) -> Callable[[Sequence[Entity]
             otel_logger.emit(
                 LogRecord(
                     event_name="flext.alert",
-                    severity_number=_ALERT_SEVERITY[alert.severity],
+                    severity_number=SeverityNumber(severity_of_alert(alert.severity).number),
                     severity_text=alert.severity.value.upper(),
                     body=alert.message,
                     attributes=attributes,

@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from flext_observability._internal import fork
 from flext_observability._internal.guard import Guard, guard
 from flext_observability.exceptions import ConfigurationError
-from flext_observability.models import AlertStatus, FlextAlert
+from flext_observability.models import AlertStatus, Entity, FlextAlert
 from flext_observability.models._base import rebuild
 from flext_observability.result import FlextResult
 from flext_observability.rules._kinds import AlertRule
@@ -41,7 +41,6 @@ from flext_observability.rules._state import (
     make_evaluator,
 )
 from flext_observability.rules._windows import NOT_HOLDING, Finding, GroupKey
-from flext_observability.sinks._base import Entity
 
 __all__ = ["DEFAULT_MAX_GROUPS", "DEFAULT_MAX_SAMPLES", "AlertEngine"]
 

@@ -25,8 +25,8 @@ from typing import Literal
 
 from flext_observability._internal.time import datetime_to_ns
 from flext_observability.exceptions import StoreError
+from flext_observability.models import Entity
 from flext_observability.models._types import LogLevel, level_before, normalize_enum
-from flext_observability.sinks._base import Entity
 from flext_observability.sinks._store_schema import TABLES, Table
 
 __all__ = ["Order", "OrderBy", "build_query", "decode_rows"]

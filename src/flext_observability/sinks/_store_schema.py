@@ -16,6 +16,7 @@ from typing import Any
 
 from flext_observability._internal.time import datetime_to_ns
 from flext_observability.models import (
+    Entity,
     FlextAlert,
     FlextHealthCheck,
     FlextLogEntry,
@@ -29,7 +30,6 @@ from flext_observability.models._types import (
     LogLevel,
     TraceStatus,
 )
-from flext_observability.sinks._base import Entity
 
 __all__ = [
     "KINDS",

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from flext_observability._internal.guard import guard
 from flext_observability.exceptions import ConfigurationError
-from flext_observability.sinks._base import Entity
+from flext_observability.models import Entity
 
 __all__ = ["CallbackSink"]
 

@@ -33,9 +33,8 @@ from typing import Self
 from flext_observability._internal import fork
 from flext_observability._internal.guard import guard, logger
 from flext_observability.exceptions import ConfigurationError, StoreError
-from flext_observability.models import FlextTrace
+from flext_observability.models import Entity, FlextTrace
 from flext_observability.sinks import _store_db as db
-from flext_observability.sinks._base import Entity
 from flext_observability.sinks._store_query import Order, OrderBy, build_query, decode_rows
 from flext_observability.sinks._store_schema import KINDS, TABLES, table_for, table_for_entity
 

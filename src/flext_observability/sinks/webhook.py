@@ -37,8 +37,7 @@ from typing import Final
 
 from flext_observability._internal import fork
 from flext_observability._internal.guard import guard
-from flext_observability.models import FlextAlert
-from flext_observability.sinks._base import Entity
+from flext_observability.models import Entity, FlextAlert
 from flext_observability.sinks._webhook_http import (
     Outcome,
     Target,
