@@ -15,9 +15,8 @@ from opentelemetry import baggage
 from opentelemetry.context import Context, get_current
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
-from flext_observability._internal.entity_pipeline import build_pipeline
 from flext_observability._internal.guard import guard
-from flext_observability._internal.pipeline import Pipeline
+from flext_observability._internal.pipeline import Pipeline, build_pipeline
 from flext_observability.sinks._base import Sink
 
 __all__ = ["EntitySpanProcessor"]

@@ -20,9 +20,8 @@ from opentelemetry.sdk.metrics.export import (
     PeriodicExportingMetricReader,
 )
 
-from flext_observability._internal.entity_pipeline import build_pipeline
 from flext_observability._internal.guard import guard
-from flext_observability._internal.pipeline import Pipeline
+from flext_observability._internal.pipeline import Pipeline, build_pipeline
 from flext_observability.sinks._base import Sink
 
 __all__ = ["EntityMetricReader"]
