@@ -1,4 +1,4 @@
-"""The simple API (SPEC §4): build entities as values, never raising.
+"""The simple API: build entities as values, never raising.
 
 Each `flext_create_*` returns a `FlextResult`; a failure's message contains the documented phrase
 and the specific cause, e.g. ``"Invalid metric name: name cannot be empty"``. To record an entity
@@ -41,7 +41,7 @@ _PARENT_ID = re.compile(r"^([0-9a-f]{32})-([0-9a-f]{16})$")
 
 
 def infer_metric_type(name: str, unit: str = "") -> MetricType:
-    """Infer a metric's type from its unit and name (SPEC §4; first match wins)."""
+    """Infer a metric's type from its unit and name (first match wins)."""
     unit_l = unit.lower()
     name_l = name.lower()
     if unit_l in {"count", "counts"}:

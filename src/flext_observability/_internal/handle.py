@@ -1,4 +1,4 @@
-"""`FlextObservability`: the handle `setup()` returns (SPEC §6)."""
+"""`FlextObservability`: the handle `setup()` returns."""
 
 from __future__ import annotations
 

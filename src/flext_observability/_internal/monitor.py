@@ -36,7 +36,7 @@ __all__ = [
 ]
 
 SCOPE: Final = "flext_observability"
-"""Instrumentation scope name of our tracer and meter (SPEC §1)."""
+"""Instrumentation scope name of our tracer and meter (the package name)."""
 
 DURATION_NAME: Final = "flext.function.duration"
 CALLS_NAME: Final = "flext.function.calls"

@@ -1,4 +1,4 @@
-"""`setup()`: the only place providers are built (SPEC §6), and the module-level shortcuts.
+"""`setup()`: the only entry point that builds providers, and the module-level shortcuts.
 
 `setup()` is idempotent: while a setup is active, calling it again returns the same handle (and
 says once if the new settings differ). When a TracerProvider, MeterProvider or LoggerProvider

@@ -1,6 +1,6 @@
 """The store query commands: `summary`, `traces`, `logs`, `metrics`, `alerts`, `health`.
 
-`--json` prints one entity per line, exactly the SPEC model's JSON (`model_dump_json`).
+`--json` prints one entity per line, exactly the entity model's JSON (`model_dump_json`).
 """
 
 from __future__ import annotations

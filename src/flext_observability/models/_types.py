@@ -1,6 +1,6 @@
 """Enums and annotated field types shared by the entity models (pure; no OpenTelemetry).
 
-Validators raise `ValueError` whose message starts with the documented SPEC phrase
+Validators raise `ValueError` whose message starts with the documented error phrase
 ("Invalid metric name: ...") so the simple API can surface it unchanged.
 """
 
@@ -35,7 +35,7 @@ __all__ = [
 
 
 class MetricType(StrEnum):
-    """How a metric data point aggregates (OTel Sum/Gauge/Histogram mapping in SPEC §3)."""
+    """How a metric data point aggregates (an OTel Sum, Gauge or Histogram)."""
 
     COUNTER = "counter"
     GAUGE = "gauge"

@@ -1,4 +1,4 @@
-"""Secret and PII scrubbing, on by default (RELIABILITY "Security"); pure, no OpenTelemetry.
+"""Secret and PII scrubbing, on by default; pure, no OpenTelemetry.
 
 A `Redactor` applies three rules, in this order of precedence:
 

@@ -1,4 +1,4 @@
-"""The six alert rule kinds (SPEC §10): frozen, keyword-only dataclasses validated on creation.
+"""The six alert rule kinds: frozen, keyword-only dataclasses validated on creation.
 
 Durations are seconds (`for_s`, `cooldown_s`, `escalate_after_s`, `window_s`, `duration_s`); the
 rules file spells them `for`, `cooldown`, `escalate_after`, `window`, `duration` and also accepts

@@ -1,4 +1,4 @@
-"""`WebhookSink`: POST every `FlextAlert` it receives to a webhook URL (SPEC §10).
+"""`WebhookSink`: POST every `FlextAlert` it receives to a webhook URL.
 
 Each notification is one `POST` with `Content-Type: application/json` whose body is exactly
 `alert.model_dump_json()`; the alert engine sends one when an alert becomes active, escalates and

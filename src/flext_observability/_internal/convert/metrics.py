@@ -1,6 +1,6 @@
 """Convert OpenTelemetry SDK `MetricsData` to `FlextMetric` entities (pure; pipeline worker).
 
-One entity per data point (SPEC §3 "FlextMetric"): a monotonic `Sum` is a counter; a
+One entity per data point: a monotonic `Sum` is a counter; a
 non-monotonic `Sum` and a `Gauge` are gauges; a `Histogram` keeps its explicit buckets; an
 `ExponentialHistogram` is summarised as count/sum/min/max with no buckets. For histograms
 `value` is the sum. `tags` are the point's attributes (sanitised), `start_time` is None when the

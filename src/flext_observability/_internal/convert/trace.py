@@ -1,6 +1,6 @@
 """Convert an OpenTelemetry SDK span to a `FlextTrace` (pure; runs on the pipeline worker).
 
-Decisions (SPEC §3 "FlextTrace"):
+Decisions:
 - ids are lowercase hex (`032x` / `016x`); `parent_span_id` is None for roots.
 - an empty or blank span name becomes `UNNAMED_OPERATION` (the model requires a non-empty name).
 - times are truncated from nanoseconds to microseconds by floor division, which is monotonic,
