@@ -47,8 +47,13 @@ from flext_observability.models import (
 from flext_observability.result import FlextResult
 
 if TYPE_CHECKING:
-    from flext_observability._internal.handle import FlextObservability
-    from flext_observability._internal.setup import emit, force_flush, setup, shutdown
+    from flext_observability._internal.setup import (
+        FlextObservability,
+        emit,
+        force_flush,
+        setup,
+        shutdown,
+    )
     from flext_observability.health import HealthRegistry, ProbeServer
     from flext_observability.logs import EntityLoggingHandler, EntityLogRecordProcessor
     from flext_observability.monitor import flext_monitor_function
@@ -91,7 +96,7 @@ _LAZY = {
     "EntityLoggingHandler": "flext_observability.logs",
     "EntityMetricReader": "flext_observability.readers",
     "EntitySpanProcessor": "flext_observability.processors",
-    "FlextObservability": "flext_observability._internal.handle",
+    "FlextObservability": "flext_observability._internal.setup",
     "ProbeServer": "flext_observability.health",
     "emit": "flext_observability._internal.setup",
     "flext_monitor_function": "flext_observability.monitor",

@@ -27,7 +27,7 @@ from opentelemetry.util._once import Once
 from flext_observability._internal import monitor as _monitor
 from flext_observability._internal import setup as _setup
 from flext_observability._internal.guard import reset_internal_errors, set_strict
-from flext_observability._internal.handle import FlextObservability
+from flext_observability._internal.setup import FlextObservability
 from flext_observability.logs import EntityLoggingHandler
 from flext_observability.models import (
     Entity,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,6 @@ from flext_observability._internal.export_health import (
     TrackedSpanExporter,
 )
 from flext_observability._internal.guard import logger
-from flext_observability._internal.handle import FlextObservability
 from flext_observability._internal.pipeline import Pipeline, build_pipeline
 from flext_observability.exceptions import ConfigurationError
 from flext_observability.health import (
@@ -72,7 +72,7 @@ from flext_observability.sinks._base import Sink
 from flext_observability.sinks.store import SQLiteStore
 from flext_observability.sinks.webhook import WebhookSink
 
-__all__ = ["build"]
+__all__ = ["ALERT_LOGGER", "System", "build"]
 
 
 ALERT_LOGGER = "flext_observability.alerts"
@@ -345,10 +345,29 @@ def register_own_metrics(
     )
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class System:
+    """Every component `build` assembled; `setup()` wraps it in the `FlextObservability` handle."""
+
+    settings: FlextObservabilitySettings
+    pipeline: Pipeline
+    tracer_provider: TracerProvider | None
+    meter_provider: MeterProvider | None
+    logger_provider: LoggerProvider | None
+    owns_providers: bool
+    """Whether the three providers are ours to shut down (else they are only flushed)."""
+    emitter: Emitter
+    health: HealthRegistry
+    alerts: Alerts
+    store: SQLiteStore | None
+    cleanups: list[Callable[[], object]]
+    """What stops at shutdown besides the providers and the pipeline (scheduler, server, ...)."""
+
+
 def build(
     settings: FlextObservabilitySettings, *, sinks: Sequence[Sink], rules: Sequence[Rule]
-) -> FlextObservability:
-    """Build every component from `settings` and return the handle."""
+) -> System:
+    """Build every component from `settings`."""
     redactor = Redactor(
         enabled=settings.redaction_enabled,
         extra_patterns=settings.redaction_extra_patterns,
@@ -406,7 +425,7 @@ def build(
         meter=meter_provider.get_meter("flext_observability.emit") if meter_provider else None,
         logger_provider=log_provider,
     )
-    return FlextObservability(
+    return System(
         settings=settings,
         pipeline=pipeline,
         tracer_provider=tracer_provider,
