@@ -13,12 +13,10 @@ from flext_observability._internal.guard import guard
 
 
 @pytest.fixture(autouse=True)
-def _clean() -> Iterator[None]:
-    """Start and end with no counts and strict mode off."""
+def _no_counts() -> Iterator[None]:
+    """Each test counts from zero, and leaves no counts behind."""
     _guard.reset_internal_errors()
-    _guard.set_strict(False)
     yield
-    _guard.set_strict(False)
     _guard.reset_internal_errors()
 
 
@@ -42,12 +40,15 @@ def test_block_and_decorator_swallow_count_and_fall_back() -> None:
 def test_strict_mode_re_raises_unless_the_guard_never_does() -> None:
     """Strict mode re-raises from both forms; `reraise=False` still reports and swallows."""
     _guard.set_strict(True)
-    with pytest.raises(ValueError, match="boom"):
-        _fails()
-    with pytest.raises(ZeroDivisionError):
-        _divide(1, 0)
-    with guard("t.worker", reraise=False):
-        raise RuntimeError
+    try:
+        with pytest.raises(ValueError, match="boom"):
+            _fails()
+        with pytest.raises(ZeroDivisionError):
+            _divide(1, 0)
+        with guard("t.worker", reraise=False):
+            raise RuntimeError
+    finally:
+        _guard.set_strict(False)
     assert _guard.internal_error_counts() == {"t.worker": 1}
 
 
