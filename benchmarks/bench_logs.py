@@ -9,7 +9,7 @@ SDK `LoggerProvider` with `BatchLogRecordProcessor` to a no-op exporter:
   the SDK's deprecated `LoggingHandler`), which translates the record to an OTel `LogRecord` and
   emits it on the calling thread;
 - ours: `EntityLoggingHandler` on a pipeline (redaction on, a real sink) whose worker builds the
-  `FlextLogEntry` and emits the OTel record through the provider (`_entity_pipeline._LogBridge`),
+  `FlextLogEntry` and emits the OTel record through the provider (`logs.log_twin`),
   whose exporter is wrapped in `RedactingLogRecordExporter`; the provider also carries
   `EntityLogRecordProcessor`, as `setup()` wires it.
 

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from flext_observability._internal import guard as _guard
 from flext_observability._internal.guard import guard
+from flext_observability.testing import strict_mode
 
 
 @pytest.fixture(autouse=True)
@@ -39,16 +40,13 @@ def test_block_and_decorator_swallow_count_and_fall_back() -> None:
 
 def test_strict_mode_re_raises_unless_the_guard_never_does() -> None:
     """Strict mode re-raises from both forms; `reraise=False` still reports and swallows."""
-    _guard.set_strict(True)
-    try:
+    with strict_mode():
         with pytest.raises(ValueError, match="boom"):
             _fails()
         with pytest.raises(ZeroDivisionError):
             _divide(1, 0)
         with guard("t.worker", reraise=False):
             raise RuntimeError
-    finally:
-        _guard.set_strict(False)
     assert _guard.internal_error_counts() == {"t.worker": 1}
 
 

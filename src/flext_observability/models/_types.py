@@ -30,7 +30,6 @@ __all__ = [
     "check_hex_id",
     "normalize_enum",
     "utc",
-    "utc_now",
 ]
 
 
@@ -139,11 +138,6 @@ def utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
-
-
-def utc_now() -> datetime:
-    """Return the current time, aware UTC."""
-    return datetime.now(UTC)
 
 
 def _utc_field(value: datetime) -> datetime:

@@ -26,8 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from flext_observability._internal.text import shown
-from flext_observability.exceptions import ConfigurationError
-from flext_observability.rules._checks import RuleFieldError
+from flext_observability.exceptions import ConfigurationError, RuleFieldError
 from flext_observability.rules._kinds import (
     AbsenceRule,
     AlertRule,

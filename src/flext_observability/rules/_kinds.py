@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from typing import ClassVar, NoReturn
 
 from flext_observability._internal.text import shown
+from flext_observability.exceptions import RuleFieldError
 from flext_observability.models._types import AlertSeverity, LogLevel
 from flext_observability.rules._checks import (
-    RuleFieldError,
     check_choice,
     check_number,
     check_pattern,
@@ -38,7 +38,6 @@ __all__ = [
     "HealthRule",
     "LatencyRule",
     "LogRateRule",
-    "RuleFieldError",
     "SpanRule",
     "ThresholdRule",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flext_observability._internal.exports import publish
 from flext_observability.models import Entity
 from flext_observability.sinks._base import Sink
 from flext_observability.sinks.callback import CallbackSink
@@ -18,3 +19,5 @@ __all__ = [
     "Sink",
     "WebhookSink",
 ]
+
+publish(globals(), __all__)
