@@ -211,7 +211,7 @@ _BUILT: weakref.WeakSet[object] = weakref.WeakSet()
 """Providers an earlier setup() built (OpenTelemetry lets a process set each global once)."""
 
 
-def note_attach(kind: str, existing: object) -> None:
+def _note_attach(kind: str, existing: object) -> None:
     if existing in _BUILT:
         logger.warning(
             "flext-observability: setup() after shutdown() reuses the %s of the first setup "
@@ -223,7 +223,7 @@ def note_attach(kind: str, existing: object) -> None:
         logger.info("flext-observability: attaching to the %s that is already set", kind)
 
 
-def build_tracer_provider(
+def _build_tracer_provider(
     settings: FlextObservabilitySettings,
     pipeline: Pipeline,
     tracker: ExportTracker,
@@ -231,7 +231,7 @@ def build_tracer_provider(
 ) -> tuple[TracerProvider, bool]:
     existing = trace.get_tracer_provider()
     if isinstance(existing, TracerProvider):
-        note_attach("TracerProvider", existing)
+        _note_attach("TracerProvider", existing)
         existing.add_span_processor(EntitySpanProcessor(pipeline))
         return existing, False
     provider = TracerProvider(
@@ -250,7 +250,7 @@ def build_tracer_provider(
     return provider, True
 
 
-def build_meter_provider(
+def _build_meter_provider(
     settings: FlextObservabilitySettings,
     pipeline: Pipeline,
     tracker: ExportTracker,
@@ -261,7 +261,7 @@ def build_meter_provider(
     )
     existing = metrics.get_meter_provider()
     if isinstance(existing, MeterProvider):
-        note_attach("MeterProvider", existing)
+        _note_attach("MeterProvider", existing)
         existing.add_metric_reader(entity_reader)
         return existing, False
 
@@ -279,10 +279,10 @@ def build_meter_provider(
     return provider, True
 
 
-def build_logger_provider(settings: FlextObservabilitySettings) -> tuple[LoggerProvider, bool]:
+def _build_logger_provider(settings: FlextObservabilitySettings) -> tuple[LoggerProvider, bool]:
     existing = get_logger_provider()
     if isinstance(existing, LoggerProvider):
-        note_attach("LoggerProvider", existing)
+        _note_attach("LoggerProvider", existing)
         return existing, False
     provider = LoggerProvider(resource=_providers.build_resource(settings), shutdown_on_exit=False)
     set_logger_provider(provider)
@@ -290,7 +290,7 @@ def build_logger_provider(settings: FlextObservabilitySettings) -> tuple[LoggerP
     return provider, True
 
 
-def add_log_exporters(
+def _add_log_exporters(
     settings: FlextObservabilitySettings,
     provider: LoggerProvider,
     pipeline: Pipeline,
@@ -309,7 +309,7 @@ def add_log_exporters(
         provider.add_log_record_processor(BatchLogRecordProcessor(wrapped))
 
 
-def register_own_metrics(
+def _register_own_metrics(
     meter_provider: MeterProvider, pipeline: Pipeline, health: HealthRegistry
 ) -> None:
     meter = meter_provider.get_meter("flext_observability")
@@ -377,23 +377,23 @@ def build(
     cardinality.install()
     engine = _engine(settings, rules)
     log_provider, owns_logs = (
-        build_logger_provider(settings) if settings.logs_enabled else (None, True)
+        _build_logger_provider(settings) if settings.logs_enabled else (None, True)
     )
     pipeline, store = _entity_side(settings, sinks, engine, log_provider, redactor)
     cleanups: list[Callable[[], object]] = []
     tracer_provider, owns_traces = (
-        build_tracer_provider(settings, pipeline, tracker, redactor)
+        _build_tracer_provider(settings, pipeline, tracker, redactor)
         if settings.traces_enabled
         else (None, True)
     )
     meter_provider, owns_metrics = (
-        build_meter_provider(settings, pipeline, tracker, redactor)
+        _build_meter_provider(settings, pipeline, tracker, redactor)
         if settings.metrics_enabled
         else (None, True)
     )
     if log_provider is not None:
         if owns_logs:
-            add_log_exporters(settings, log_provider, pipeline, tracker, redactor)
+            _add_log_exporters(settings, log_provider, pipeline, tracker, redactor)
         log_provider.add_log_record_processor(EntityLogRecordProcessor(pipeline))
         cleanups.append(install_logging_handler(pipeline, settings.log_level))
     health = _health(settings, pipeline, store, tracker)
@@ -418,7 +418,7 @@ def build(
                 raise
             logger.warning("flext-observability: probe server not started: %s", exc)
     if meter_provider is not None:
-        register_own_metrics(meter_provider, pipeline, health)
+        _register_own_metrics(meter_provider, pipeline, health)
     emitter = Emitter(
         pipeline=pipeline,
         tracer_provider=tracer_provider,
