@@ -25,8 +25,6 @@ __all__ = ["EntitySpanProcessor"]
 # since 1.0). Reading it directly is one dict lookup per span start, where `baggage.get_all`
 # also builds a MappingProxy every time; if it ever disappears, `get_all` is used instead.
 _BAGGAGE_KEY: str | None = getattr(baggage, "_BAGGAGE_KEY", None)
-_ON_START = guard("EntitySpanProcessor.on_start")
-_ON_END = guard("EntitySpanProcessor.on_end")
 
 
 class EntitySpanProcessor(SpanProcessor):
@@ -59,27 +57,31 @@ class EntitySpanProcessor(SpanProcessor):
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         """Remember the parent's baggage, if any (one dict lookup when there is none)."""
-        if not self._capture_baggage:
-            return
-        with _ON_START:
-            context = parent_context if parent_context is not None else get_current()
-            entries = (
-                context.get(_BAGGAGE_KEY) if _BAGGAGE_KEY is not None else baggage.get_all(context)
-            )
-            if entries and isinstance(entries, Mapping):
-                span_id = span.get_span_context().span_id
-                self._baggage[span_id] = {str(k): str(v) for k, v in entries.items()}
+        if self._capture_baggage:
+            self._remember_baggage(span, parent_context)
 
+    # The guards of the per-span hooks are decorators: on the application thread, one call
+    # (a `with` block costs two).
+    @guard("EntitySpanProcessor.on_start")
+    def _remember_baggage(self, span: Span, parent_context: Context | None) -> None:
+        context = parent_context if parent_context is not None else get_current()
+        entries = (
+            context.get(_BAGGAGE_KEY) if _BAGGAGE_KEY is not None else baggage.get_all(context)
+        )
+        if entries and isinstance(entries, Mapping):
+            span_id = span.get_span_context().span_id
+            self._baggage[span_id] = {str(k): str(v) for k, v in entries.items()}
+
+    @guard("EntitySpanProcessor.on_end")
     def on_end(self, span: ReadableSpan) -> None:
         """Queue the span for conversion; never blocks, never raises."""
-        with _ON_END:
-            if self._baggage:
-                context = span.get_span_context()
-                extra = self._baggage.pop(context.span_id, None) if context else None
-                if extra is not None:
-                    self._pipeline.submit("span_with_baggage", (span, extra))
-                    return
-            self._pipeline.submit("span", span)
+        if self._baggage:
+            context = span.get_span_context()
+            extra = self._baggage.pop(context.span_id, None) if context else None
+            if extra is not None:
+                self._pipeline.submit("span_with_baggage", (span, extra))
+                return
+        self._pipeline.submit("span", span)
 
     def shutdown(self) -> None:
         """Shut the owned pipeline down (a shared one is shut down by its owner)."""
