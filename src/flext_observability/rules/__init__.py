@@ -23,6 +23,7 @@ logger / check, with the name in the label `logger` / `check`.
 from __future__ import annotations
 
 from flext_observability._internal.exports import publish
+from flext_observability.rules._alerts import Alerts
 from flext_observability.rules._engine import DEFAULT_MAX_GROUPS, DEFAULT_MAX_SAMPLES, AlertEngine
 from flext_observability.rules._file import (
     load_rules_file,
@@ -46,6 +47,7 @@ __all__ = [
     "AbsenceRule",
     "AlertEngine",
     "AlertRule",
+    "Alerts",
     "ErrorRatioRule",
     "HealthRule",
     "LatencyRule",
