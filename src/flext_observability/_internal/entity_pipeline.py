@@ -1,6 +1,7 @@
 """Wires the converters into a `Pipeline`: what each queued payload kind becomes.
 
 Payload kinds: `span` (ReadableSpan), `span_with_baggage` ((ReadableSpan, baggage dict)),
+`span_stat` (an unsampled ReadableSpan: derived metric and rule sample only, see `derived`),
 `metrics` (MetricsData), `log` ((stdlib LogRecord, OTel Context) from the logging bridge),
 `otel_log` (ReadWriteLogRecord from the Logs API), `entity` (an entity emitted by the user).
 
@@ -19,15 +20,17 @@ from collections.abc import Callable, Iterable, Sequence
 from opentelemetry import trace
 from opentelemetry._logs import LogRecord, SeverityNumber
 from opentelemetry.context import Context
-from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk._logs import LoggerProvider, ReadWriteLogRecord
 
 from flext_observability._internal.convert.logs import log_record_to_entry
 from flext_observability._internal.convert.metrics import metrics_to_entities
 from flext_observability._internal.convert.stdlib import stdlib_record_to_entry
 from flext_observability._internal.convert.trace import span_to_trace
+from flext_observability._internal.derived import DerivedMetrics, NoisePolicy, span_converters
 from flext_observability._internal.emit import log_attributes
 from flext_observability._internal.pipeline import Converter, Observer, Pipeline
 from flext_observability.models import FlextLogEntry
+from flext_observability.rules._samples import SpanSample
 from flext_observability.sinks._base import Entity, Sink
 
 __all__ = ["BRIDGE_ACTIVE", "build_pipeline", "severity_of"]
@@ -48,6 +51,15 @@ _SEVERITY_BASE = (
     (logging.DEBUG, SeverityNumber.DEBUG),
 )
 _SEVERITY_TEXT = {"WARNING": "WARN", "CRITICAL": "FATAL"}
+_LEVEL_NAMES = {
+    "DEBUG": "debug",
+    "INFO": "info",
+    "WARNING": "warning",
+    "WARN": "warning",
+    "ERROR": "error",
+    "CRITICAL": "critical",
+    "FATAL": "critical",
+}
 
 
 def severity_of(levelno: int) -> SeverityNumber:
@@ -61,12 +73,17 @@ def severity_of(levelno: int) -> SeverityNumber:
 class _LogBridge:
     """Converts a bridged stdlib record and emits its OTel twin (on the worker)."""
 
-    def __init__(self, service_name: str | None, provider: LoggerProvider | None) -> None:
+    def __init__(
+        self, service_name: str | None, provider: LoggerProvider | None, derived: DerivedMetrics
+    ) -> None:
         self.service_name = service_name
         self.provider = provider
+        self.derived = derived
 
     def __call__(self, payload: tuple[logging.LogRecord, Context]) -> list[Entity]:
         record, context = payload
+        if not self.derived.log(record.name, _LEVEL_NAMES.get(record.levelname, "info")):
+            return []
         span_context = trace.get_current_span(context).get_span_context()
         entry = stdlib_record_to_entry(
             record,
@@ -108,19 +125,24 @@ def build_pipeline(
     batch_size: int = 512,
     schedule_delay: float = 0.5,
     tick: Callable[[], Iterable[Entity]] | None = None,
+    derived: DerivedMetrics | None = None,
 ) -> Pipeline:
-    """Build a pipeline that converts every payload kind our components queue."""
+    """Build a pipeline that converts every payload kind our components queue.
+
+    `derived` records the derived metrics and applies the noise policy (default: an unbound
+    one with the default exclusions, so rules still see every span).
+    """
     pipeline_ref: list[Pipeline] = []
+    derived = derived if derived is not None else DerivedMetrics(NoisePolicy())
 
     def skipped_point(_name: str, _exc: BaseException) -> None:
         pipeline_ref[0].count_drop("metrics", "conversion_error")
 
     converters: dict[str, Converter] = {
-        "span": lambda span: [span_to_trace(span)],
-        "span_with_baggage": lambda item: [span_to_trace(item[0], context=item[1])],
+        **span_converters(derived, lambda span, context: [span_to_trace(span, context=context)]),
         "metrics": lambda data: metrics_to_entities(data, on_skip=skipped_point),
-        "log": _LogBridge(service_name, log_provider),
-        "otel_log": lambda record: [log_record_to_entry(record)],
+        "log": _LogBridge(service_name, log_provider, derived),
+        "otel_log": lambda record: _otel_log(record, derived),
         "entity": lambda entity: [entity],
     }
     pipeline = Pipeline(
@@ -132,6 +154,24 @@ def build_pipeline(
         batch_size=batch_size,
         schedule_delay=schedule_delay,
         tick=tick,
+        observe_only=(SpanSample,),
     )
     pipeline_ref.append(pipeline)
     return pipeline
+
+
+def _otel_log(record: ReadWriteLogRecord, derived: DerivedMetrics) -> list[Entity]:
+    """A record emitted through the Logs API: counted by scope name, then converted."""
+    scope = record.instrumentation_scope
+    level = _level_of(record.log_record.severity_number)
+    if not derived.log(scope.name if scope is not None else "", level):
+        return []
+    return [log_record_to_entry(record)]
+
+
+def _level_of(severity: SeverityNumber | None) -> str:
+    number = severity.value if severity is not None else 0
+    for bound, name in ((21, "critical"), (17, "error"), (13, "warning"), (9, "info")):
+        if number >= bound:
+            return name
+    return "debug"

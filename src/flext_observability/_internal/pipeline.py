@@ -57,6 +57,8 @@ class Pipeline:
         schedule_delay: seconds the worker sleeps when the queue is short.
         tick: called on the worker about once per `tick_interval` seconds (time-driven rules).
         warn_interval: seconds between two "dropped" warnings.
+        observe_only: types of converted items that go to the observers only (never redacted,
+            never delivered to sinks), such as the samples of unsampled spans for the rules.
     """
 
     def __init__(
@@ -73,8 +75,10 @@ class Pipeline:
         tick_interval: float = 1.0,
         warn_interval: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
+        observe_only: tuple[type, ...] = (),
     ) -> None:
         """Build the pipeline; the worker starts on `start()`."""
+        self._observe_only = observe_only
         self._converters = dict(converters)
         self._sinks: list[Sink] = list(sinks)
         self._redact = redact
@@ -243,24 +247,32 @@ class Pipeline:
 
     def _process(self, batch: list[tuple[str, Any]]) -> None:
         entities: list[Entity] = []
+        observed_only: list[Any] = []
         for kind, payload in batch:
             try:
-                entities.extend(self._converters[kind](payload))
+                converted = self._converters[kind](payload)
+                if self._observe_only:
+                    for item in converted:
+                        target = observed_only if isinstance(item, self._observe_only) else entities
+                        target.append(item)
+                else:
+                    entities.extend(converted)
             except Exception as exc:  # noqa: BLE001 - the worker reports, never dies
                 report_internal_error(f"pipeline.convert.{kind}", exc)
                 self.count_drop(kind, "conversion_error")
-        if not entities:
+        if not entities and not observed_only:
             return
         entities = self._apply_redaction(entities)
         extra: list[Entity] = []
         for observer in self._observers:
             try:
-                extra.extend(observer(entities))
+                extra.extend(observer([*entities, *observed_only]))
             except Exception as exc:  # noqa: BLE001 - the worker reports, never dies
                 report_internal_error("pipeline.observer", exc)
         if extra:
             entities.extend(self._apply_redaction(extra))
-        self._deliver(entities)
+        if entities:
+            self._deliver(entities)
 
     def _apply_redaction(self, entities: list[Entity]) -> list[Entity]:
         redact = self._redact

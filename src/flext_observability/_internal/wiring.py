@@ -16,6 +16,7 @@ from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.sdk._logs import LoggerProvider
 
 from flext_observability._internal import cardinality
+from flext_observability._internal.derived import DerivedMetrics, NoisePolicy
 from flext_observability._internal.emit import Emitter
 from flext_observability._internal.entity_pipeline import build_pipeline
 from flext_observability._internal.export_health import (
@@ -133,6 +134,8 @@ def _entity_side(
     engine: AlertEngine,
     log_provider: LoggerProvider | None,
     redactor: Redactor,
+    *,
+    derived: DerivedMetrics,
 ) -> tuple[Pipeline, SQLiteStore | None]:
     store = (
         SQLiteStore(
@@ -171,6 +174,7 @@ def _entity_side(
         log_provider=log_provider,
         capacity=settings.queue_size,
         batch_size=settings.batch_size,
+        derived=derived,
     )
     pipeline.start()
     return pipeline, store
@@ -212,10 +216,12 @@ def build(
     log_provider, owns_logs = (
         build_logger_provider(settings) if settings.logs_enabled else (None, True)
     )
-    pipeline, store = _entity_side(settings, sinks, engine, log_provider, redactor)
+    policy = NoisePolicy(settings.exclude, slow_ms=settings.sampling_keep_slow_ms)
+    derived = DerivedMetrics(policy)
+    pipeline, store = _entity_side(settings, sinks, engine, log_provider, redactor, derived=derived)
     cleanups: list[Callable[[], object]] = []
     tracer_provider, owns_traces = (
-        build_tracer_provider(settings, pipeline, tracker, redactor)
+        build_tracer_provider(settings, pipeline, tracker, redactor, policy)
         if settings.traces_enabled
         else (None, True)
     )
@@ -252,6 +258,7 @@ def build(
             logger.warning("flext-observability: probe server not started: %s", exc)
     if meter_provider is not None:
         register_own_metrics(meter_provider, pipeline, health)
+        derived.bind(meter_provider)
     emitter = Emitter(
         pipeline=pipeline,
         tracer_provider=tracer_provider,

@@ -22,6 +22,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
 from flext_observability._internal import providers as _providers
+from flext_observability._internal.derived import KeepNotableSpans, NoisePolicy, RecordAllSampler
 from flext_observability._internal.emit import EmitIdGenerator
 from flext_observability._internal.export_health import (
     ExportTracker,
@@ -78,23 +79,28 @@ def build_tracer_provider(
     pipeline: Pipeline,
     tracker: ExportTracker,
     redactor: Redactor,
+    policy: NoisePolicy,
 ) -> tuple[TracerProvider, bool]:
+    """Our provider records every span (derived metrics), exports sampled and notable ones.
+
+    A provider someone else set keeps its own sampler: there, only its sampled spans are seen.
+    """
     existing = trace.get_tracer_provider()
     if isinstance(existing, TracerProvider):
         note_attach("TracerProvider", existing)
-        existing.add_span_processor(EntitySpanProcessor(pipeline))
+        existing.add_span_processor(EntitySpanProcessor(pipeline, notable=policy.notable))
         return existing, False
     provider = TracerProvider(
         resource=_providers.build_resource(settings),
-        sampler=_providers.build_sampler(settings),
+        sampler=RecordAllSampler(_providers.build_sampler(settings), policy),
         span_limits=_providers.build_span_limits(settings),
         id_generator=EmitIdGenerator(),
         shutdown_on_exit=False,
     )
     for exporter in _providers.build_span_exporters(settings):
         wrapped = TrackedSpanExporter(RedactingSpanExporter(exporter, redactor=redactor), tracker)
-        provider.add_span_processor(BatchSpanProcessor(wrapped))
-    provider.add_span_processor(EntitySpanProcessor(pipeline))
+        provider.add_span_processor(KeepNotableSpans(BatchSpanProcessor(wrapped), policy))
+    provider.add_span_processor(EntitySpanProcessor(pipeline, notable=policy.notable))
     trace.set_tracer_provider(provider)
     _BUILT.add(provider)
     return provider, True
