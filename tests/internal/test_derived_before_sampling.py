@@ -43,9 +43,10 @@ def _points(reader: InMemoryMetricReader, name: str) -> dict[tuple[Any, ...], An
                     continue
                 for point in metric.data.data_points:
                     key = tuple(sorted((point.attributes or {}).items()))
-                    found[key] = (
-                        point.count if isinstance(point, HistogramDataPoint) else point.value
-                    )
+                    if isinstance(point, HistogramDataPoint):
+                        found[key] = point.count
+                    elif isinstance(point, NumberDataPoint):
+                        found[key] = point.value
     return found
 
 
