@@ -56,6 +56,7 @@ from flext_observability.rules import (
 from flext_observability.rules._alerts import Alerts
 from flext_observability.settings import FlextObservabilitySettings
 from flext_observability.sinks._base import Entity, Sink
+from flext_observability.sinks.alertmanager import AlertmanagerSink
 from flext_observability.sinks.store import SQLiteStore
 from flext_observability.sinks.webhook import WebhookSink
 
@@ -151,6 +152,12 @@ def _entity_side(
         all_sinks.append(
             WebhookSink(
                 settings.alert_webhook_url.get_secret_value(), suppress=suppress_instrumentation
+            )
+        )
+    if settings.alertmanager_url is not None:
+        all_sinks.append(
+            AlertmanagerSink(
+                settings.alertmanager_url.get_secret_value(), suppress=suppress_instrumentation
             )
         )
     log_alerts = _alert_logger(log_provider)
