@@ -25,6 +25,11 @@ from flext_observability._internal.export_health import (
 from flext_observability._internal.guard import logger
 from flext_observability._internal.handle import FlextObservability
 from flext_observability._internal.pipeline import Pipeline
+from flext_observability._internal.runtime_metrics import (
+    LoopWatcher,
+    register_runtime_metrics,
+    watch_loop,
+)
 from flext_observability._internal.wiring_otel import (
     add_log_exporters,
     build_logger_provider,
@@ -266,6 +271,11 @@ def build(
     if meter_provider is not None:
         register_own_metrics(meter_provider, pipeline, health)
         derived.bind(meter_provider)
+        if settings.runtime_metrics:
+            cleanups.append(register_runtime_metrics(meter_provider))
+            watch_loop()  # setup() called inside a running event loop
+            if tracer_provider is not None:
+                tracer_provider.add_span_processor(LoopWatcher())
     emitter = Emitter(
         pipeline=pipeline,
         tracer_provider=tracer_provider,
