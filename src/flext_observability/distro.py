@@ -24,7 +24,7 @@ from opentelemetry.instrumentation.distro import BaseDistro  # type: ignore[attr
 from opentelemetry.sdk._configuration import _BaseConfigurator
 
 from flext_observability._internal.handle import FlextObservability
-from flext_observability._internal.setup import setup
+from flext_observability._internal.setup import SEMCONV_DEFAULTS, setup
 from flext_observability.exceptions import ConfigurationError
 from flext_observability.settings._parse_lists import mask_url
 from flext_observability.sinks._webhook_http import mask_url as mask_webhook_url
@@ -39,6 +39,7 @@ _DEFAULTS = {
     # opentelemetry-instrumentation-logging (>= 0.60b0) reads before adding its LoggingHandler.
     "OTEL_PYTHON_LOGGING_AUTO_INSTRUMENTATION_ENABLED": "false",
     "OTEL_PYTHON_LOG_AUTO_INSTRUMENTATION": "false",
+    **SEMCONV_DEFAULTS,
 }
 
 

@@ -23,7 +23,13 @@ from flext_observability.rules import Rule
 from flext_observability.settings import FlextObservabilitySettings
 from flext_observability.sinks._base import Entity, Sink
 
-__all__ = ["active", "emit", "force_flush", "setup", "shutdown"]
+__all__ = ["SEMCONV_DEFAULTS", "active", "emit", "force_flush", "setup", "shutdown"]
+
+SEMCONV_DEFAULTS = {"OTEL_SEMCONV_STABILITY_OPT_IN": "http"}
+"""Stable HTTP semantic conventions by default: `http.server.request.duration` (s), `GET /route`
+span names, `http.request.method`, `url.path`, `http.response.status_code`. The dashboard and the
+rules export assume them. Set by the distro (before instrumentations load) and by `setup()`
+(for instrumentations enabled after it); a value the user set is never changed."""
 
 _lock = threading.RLock()
 _active: FlextObservability | None = None
@@ -63,6 +69,8 @@ def setup(
                 )
             return _active
         set_strict(resolved.strict)
+        for name, value in SEMCONV_DEFAULTS.items():
+            os.environ.setdefault(name, value)
         handle = _wiring.build(resolved, sinks=sinks, rules=rules)
         _active = handle
         _register_exit_hooks()
