@@ -33,11 +33,11 @@ def prometheus_api(port: int, path: str, **params: str) -> Any:
 @contextmanager
 def running_prometheus(
     workdir: Path,
-    targets: list[str],
+    targets: Sequence[str],
     *,
-    rule_files: list[Path] = (),  # type: ignore[assignment]
+    rule_files: Sequence[Path] = (),
 ) -> Iterator[int]:
-    """Run Prometheus scraping `targets` every second and evaluating `rule_files`; yield its port."""
+    """Run Prometheus scraping `targets` and evaluating `rule_files` each second; yield its port."""
     config = workdir / "prometheus.yml"
     lines = [
         "global:",
