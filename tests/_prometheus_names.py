@@ -98,7 +98,7 @@ def main() -> int:
             for value in range(50):
                 _work(round_ + value)
             exposed = _exposed(registry)
-            if _WANTED <= set(exposed):
+            if set(exposed) >= _WANTED:
                 break
             time.sleep(0.1)  # the worker takes one queued item every half second
     finally:

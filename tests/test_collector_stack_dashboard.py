@@ -17,8 +17,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from _stack_files import DASHBOARD, DATASOURCES, load_json, load_yaml
 from flext_observability._internal.wiring import ALERT_LOGGER
 from flext_observability.api import flext_create_metric
