@@ -208,9 +208,7 @@ def test_two_processes_give_one_alert_and_its_resolution(
         now = datetime.now(UTC)
 
         def ended(found: list[dict[str, Any]]) -> bool:
-            return all(
-                datetime.fromisoformat(a["endsAt"]) <= now for a in found
-            )
+            return all(datetime.fromisoformat(a["endsAt"]) <= now for a in found)
 
         remaining = _wait_alerts(alertmanager, ended)
         assert ended(remaining), remaining
