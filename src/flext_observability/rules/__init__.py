@@ -33,7 +33,6 @@ from flext_observability.rules._file import (
     rules_from_mapping,
     rules_from_pyproject,
 )
-from flext_observability.rules._prometheus import prometheus_rule_file
 from flext_observability.rules._kinds import (
     AbsenceRule,
     AlertRule,
@@ -43,6 +42,7 @@ from flext_observability.rules._kinds import (
     LogRateRule,
     ThresholdRule,
 )
+from flext_observability.rules._prometheus import prometheus_rule_file
 
 __all__ = [
     "DEFAULT_MAX_GROUPS",
