@@ -41,6 +41,7 @@ from opentelemetry.util.types import Attributes
 
 from flext_observability._internal.convert.trace import resource_service_name
 from flext_observability.rules._samples import SpanSample
+from flext_observability.settings._fields import DEFAULT_EXCLUDE
 
 __all__ = [
     "DEFAULT_EXCLUDE",
@@ -52,16 +53,6 @@ __all__ = [
     "span_label",
 ]
 
-DEFAULT_EXCLUDE: tuple[str, ...] = (
-    "/livez",
-    "/readyz",
-    "/healthz",
-    "/health",
-    "/metrics",
-    "/ping",
-    "/favicon.ico",
-)
-"""Excluded by default: our probe paths, common health and metrics paths."""
 
 SPAN_DURATION_BUCKETS: tuple[float, ...] = (
     0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,

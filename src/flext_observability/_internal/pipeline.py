@@ -30,6 +30,7 @@ Observer = Callable[[Sequence[Entity]], Sequence[Entity]]
 
 SIGNAL_OF_KIND = {
     "span": "traces",
+    "span_stat": "traces",
     "metrics": "metrics",
     "log": "logs",
     "otel_log": "logs",

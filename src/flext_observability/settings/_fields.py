@@ -16,10 +16,20 @@ from flext_observability.settings import _parse as p
 from flext_observability.settings import _parse_lists as pl
 from flext_observability.settings._sources import SETTINGS_CONFIG, ResourceKey, Setting
 
-__all__ = ["SettingsFields"]
+__all__ = ["DEFAULT_EXCLUDE", "SettingsFields"]
 
 Protocol = Literal["grpc", "http/protobuf", "http/json"]
 _OTLP = "OTEL_EXPORTER_OTLP_"
+DEFAULT_EXCLUDE: tuple[str, ...] = (
+    "/livez",
+    "/readyz",
+    "/healthz",
+    "/health",
+    "/metrics",
+    "/ping",
+    "/favicon.ico",
+)
+"""Excluded from every signal by default: our probe paths, common health and metrics paths."""
 
 
 class SettingsFields(BaseSettings):
@@ -79,15 +89,7 @@ class SettingsFields(BaseSettings):
     every failed span), whatever the sampling ratio."""
 
     # --- noise policy and derived metrics -----------------------------------------------------
-    exclude: Annotated[tuple[str, ...], Setting(pl.GLOBS)] = (
-        "/livez",
-        "/readyz",
-        "/healthz",
-        "/health",
-        "/metrics",
-        "/ping",
-        "/favicon.ico",
-    )
+    exclude: Annotated[tuple[str, ...], Setting(pl.GLOBS)] = DEFAULT_EXCLUDE
     """Globs over URL paths, span names and logger names excluded from every signal (spans,
     derived metrics, logs); setting it replaces the default (our probe paths and common
     health/metrics paths); `none` excludes nothing."""
