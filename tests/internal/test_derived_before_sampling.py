@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from fnmatch import fnmatchcase
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from opentelemetry import metrics, trace
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import (
@@ -197,3 +200,29 @@ def test_parent_based_ratio_keeps_children_consistent(reader: InMemoryMetricRead
     assert set(by_trace.values()) == {2}
     assert 10 < len(by_trace) < 90
     provider.shutdown()
+
+
+_ATTRIBUTE_VALUES = st.one_of(
+    st.text(), st.integers(), st.floats(allow_nan=True), st.booleans(), st.lists(st.text())
+)
+
+
+@given(
+    name=st.text(),
+    attributes=st.dictionaries(
+        st.sampled_from(["url.path", "http.target", "http.route", "x"]), _ATTRIBUTE_VALUES
+    ),
+    patterns=st.lists(st.text(min_size=1), max_size=4),
+)
+def test_the_policy_matches_like_fnmatch_and_never_raises(
+    name: str, attributes: dict[str, Any], patterns: list[str]
+) -> None:
+    """Any span name, attribute value or glob: exclusion is fnmatch over name or path, no error."""
+    policy = NoisePolicy(patterns)
+    paths = [
+        value.partition("?")[0]
+        for key, value in attributes.items()
+        if key != "x" and isinstance(value, str)
+    ]
+    expected = any(fnmatchcase(text, p) for p in patterns for text in [name, *paths])
+    assert policy.excluded_span(name, attributes) is expected

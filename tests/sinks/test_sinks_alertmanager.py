@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from _receivers import free_port, wait_for_port
 from flext_observability.models import AlertSeverity, FlextAlert
@@ -227,3 +229,20 @@ def test_two_processes_give_one_alert_and_its_resolution(
             for stream in (child.stdin, child.stdout, child.stderr):
                 if stream is not None:
                     stream.close()
+
+
+_TEXT = st.text(st.characters(exclude_categories=["Cs"]), min_size=1).filter(str.strip)
+
+
+@given(name=_TEXT, message=_TEXT, labels=st.dictionaries(_TEXT, st.text(), max_size=4))
+def test_hostile_alert_fields_survive_as_json(
+    name: str, message: str, labels: dict[str, str]
+) -> None:
+    """Any name, message or label survives the v2 payload exactly (JSON, no injection)."""
+    alert = _alert(name=name, message=message, labels=labels)
+    [item] = json.loads(AlertmanagerSink._payload(_SINK, alert))
+    assert item["labels"]["alertname"] == name
+    assert item["annotations"]["summary"] == message
+    assert {k: v for k, v in item["labels"].items() if k in labels} == {
+        k: v for k, v in labels.items() if k not in {"alertname", "severity", "service"}
+    }
