@@ -240,7 +240,11 @@ def test_hostile_alert_fields_survive_as_json(
 ) -> None:
     """Any name, message or label survives the v2 payload exactly (JSON, no injection)."""
     alert = _alert(name=name, message=message, labels=labels)
-    [item] = json.loads(AlertmanagerSink._payload(_SINK, alert))
+    sink = AlertmanagerSink("http://127.0.0.1:9/")
+    try:
+        [item] = json.loads(sink._payload(alert))  # noqa: SLF001
+    finally:
+        sink.close(0)
     assert item["labels"]["alertname"] == name
     assert item["annotations"]["summary"] == message
     assert {k: v for k, v in item["labels"].items() if k in labels} == {
