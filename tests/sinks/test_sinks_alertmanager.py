@@ -242,7 +242,7 @@ def test_hostile_alert_fields_survive_as_json(
     alert = _alert(name=name, message=message, labels=labels)
     sink = AlertmanagerSink("http://127.0.0.1:9/")
     try:
-        [item] = json.loads(sink._payload(alert))  # noqa: SLF001
+        [item] = json.loads(sink._payload(alert))
     finally:
         sink.close(0)
     assert item["labels"]["alertname"] == name
