@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from flext_observability import testing
 from flext_observability.settings import reset_logged_problems
-
-# Tests in sub-folders import the shared helpers (`_helpers`, `_receivers`, ...) by name.
-if str(Path(__file__).parent) not in sys.path:
-    sys.path.insert(0, str(Path(__file__).parent))
 
 
 @pytest.fixture(autouse=True)

@@ -41,7 +41,7 @@ from opentelemetry.util.types import Attributes
 
 from flext_observability._internal.convert.trace import resource_service_name
 from flext_observability.rules._samples import SpanSample
-from flext_observability.settings._fields import DEFAULT_EXCLUDE
+from flext_observability.settings._settings import DEFAULT_EXCLUDE
 
 __all__ = [
     "DEFAULT_EXCLUDE",

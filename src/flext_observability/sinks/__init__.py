@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from flext_observability._internal.exports import publish
 from flext_observability.sinks._base import Entity, Sink
+from flext_observability.sinks.alertmanager import AlertmanagerSink
 from flext_observability.sinks.callback import CallbackSink
 from flext_observability.sinks.memory import MemorySink
 from flext_observability.sinks.store import STORE_KINDS, SQLiteStore
@@ -10,6 +12,7 @@ from flext_observability.sinks.webhook import WebhookSink
 
 __all__ = [
     "STORE_KINDS",
+    "AlertmanagerSink",
     "CallbackSink",
     "Entity",
     "MemorySink",
@@ -17,3 +20,5 @@ __all__ = [
     "Sink",
     "WebhookSink",
 ]
+
+publish(globals(), __all__)
