@@ -9,8 +9,9 @@ Both sides sample with `ParentBased(TraceIdRatioBased(ratio))` and export throug
   nothing at all is learnt from it.
 - ours: what `setup()` builds: `RecordAllSampler` (an unsampled span is recorded, not exported),
   `KeepNotableSpans` around the exporting processor, `EntitySpanProcessor` into the pipeline
-  (redaction on, a `MemorySink`), and the derived metrics bound to a real `MeterProvider`
-  (`flext.span.duration` is recorded on the pipeline worker for every span).
+  (redaction on, a `MemorySink`), the derived metrics bound to a real `MeterProvider`
+  (`flext.span.duration` is recorded on the pipeline worker for every span), and the runtime
+  metrics' `LoopWatcher`.
 
 Rows: app-thread CPU per span (what the caller pays), app-thread wall per span, and total CPU
 per span (all threads, until the flush returns). The same typical server span as
@@ -37,6 +38,7 @@ from flext_observability._internal.derived import (
     RecordAllSampler,
 )
 from flext_observability._internal.entity_pipeline import build_pipeline
+from flext_observability._internal.runtime_metrics import LoopWatcher
 from flext_observability.processors import EntitySpanProcessor
 from flext_observability.redaction import Redactor
 from flext_observability.sinks import MemorySink
@@ -72,6 +74,7 @@ def our_provider(ratio: float, meters: MeterProvider) -> TracerProvider:
     )
     provider.add_span_processor(KeepNotableSpans(BatchSpanProcessor(NoOpSpanExporter()), policy))
     provider.add_span_processor(EntitySpanProcessor(pipeline, notable=policy.notable))
+    provider.add_span_processor(LoopWatcher())  # runtime metrics: the event-loop probe
     return provider
 
 

@@ -88,6 +88,10 @@ class _LoopLag:
     """The largest timer delay per watched loop since the last collection."""
 
     def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every loop (also in a forked child, which has none of the parent's loops)."""
         self._lock = threading.Lock()
         self._worst: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, float] = (
             weakref.WeakKeyDictionary()
@@ -129,6 +133,7 @@ class _LoopLag:
 
 
 _LAG = _LoopLag()
+os.register_at_fork(after_in_child=_LAG.reset)
 
 
 def watch_loop(loop: asyncio.AbstractEventLoop | None = None) -> bool:
