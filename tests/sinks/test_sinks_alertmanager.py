@@ -250,3 +250,25 @@ def test_hostile_alert_fields_survive_as_json(
     assert {k: v for k, v in item["labels"].items() if k in labels} == {
         k: v for k, v in labels.items() if k not in {"alertname", "severity", "service"}
     }
+
+
+def test_a_failed_delivery_warns_with_the_masked_url_only(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Nothing listens: the drop is counted and the warning names the masked URL, no secret."""
+    port = free_port()
+    sink = AlertmanagerSink(
+        f"http://am:s3cretpw@127.0.0.1:{port}/?token=t0ps3cret", max_retries=1, backoff_base=0.01
+    )
+    try:
+        with caplog.at_level("WARNING", logger="flext_observability.webhook"):
+            sink.write([_alert()])
+            assert sink.flush(10)
+    finally:
+        sink.close(1)
+    assert sink.dropped_by_reason == {"retries_exhausted": 1}
+    assert sink.retries == 1
+    [message] = [r.getMessage() for r in caplog.records]
+    assert message.startswith(f"Alertmanager http://127.0.0.1:{port}/*** failed (connection error")
+    assert "s3cretpw" not in message
+    assert "t0ps3cret" not in message
