@@ -24,6 +24,7 @@ from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased, TraceIdRat
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from flext_observability._internal.derived import KeepNotableSpans, NoisePolicy, RecordAllSampler
+from flext_observability._internal.guard import internal_error_counts, reset_internal_errors
 from flext_observability.rules import ErrorRatioRule, LatencyRule, LogRateRule
 from flext_observability.testing import Capture, capture, release
 
@@ -226,3 +227,33 @@ def test_the_policy_matches_like_fnmatch_and_never_raises(
     ]
     expected = any(fnmatchcase(text, p) for p in patterns for text in [name, *paths])
     assert policy.excluded_span(name, attributes) is expected
+
+
+class _BrokenPolicy(NoisePolicy):
+    """A policy whose every decision raises (a bug in our step must not break the app)."""
+
+    def excluded_span(self, name: str, attributes: Any) -> bool:
+        """Raise."""
+        raise RuntimeError(name)
+
+    def notable(self, span: Any) -> bool:
+        """Raise."""
+        raise RuntimeError(span)
+
+
+def test_a_failing_policy_falls_back_to_the_plain_sampler() -> None:
+    """Our sampler step or export filter raising: spans still start and end, errors counted."""
+    exporter = InMemorySpanExporter()
+    policy = _BrokenPolicy()
+    provider = TracerProvider(sampler=RecordAllSampler(ParentBased(TraceIdRatioBased(1.0)), policy))
+    provider.add_span_processor(KeepNotableSpans(SimpleSpanProcessor(exporter), policy))
+    off = TracerProvider(sampler=RecordAllSampler(ALWAYS_OFF, policy))
+    off.add_span_processor(KeepNotableSpans(SimpleSpanProcessor(exporter), policy))
+    reset_internal_errors()
+    provider.get_tracer("t").start_span("kept").end()
+    off.get_tracer("t").start_span("recorded-only").end()
+    assert [s.name for s in exporter.get_finished_spans()] == ["kept"]
+    counts = internal_error_counts()
+    assert (counts["RecordAllSampler"], counts["KeepNotableSpans.on_end"]) == (2, 1)
+    provider.shutdown()
+    off.shutdown()

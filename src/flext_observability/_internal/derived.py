@@ -40,6 +40,7 @@ from opentelemetry.trace.span import TraceState
 from opentelemetry.util.types import Attributes
 
 from flext_observability._internal.convert.trace import resource_service_name
+from flext_observability._internal.guard import guard, is_strict, report_internal_error
 from flext_observability.rules._samples import SpanSample
 from flext_observability.settings._settings import DEFAULT_EXCLUDE
 
@@ -132,13 +133,23 @@ class RecordAllSampler(Sampler):
         links: Sequence[Link] | None = None,
         trace_state: TraceState | None = None,
     ) -> SamplingResult:
-        """Ask the wrapped sampler; a drop becomes RECORD_ONLY unless the span is excluded."""
-        parent = trace.get_current_span(parent_context)
-        if isinstance(parent, trace.NonRecordingSpan):
-            context = parent.get_span_context()
-            if context.is_valid and not context.is_remote:
-                return _NOT_RECORDED  # the child of an excluded (dropped) span
-        if self._policy.excluded_span(name, attributes):
+        """Ask the wrapped sampler; a drop becomes RECORD_ONLY unless the span is excluded.
+
+        Our own step failing falls back to the wrapped sampler's decision (reported once).
+        """
+        try:
+            parent = trace.get_current_span(parent_context)
+            if isinstance(parent, trace.NonRecordingSpan):
+                context = parent.get_span_context()
+                if context.is_valid and not context.is_remote:
+                    return _NOT_RECORDED  # the child of an excluded (dropped) span
+            excluded = self._policy.excluded_span(name, attributes)
+        except Exception as exc:
+            if is_strict():
+                raise
+            report_internal_error("RecordAllSampler", exc)
+            excluded = False
+        if excluded:
             return _NOT_RECORDED
         result = self._inner.should_sample(
             parent_context, trace_id, name, kind, attributes, links, trace_state
@@ -192,8 +203,10 @@ class KeepNotableSpans(SpanProcessor):
         context = span.context
         if context is not None and context.trace_flags.sampled:
             self._inner.on_end(span)
-        elif self._policy.notable(span):
-            self._inner.on_end(_as_sampled(span))
+            return
+        with guard("KeepNotableSpans.on_end"):
+            if self._policy.notable(span):
+                self._inner.on_end(_as_sampled(span))
 
     def shutdown(self) -> None:
         """Shut the wrapped processor down."""
