@@ -93,8 +93,9 @@ def main() -> int:
         cap.obs.health.register("database", lambda: True)
         cap.obs.health.run_all()
         _serve_one_request(provider)
-        logging.getLogger("app.probe").warning("probing")
         for round_ in range(_MAX_ROUNDS):
+            if round_ % 2:  # every other round a log record competes for the one queue slot
+                logging.getLogger("app.probe").warning("round %d", round_)
             for value in range(50):
                 _work(round_ + value)
             exposed = _exposed(registry)
