@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable
 from types import FrameType
 
-from flext_observability._internal.guard import report_internal_error
+from flext_observability._internal.guard import guard, report_internal_error
 
 __all__ = ["install"]
 
@@ -30,14 +30,13 @@ _join_timeout: float = 0.0
 
 def _handle_sigterm(signum: int, _frame: FrameType | None) -> None:
     try:
-        if _on_term is not None:
-            worker = threading.Thread(
-                target=_on_term, name="flext-observability-sigterm", daemon=True
-            )
-            worker.start()
-            worker.join(_join_timeout)
-    except Exception as exc:  # noqa: BLE001 - the signal must still end the process
-        report_internal_error("sigterm", exc)
+        with guard("sigterm", reraise=False):  # the signal must still end the process
+            if _on_term is not None:
+                worker = threading.Thread(
+                    target=_on_term, name="flext-observability-sigterm", daemon=True
+                )
+                worker.start()
+                worker.join(_join_timeout)
     finally:
         signal.signal(signum, signal.SIG_DFL)
         os.kill(os.getpid(), signum)

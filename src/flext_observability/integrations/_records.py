@@ -14,7 +14,7 @@ from types import TracebackType
 from typing import Any
 
 from flext_observability._internal import logging_config
-from flext_observability._internal.guard import is_strict, report_internal_error
+from flext_observability._internal.guard import guard
 
 __all__ = ["ExcInfo", "deliver", "trace_ids"]
 
@@ -33,6 +33,7 @@ def trace_ids() -> dict[str, str]:
     return {"trace_id": f"{context.trace_id:032x}", "span_id": f"{context.span_id:016x}"}
 
 
+@guard("integrations.deliver", default=False)
 def deliver(
     logger_name: str,
     levelno: int,
@@ -45,19 +46,13 @@ def deliver(
     func: str | None = None,
 ) -> bool:
     """Hand one record to the bridge; True when it was taken. Never raises (outside strict)."""
-    try:
-        handler = logging_config.bridge()
-        if handler is None or levelno < handler.level:
-            return False
-        record = logging.LogRecord(
-            logger_name, levelno, pathname, lineno, message, None, exc_info, func
-        )
-        for key, value in (extras or {}).items():
-            # Fields that clash with a LogRecord attribute keep their value under a prefix.
-            record.__dict__[f"extra.{key}" if key in _RESERVED else key] = value
-        return handler.handle(record)
-    except Exception as exc:
-        if is_strict():
-            raise
-        report_internal_error("integrations.deliver", exc)
+    handler = logging_config.bridge()
+    if handler is None or levelno < handler.level:
         return False
+    record = logging.LogRecord(
+        logger_name, levelno, pathname, lineno, message, None, exc_info, func
+    )
+    for key, value in (extras or {}).items():
+        # Fields that clash with a LogRecord attribute keep their value under a prefix.
+        record.__dict__[f"extra.{key}" if key in _RESERVED else key] = value
+    return handler.handle(record)

@@ -27,26 +27,22 @@ from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-de
 )
 
 from flext_observability._internal import logging_config
-from flext_observability._internal.guard import report_internal_error
+from flext_observability._internal.guard import guard
 from flext_observability._internal.setup import shutdown
 
 __all__ = ["FlextCeleryInstrumentor"]
 
 
+@guard("celery.worker_process_shutdown", reraise=False)  # the child's exit must go on
 def _on_process_shutdown(**_kwargs: Any) -> None:
     """The child is about to `os._exit()`: flush and stop telemetry within the deadline."""
-    try:
-        shutdown()
-    except Exception as exc:  # noqa: BLE001 - the child's exit must go on
-        report_internal_error("celery.worker_process_shutdown", exc)
+    shutdown()
 
 
+@guard("celery.after_setup_logger", reraise=False)  # the worker's start must go on
 def _on_logging_set_up(**_kwargs: Any) -> None:
     """Celery reset the root handlers: put our logging bridge back."""
-    try:
-        logging_config.reattach()
-    except Exception as exc:  # noqa: BLE001 - the worker's start must go on
-        report_internal_error("celery.after_setup_logger", exc)
+    logging_config.reattach()
 
 
 class FlextCeleryInstrumentor(BaseInstrumentor):  # type: ignore[misc] # BaseInstrumentor is untyped

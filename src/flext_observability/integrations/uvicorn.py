@@ -22,7 +22,7 @@ from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-de
     BaseInstrumentor,
 )
 
-from flext_observability._internal.guard import report_internal_error
+from flext_observability._internal.guard import guard
 from flext_observability._internal.setup import active
 
 __all__ = ["FlextUvicornInstrumentor"]
@@ -30,13 +30,11 @@ __all__ = ["FlextUvicornInstrumentor"]
 _ORIGINAL = "_flext_original_serve"
 
 
+@guard("uvicorn.shutdown", reraise=False)  # the server's shutdown must go on
 def _flush() -> None:
-    try:
-        handle = active()
-        if handle is not None:
-            handle.force_flush(handle.settings.shutdown_timeout_ms / 1000)
-    except Exception as exc:  # noqa: BLE001 - the server's shutdown must go on
-        report_internal_error("uvicorn.shutdown", exc)
+    handle = active()
+    if handle is not None:
+        handle.force_flush(handle.settings.shutdown_timeout_ms / 1000)
 
 
 def _wrap(
