@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import threading
 import time
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Self
 
 import rotel  # type: ignore[import-untyped] # ships no type information
 
-__all__ = ["Rotel", "free_port", "wait_for_port"]
+__all__ = ["OtlpHttpCounter", "Rotel", "free_port", "wait_for_port"]
 
 ROTEL_AGENT = Path(rotel.__file__).parent / "rotel-agent"
 
@@ -128,3 +132,52 @@ class Rotel:
             self.process.kill()
             self.process.wait(10)
         self._out.close()
+
+
+class OtlpHttpCounter:
+    """A real OTLP/HTTP endpoint on 127.0.0.1 that accepts every export and counts requests.
+
+    Answers 200 with an empty protobuf body (a full success) to every POST; `posts` counts
+    them per path (`/v1/traces`, ...). Use as a context manager.
+    """
+
+    def __init__(self) -> None:
+        self.posts: Counter[str] = Counter()
+        self.headers: list[dict[str, str]] = []
+        lock = threading.Lock()
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                self.rfile.read(length)
+                with lock:
+                    owner.posts[self.path] += 1
+                    owner.headers.append(dict(self.headers))
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-protobuf")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib name
+                del format, args
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.port = int(self._server.server_address[1])
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        """The base endpoint (`OTEL_EXPORTER_OTLP_ENDPOINT`)."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> Self:
+        """Start serving."""
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Stop serving."""
+        self._server.shutdown()
+        self._server.server_close()

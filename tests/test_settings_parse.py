@@ -35,7 +35,7 @@ S = FlextObservabilitySettings
         ("redaction_extra_patterns", [r"\d{2,}", "x"], (r"\d{2,}", "x")),
         ("redaction_extra_patterns", r"a\,b,[a-c]{1}", (r"a\,b", "[a-c]{1}")),
         ("traces_exporter", [], ()),
-        ("traces_exporter", "Jaeger_Custom", ("jaeger_custom",)),
+        ("traces_exporter", "Console, OTLP", ("console", "otlp")),
         ("otlp_endpoint", "HTTPS://[::1]:4317", "HTTPS://[::1]:4317"),
         ("health_port", None, None),
     ],

@@ -18,9 +18,12 @@ from typing import Any
 from flext_observability._internal import wiring as _wiring
 from flext_observability._internal.guard import logger, set_strict
 from flext_observability._internal.handle import FlextObservability
+from flext_observability.exceptions import ConfigurationError
 from flext_observability.result import FlextResult
 from flext_observability.rules import Rule
 from flext_observability.settings import FlextObservabilitySettings
+from flext_observability.settings._otel_env import validate_otel_environment
+from flext_observability.settings._settings import log_problems_once
 from flext_observability.sinks._base import Entity, Sink
 
 __all__ = ["active", "emit", "force_flush", "setup", "shutdown"]
@@ -63,10 +66,24 @@ def setup(
                 )
             return _active
         set_strict(resolved.strict)
+        _check_otel_environment(strict=resolved.strict)
         handle = _wiring.build(resolved, sinks=sinks, rules=rules)
         _active = handle
         _register_exit_hooks()
         return handle
+
+
+def _check_otel_environment(*, strict: bool) -> None:
+    """Judge every OTEL_* variable; an invalid one warns once and leaves the environment.
+
+    So no SDK object, exporter or instrumentation built later reads it (each falls back to its
+    default); strict mode raises instead.
+    """
+    result = validate_otel_environment()
+    if strict and result.problems:
+        listing = "\n".join(f"  - {problem}" for problem in result.problems)
+        raise ConfigurationError(f"invalid configuration (strict mode):\n{listing}")
+    log_problems_once(result.problems)
 
 
 def active() -> FlextObservability | None:

@@ -93,7 +93,9 @@ def build_tracer_provider(
     )
     for exporter in _providers.build_span_exporters(settings):
         wrapped = TrackedSpanExporter(RedactingSpanExporter(exporter, redactor=redactor), tracker)
-        provider.add_span_processor(BatchSpanProcessor(wrapped))
+        provider.add_span_processor(
+            BatchSpanProcessor(wrapped, **_providers.batch_arguments("BSP"))
+        )
     provider.add_span_processor(EntitySpanProcessor(pipeline))
     trace.set_tracer_provider(provider)
     _BUILT.add(provider)
@@ -122,6 +124,7 @@ def build_meter_provider(
     provider = MeterProvider(
         resource=_providers.build_resource(settings),
         metric_readers=readers,
+        exemplar_filter=_providers.build_exemplar_filter(),
         shutdown_on_exit=False,
     )
     metrics.set_meter_provider(provider)
@@ -134,7 +137,11 @@ def build_logger_provider(settings: FlextObservabilitySettings) -> tuple[LoggerP
     if isinstance(existing, LoggerProvider):
         note_attach("LoggerProvider", existing)
         return existing, False
-    provider = LoggerProvider(resource=_providers.build_resource(settings), shutdown_on_exit=False)
+    provider = LoggerProvider(
+        resource=_providers.build_resource(settings),
+        shutdown_on_exit=False,
+        log_record_limits=_providers.build_log_record_limits(settings),
+    )
     set_logger_provider(provider)
     _BUILT.add(provider)
     return provider, True
@@ -156,7 +163,9 @@ def add_log_exporters(
         wrapped = TrackedLogExporter(
             RedactingLogRecordExporter(exporter, redactor=redactor), tracker
         )
-        provider.add_log_record_processor(BatchLogRecordProcessor(wrapped))
+        provider.add_log_record_processor(
+            BatchLogRecordProcessor(wrapped, **_providers.batch_arguments("BLRP"))
+        )
 
 
 def install_logging_handler(

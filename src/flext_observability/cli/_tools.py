@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import TextIO
 from urllib.parse import urlsplit
 
+from flext_observability._internal.early_env import SCRUBBED
 from flext_observability.distro import ENTRY_POINT_NAME
 from flext_observability.exceptions import StoreError
 from flext_observability.settings import FlextObservabilitySettings
+from flext_observability.settings._otel_env import BEFORE_OUR_CODE, validate_otel_environment
 from flext_observability.sinks.store import SQLiteStore
 
 __all__ = ["cmd_config", "cmd_doctor", "cmd_live_health", "cmd_run", "distro_choice"]
@@ -126,7 +128,24 @@ def cmd_doctor(settings: FlextObservabilitySettings, store_path: Path, out: Text
     else:
         out.write(f"store: {store_path} (not created yet)\n")
     out.writelines(f"problem: {problem}\n" for problem in settings.problems)
-    return 0
+    return _doctor_otel_environment(out)
+
+
+def _doctor_otel_environment(out: TextIO) -> int:
+    """List invalid OTEL_* values; those the launcher acts on before our code are errors (1)."""
+    result = validate_otel_environment({**os.environ, **SCRUBBED}, scrub=False)
+    status = 0
+    for problem in result.problems:
+        name = problem.split("=", 1)[0]
+        if name in BEFORE_OUR_CODE:
+            status = 1
+            out.write(
+                f"error: {problem.removesuffix('; using the default')} — opentelemetry-instrument "
+                "acts on it before flext-observability runs, so no fallback can help: fix it\n"
+            )
+        else:
+            out.write(f"problem: {problem}\n")
+    return status
 
 
 def cmd_run(command: list[str], err: TextIO) -> int:  # noqa: RET503 - exec never returns

@@ -14,6 +14,7 @@ import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from importlib.metadata import entry_points
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -172,9 +173,15 @@ SECRET_TEXT = Parser("a non-empty string", _parse_secret)
 BOOL = Parser("one of true/false/1/0/yes/no/on/off (any case)", _parse_bool)
 RATIO = _float_parser("a number from 0 to 1", lambda v: 0.0 <= v <= 1.0)
 POSITIVE_NUMBER = _float_parser("a positive number", lambda v: v > 0)
-NON_NEGATIVE_MS = _int_parser("a non-negative integer (milliseconds)", 0)
-POSITIVE_MS = _int_parser("a positive integer (milliseconds)", 1)
+MAX_MS = 2**31 - 1
+"""Largest millisecond value (about 24.8 days): a larger one overflows the SDK's waits."""
+NON_NEGATIVE_MS = _int_parser(f"a non-negative integer (milliseconds, at most {MAX_MS})", 0, MAX_MS)
+POSITIVE_MS = _int_parser(f"a positive integer (milliseconds, at most {MAX_MS})", 1, MAX_MS)
 NON_NEGATIVE_INT = _int_parser("a non-negative integer", 0)
+MAX_SIZE = MAX_MS
+"""Largest count limit, queue or batch size (a larger one overflows the SDK's bounded deques)."""
+COUNT_LIMIT = _int_parser(f"a non-negative integer (at most {MAX_SIZE})", 0, MAX_SIZE)
+SIZE = _int_parser(f"a positive integer (at most {MAX_SIZE})", 1, MAX_SIZE)
 POSITIVE_INT = _int_parser("a positive integer", 1)
 PORT = _int_parser("an integer from 0 to 65535", 0, 65535)
 PROTOCOL = _choice_parser(("grpc", "http/protobuf", "http/json"))
@@ -233,7 +240,7 @@ def _parse_names(raw: object, _fb: Feedback) -> tuple[str, ...]:
     return tuple(dict.fromkeys(item for item in _split_items(raw) if item))
 
 
-def _exporters_parser(known: tuple[str, ...]) -> Parser:
+def _exporters_parser(known: tuple[str, ...], group: str) -> Parser:
     def parse(raw: object, fb: Feedback) -> tuple[str, ...]:
         if isinstance(raw, list | tuple) and not raw:
             return ()  # an explicit empty sequence: no exporter (as parsed from 'none')
@@ -244,10 +251,17 @@ def _exporters_parser(known: tuple[str, ...]) -> Parser:
             if len(names) > 1:
                 raise Invalid("'none' cannot be combined with other exporters")
             return ()
+        others = [n for n in names if n not in _BUILT_IN_EXPORTERS]
+        if others:
+            installed = {entry.name for entry in entry_points(group=group)}
+            missing = [n for n in others if n not in installed]
+            if missing:
+                raise Invalid(
+                    f"not installed: {', '.join(map(repr, missing))}: no entry point in group "
+                    f"{group!r}"
+                )
         fb.notes.extend(
-            f"exporter {n!r} is not built in; it will be looked up as an entry point"
-            for n in names
-            if n not in known
+            f"exporter {n!r} is not built in; loaded from its entry point" for n in others
         )
         return names
 
@@ -362,9 +376,12 @@ SAMPLER = Parser(
     f"one of {', '.join(_SAMPLERS)}, or an 'opentelemetry_traces_sampler' entry-point name",
     _parse_sampler,
 )
-TRACES_EXPORTERS = _exporters_parser(("otlp", "console", "zipkin"))
-METRICS_EXPORTERS = _exporters_parser(("otlp", "console", "prometheus"))
-LOGS_EXPORTERS = _exporters_parser(("otlp", "console"))
+_BUILT_IN_EXPORTERS = ("otlp", "console")
+TRACES_EXPORTERS = _exporters_parser(("otlp", "console", "zipkin"), "opentelemetry_traces_exporter")
+METRICS_EXPORTERS = _exporters_parser(
+    ("otlp", "console", "prometheus"), "opentelemetry_metrics_exporter"
+)
+LOGS_EXPORTERS = _exporters_parser(("otlp", "console"), "opentelemetry_logs_exporter")
 PAIRS = Parser("comma-separated key=value pairs (percent-encoded)", _parse_pairs)
 SECRET_PAIRS = Parser("comma-separated key=value pairs (percent-encoded)", _parse_secret_pairs)
 REGEXES = Parser("comma-separated regular expressions that compile", _parse_regexes)

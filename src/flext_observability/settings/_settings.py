@@ -40,7 +40,13 @@ from flext_observability.settings._otlp import OtlpSignalConfig, Signal
 from flext_observability.settings._parse import log_level_number, mask_url
 from flext_observability.settings._sources import SETTINGS_CONFIG, ResourceKey, Setting
 
-__all__ = ["FlextObservabilitySettings", "OtlpSignalConfig", "Signal", "reset_logged_problems"]
+__all__ = [
+    "FlextObservabilitySettings",
+    "OtlpSignalConfig",
+    "Signal",
+    "log_problems_once",
+    "reset_logged_problems",
+]
 
 Protocol = Literal["grpc", "http/protobuf", "http/json"]
 _OTLP = "OTEL_EXPORTER_OTLP_"
@@ -59,7 +65,7 @@ _logged: set[str] = set()
 _MAX_LOGGED = 1024
 
 
-def _log_once(problems: list[str]) -> None:
+def log_problems_once(problems: list[str]) -> None:
     """Warn about each problem once per process (a second `load()` stays quiet)."""
     for problem in problems:
         with _logged_lock:
@@ -141,7 +147,7 @@ class FlextObservabilitySettings(BaseSettings):
     ] = 60000
     """Milliseconds between two metric collections."""
     metric_export_timeout_ms: Annotated[
-        int, Setting(p.NON_NEGATIVE_MS, ("OTEL_METRIC_EXPORT_TIMEOUT",))
+        int, Setting(p.POSITIVE_MS, ("OTEL_METRIC_EXPORT_TIMEOUT",))
     ] = 30000
     """Milliseconds a metric export may take."""
 
@@ -207,18 +213,18 @@ class FlextObservabilitySettings(BaseSettings):
         Setting(p.SECRET_PAIRS, (_OTLP + "LOGS_HEADERS",), secret=True),
     ] = None
     """Logs headers (secret); replace `otlp_headers` for logs."""
-    otlp_timeout_ms: Annotated[int, Setting(p.NON_NEGATIVE_MS, (_OTLP + "TIMEOUT",))] = 10000
+    otlp_timeout_ms: Annotated[int, Setting(p.POSITIVE_MS, (_OTLP + "TIMEOUT",))] = 10000
     """Milliseconds one OTLP export may take (milliseconds as the OTel spec says, not seconds)."""
     otlp_traces_timeout_ms: Annotated[
-        int | None, Setting(p.NON_NEGATIVE_MS, (_OTLP + "TRACES_TIMEOUT",))
+        int | None, Setting(p.POSITIVE_MS, (_OTLP + "TRACES_TIMEOUT",))
     ] = None
     """Traces export timeout in milliseconds; overrides `otlp_timeout_ms`."""
     otlp_metrics_timeout_ms: Annotated[
-        int | None, Setting(p.NON_NEGATIVE_MS, (_OTLP + "METRICS_TIMEOUT",))
+        int | None, Setting(p.POSITIVE_MS, (_OTLP + "METRICS_TIMEOUT",))
     ] = None
     """Metrics export timeout in milliseconds; overrides `otlp_timeout_ms`."""
     otlp_logs_timeout_ms: Annotated[
-        int | None, Setting(p.NON_NEGATIVE_MS, (_OTLP + "LOGS_TIMEOUT",))
+        int | None, Setting(p.POSITIVE_MS, (_OTLP + "LOGS_TIMEOUT",))
     ] = None
     """Logs export timeout in milliseconds; overrides `otlp_timeout_ms`."""
     otlp_compression: Annotated[
@@ -230,23 +236,23 @@ class FlextObservabilitySettings(BaseSettings):
 
     # --- limits (OTel meanings) ---------------------------------------------------------------
     attribute_count_limit: Annotated[
-        int | None, Setting(p.NON_NEGATIVE_INT, ("OTEL_ATTRIBUTE_COUNT_LIMIT",))
+        int | None, Setting(p.COUNT_LIMIT, ("OTEL_ATTRIBUTE_COUNT_LIMIT",))
     ] = None
     """Most attributes kept per span, event, link or log record."""
     attribute_value_length_limit: Annotated[
-        int | None, Setting(p.NON_NEGATIVE_INT, ("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT",))
+        int | None, Setting(p.COUNT_LIMIT, ("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT",))
     ] = None
     """Longest string attribute value kept (longer ones are truncated)."""
     span_attribute_count_limit: Annotated[
-        int | None, Setting(p.NON_NEGATIVE_INT, ("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT",))
+        int | None, Setting(p.COUNT_LIMIT, ("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT",))
     ] = None
     """Most attributes kept per span."""
     span_event_count_limit: Annotated[
-        int | None, Setting(p.NON_NEGATIVE_INT, ("OTEL_SPAN_EVENT_COUNT_LIMIT",))
+        int | None, Setting(p.COUNT_LIMIT, ("OTEL_SPAN_EVENT_COUNT_LIMIT",))
     ] = None
     """Most events kept per span."""
     span_link_count_limit: Annotated[
-        int | None, Setting(p.NON_NEGATIVE_INT, ("OTEL_SPAN_LINK_COUNT_LIMIT",))
+        int | None, Setting(p.COUNT_LIMIT, ("OTEL_SPAN_LINK_COUNT_LIMIT",))
     ] = None
     """Most links kept per span."""
 
@@ -382,7 +388,7 @@ class FlextObservabilitySettings(BaseSettings):
         settings._sources = dict(result.sources)
         settings._problems = tuple(problems)
         settings._notes = tuple(result.notes)
-        _log_once(problems)
+        log_problems_once(problems)
         for note in result.notes:
             logger.info("flext-observability configuration: %s", note)
         return settings
