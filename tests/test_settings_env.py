@@ -254,6 +254,20 @@ ROWS = [
         ),
     ),
     Row(
+        F + "DIAGNOSTICS_LEVEL",
+        "diagnostics_level",
+        "info",
+        "INFO",
+        "chatty",
+        bad(
+            F + "DIAGNOSTICS_LEVEL",
+            "'chatty'",
+            "a logging level name (CRITICAL, ERROR, WARNING, INFO, DEBUG, NOTSET; any case) "
+            "or a non-negative number",
+            "using 'WARNING'",
+        ),
+    ),
+    Row(
         F + "REDACTION_ENABLED",
         "redaction_enabled",
         "no",

@@ -15,6 +15,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
+from flext_observability._internal import diagnostics
 from flext_observability._internal import wiring as _wiring
 from flext_observability._internal.guard import logger, set_strict
 from flext_observability._internal.handle import FlextObservability
@@ -23,6 +24,7 @@ from flext_observability.result import FlextResult
 from flext_observability.rules import Rule
 from flext_observability.settings import FlextObservabilitySettings
 from flext_observability.settings._otel_env import validate_otel_environment
+from flext_observability.settings._parse import log_level_number
 from flext_observability.settings._settings import log_problems_once
 from flext_observability.sinks._base import Entity, Sink
 
@@ -52,6 +54,7 @@ def setup(
     """
     global _active  # noqa: PLW0603 - one active setup per process, by design
     with _lock:
+        diagnostics.install()  # before the settings load: their warnings must be seen too
         if settings is None:
             resolved = FlextObservabilitySettings.load(**overrides)
         elif overrides:
@@ -66,6 +69,7 @@ def setup(
                 )
             return _active
         set_strict(resolved.strict)
+        diagnostics.set_level(log_level_number(resolved.diagnostics_level))
         _check_otel_environment(strict=resolved.strict)
         handle = _wiring.build(resolved, sinks=sinks, rules=rules)
         _active = handle

@@ -269,6 +269,9 @@ class FlextObservabilitySettings(BaseSettings):
     # --- logging and redaction ----------------------------------------------------------------
     log_level: Annotated[str, Setting(p.LOG_LEVEL)] = "INFO"
     """Lowest stdlib level captured: a level name (stored uppercase, WARN is WARNING) or number."""
+    diagnostics_level: Annotated[str, Setting(p.LOG_LEVEL)] = "WARNING"
+    """Lowest level of our and the SDK's own diagnostics printed to stderr (one line each,
+    rate-limited) when the app configured no logging handler for them."""
     redaction_enabled: Annotated[bool, Setting(p.BOOL)] = True
     """Scrub secrets and PII before every sink and exporter."""
     redaction_extra_patterns: Annotated[tuple[str, ...], Setting(p.REGEXES)] = ()
