@@ -326,8 +326,8 @@ def test_secrets_never_leak() -> None:
     assert settings.otlp_endpoint == f"https://user:{CANARY}@collector:4318"
     assert settings.problems == (
         (
-            "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT='ftp://***:***@collector' is invalid: expected an "
-            "http(s) URL; leaving it unset"
+            "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT='ftp://REDACTED:REDACTED@collector' is invalid: "
+            "expected an http(s) URL; leaving it unset"
         ),
         "OTEL_EXPORTER_OTLP_HEADERS: skipped malformed pair (expected key=value)",
     )
@@ -356,7 +356,7 @@ def test_dump_masked_is_json_friendly() -> None:
             "otlp_traces_headers",
         )
     } == {
-        "otlp_endpoint": "http://***:***@h:4318",
+        "otlp_endpoint": "http://REDACTED:REDACTED@h:4318",
         "otlp_headers": {"api-key": "***"},
         "health_token": "***",
         "alert_webhook_url": "***",

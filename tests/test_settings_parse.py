@@ -99,10 +99,10 @@ def test_invalid_arguments(name: str, value: object, shown: str, expected: str) 
 @pytest.mark.parametrize(
     ("url", "masked"),
     [
-        ("https://u:p@h:1/x?q=a@b", "https://***:***@h:1/x?q=a@b"),
-        ("u:p@h", "***:***@h"),
+        ("https://u:p@h:1/x?q=a@b", "https://REDACTED:REDACTED@h:1/x?q=a@b"),
+        ("u:p@h", "REDACTED:REDACTED@h"),
         ("http://h/x@y", "http://h/x@y"),
-        ("http://a@b@h", "http://***:***@h"),
+        ("http://a@b@h", "http://REDACTED:REDACTED@h"),
     ],
 )
 def test_mask_url(url: str, masked: str) -> None:

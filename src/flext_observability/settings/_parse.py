@@ -20,6 +20,8 @@ from urllib.parse import unquote, urlsplit
 
 from pydantic import SecretStr
 
+from flext_observability.redaction._scan import mask_url
+
 __all__ = ["Feedback", "Invalid", "Parser", "log_level_number", "mask_url", "text_of"]
 
 _TRUE = frozenset({"true", "1", "yes", "on"})
@@ -198,18 +200,6 @@ PATH = Parser("a non-empty path", _parse_path)
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 _OPEN = {"(": ")", "[": "]", "{": "}"}
-
-
-def mask_url(url: str) -> str:
-    """Replace the user-info part of a URL (`user:password@`) by `***:***@`."""
-    scheme, sep, rest = url.partition("//")
-    if not sep:
-        scheme, rest = "", url
-    authority_end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
-    at = rest.rfind("@", 0, authority_end)
-    if at < 0:
-        return url
-    return f"{scheme}{sep}***:***@{rest[at + 1 :]}"
 
 
 def _parse_url(raw: object, _fb: Feedback) -> str:

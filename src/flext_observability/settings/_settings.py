@@ -28,6 +28,7 @@ import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
+from urllib.parse import urlsplit, urlunsplit
 
 import pydantic
 from pydantic import Field, PrivateAttr, SecretStr, field_serializer, model_validator
@@ -450,7 +451,7 @@ class FlextObservabilitySettings(BaseSettings):
         if endpoint is None and self.otlp_endpoint is not None:
             endpoint = self.otlp_endpoint
             if protocol != "grpc":
-                endpoint = f"{endpoint.rstrip('/')}/v1/{signal}"
+                endpoint = _join_signal_path(endpoint, signal)
         headers = getattr(self, f"otlp_{signal}_headers")
         timeout_ms = getattr(self, f"otlp_{signal}_timeout_ms")
         return OtlpSignalConfig(
@@ -490,6 +491,12 @@ class FlextObservabilitySettings(BaseSettings):
         for name in type(self).model_fields:
             value = getattr(self, name)
             yield name, mask_url(value) if name in _URL_FIELDS and value is not None else value
+
+
+def _join_signal_path(endpoint: str, signal: Signal) -> str:
+    """Append `/v1/<signal>` to the base endpoint's path, before any query or fragment."""
+    parts = urlsplit(endpoint)
+    return urlunsplit(parts._replace(path=f"{parts.path.rstrip('/')}/v1/{signal}"))
 
 
 def _masked(name: str, value: object) -> object:
