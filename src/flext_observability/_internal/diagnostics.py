@@ -10,7 +10,9 @@ loggers. It prints a record only when nothing else would: no handler other than 
 record's way to the root (the app configured no logging for it). Each record becomes one line
 (`flext-observability: WARNING <logger>: <message>`, control characters escaped, exception
 summarised), at most one per message template per `interval` seconds and `burst` lines per
-interval overall; what was held back is counted and said on the next line printed. The level is
+interval overall; what was held back is counted and said on the next line printed. Configuration
+problems (logger `flext_observability.settings`) are exempt: each is already said once per
+process, and every one of them matters. The level is
 the `diagnostics_level` setting (`FLEXT_OBSERVABILITY_DIAGNOSTICS_LEVEL`, default WARNING).
 """
 
@@ -29,6 +31,7 @@ __all__ = ["DIAGNOSED_LOGGERS", "DiagnosticsHandler", "install", "set_level"]
 DIAGNOSED_LOGGERS = ("flext_observability", "opentelemetry")
 _MAX_LINE = 2000
 _MAX_KEYS = 1024
+_ONCE_LOGGER = "flext_observability.settings"
 
 
 class DiagnosticsHandler(logging.Handler):
@@ -61,6 +64,8 @@ class DiagnosticsHandler(logging.Handler):
         return True
 
     def _allowed(self, record: logging.LogRecord) -> tuple[bool, int]:
+        if record.name == _ONCE_LOGGER:
+            return True, 0  # configuration problems: already said once per process, each one
         now = self._clock()
         key = (record.name, record.msg)
         with self._state:

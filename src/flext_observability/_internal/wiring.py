@@ -124,7 +124,16 @@ def _file_rules(settings: FlextObservabilitySettings) -> list[AlertRule]:
 
 
 def _engine(settings: FlextObservabilitySettings, rules: Sequence[Rule]) -> AlertEngine:
-    return AlertEngine([*_file_rules(settings), *rules], service_name=settings.service_name)
+    """The engine; file rules it refuses (say, a count above its sample cap) are lost alone."""
+    file_rules = _file_rules(settings)
+    try:
+        return AlertEngine([*file_rules, *rules], service_name=settings.service_name)
+    except ConfigurationError as exc:
+        if not file_rules or settings.strict or settings.source_of("alert_rules") == "argument":
+            raise
+        origin = settings.alert_rules or Path("pyproject.toml")
+        logger.warning("flext-observability: alert rules not loaded: %s: %s", origin, exc)
+    return AlertEngine(list(rules), service_name=settings.service_name)
 
 
 def _entity_side(

@@ -120,7 +120,9 @@ def build_meter_provider(
     def wrap(exporter: Any) -> Any:
         return TrackedMetricExporter(RedactingMetricExporter(exporter, redactor=redactor), tracker)
 
-    readers = [*_providers.build_metric_readers(settings, wrap), entity_reader]
+    # Ours first: the provider flushes and shuts readers down in order, so the store's points
+    # never wait behind an OTLP export that blocks on an unreachable collector.
+    readers = [entity_reader, *_providers.build_metric_readers(settings, wrap)]
     provider = MeterProvider(
         resource=_providers.build_resource(settings),
         metric_readers=readers,

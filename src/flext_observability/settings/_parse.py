@@ -285,18 +285,24 @@ def _parse_sampler(raw: object, fb: Feedback) -> str:
     return name
 
 
+def _mapping_pairs(raw: Mapping[object, object], *, secret: bool) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key, value in raw.items():
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if not isinstance(key, str) or not key.strip() or not isinstance(text, str):
+            raise Invalid("keys must be non-empty strings and values strings")
+        if secret and not _valid_header(key.strip(), text):
+            raise Invalid("header names must be HTTP tokens and values free of CR, LF and NUL")
+        out[key.strip()] = text
+    return out
+
+
 def _pairs(raw: object, fb: Feedback, *, secret: bool) -> dict[str, str]:
     if isinstance(raw, Mapping):
-        out: dict[str, str] = {}
-        for key, value in raw.items():
-            text = value.get_secret_value() if isinstance(value, SecretStr) else value
-            if not isinstance(key, str) or not key.strip() or not isinstance(text, str):
-                raise Invalid("keys must be non-empty strings and values strings")
-            out[key.strip()] = text
-        return out
+        return _mapping_pairs(raw, secret=secret)
     if not isinstance(raw, str):
         raise Invalid
-    out = {}
+    out: dict[str, str] = {}
     for item in raw.split(","):
         if not item.strip():
             continue
@@ -309,9 +315,26 @@ def _pairs(raw: object, fb: Feedback, *, secret: bool) -> dict[str, str]:
         if not sep or not key:
             shown = "" if secret else f" {item.strip()!r}"
             fb.problems.append(f"skipped malformed pair{shown} (expected key=value)")
-            continue
-        out[key] = value
+        elif secret and not _valid_header(key, value):
+            # Headers: one bad entry must not break every export (requests refuses the whole
+            # request); the name is shown only when it is short printable text.
+            shown = f" {key!r}" if key.isprintable() and len(key) <= _MAX_NAME_SHOWN else ""
+            fb.problems.append(
+                f"skipped header{shown} (expected an HTTP token name and a value without "
+                "CR, LF or NUL)"
+            )
+        else:
+            out[key] = value
     return out
+
+
+_HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+_MAX_NAME_SHOWN = 64
+
+
+def _valid_header(name: str, value: str) -> bool:
+    """An RFC 9110 token name; a value with no CR, LF or NUL (and no leading/trailing space)."""
+    return bool(_HEADER_NAME.match(name)) and not any(c in value for c in "\r\n\x00")
 
 
 def _parse_pairs(raw: object, fb: Feedback) -> dict[str, str]:

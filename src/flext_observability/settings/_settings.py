@@ -382,6 +382,9 @@ class FlextObservabilitySettings(BaseSettings):
         except (OSError, ValueError) as exc:
             table_values = {}
             problems.append(f"pyproject.toml could not be read ({exc}); ignored")
+        except RecursionError:
+            table_values = {}
+            problems.append("pyproject.toml could not be read (nested too deeply); ignored")
         result = src.resolve(table, explicit=explicit, environ=env, pyproject=table_values)
         problems.extend(result.problems)
         if problems and result.values.get("strict", False):
