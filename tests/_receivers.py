@@ -144,15 +144,17 @@ class OtlpHttpCounter:
     def __init__(self) -> None:
         self.posts: Counter[str] = Counter()
         self.headers: list[dict[str, str]] = []
+        self.bodies: list[tuple[str, bytes]] = []
         lock = threading.Lock()
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
-                self.rfile.read(length)
+                body = self.rfile.read(length)
                 with lock:
                     owner.posts[self.path] += 1
+                    owner.bodies.append((self.path, body))
                     owner.headers.append(dict(self.headers))
                 self.send_response(200)
                 self.send_header("Content-Type", "application/x-protobuf")
@@ -166,6 +168,24 @@ class OtlpHttpCounter:
         self._server.daemon_threads = True
         self.port = int(self._server.server_address[1])
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def span_names(self) -> list[str]:
+        """The names of every span received (decoded from the OTLP/protobuf bodies)."""
+        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (  # noqa: PLC0415
+            ExportTraceServiceRequest,
+        )
+
+        names: list[str] = []
+        for path, body in list(self.bodies):
+            if path.startswith("/v1/traces"):
+                request = ExportTraceServiceRequest.FromString(body)
+                names.extend(
+                    span.name
+                    for resource in request.resource_spans
+                    for scope in resource.scope_spans
+                    for span in scope.spans
+                )
+        return names
 
     @property
     def url(self) -> str:

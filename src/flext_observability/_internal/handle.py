@@ -25,27 +25,37 @@ from flext_observability.sinks.store import SQLiteStore
 __all__ = ["FlextObservability"]
 
 
-def _start_daemon(fn: Callable[[], object]) -> Callable[[float | None], bool]:
+class _Waiter:
+    """Says whether a call running on a daemon thread finished in time, and how it ended."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.outcome: list[bool] = []
+
+    def __call__(self, timeout: float | None) -> bool:
+        return self.done.wait(timeout) and all(self.outcome)
+
+
+def _start_daemon(fn: Callable[[], object]) -> _Waiter:
     """Run `fn` on a daemon thread; return a waiter that says whether it finished in time.
 
     The SDK's own flush/shutdown calls ignore or stretch their timeouts (an OTLP export to a
     black-holed collector can block ~10 s per signal); a daemon thread lets us keep our deadline
     and still let the process exit.
     """
-    done = threading.Event()
-    outcome: list[bool] = []
+    waiter = _Waiter()
 
     def target() -> None:
         try:
-            outcome.append(fn() is not False)
+            waiter.outcome.append(fn() is not False)
         except Exception as exc:  # noqa: BLE001 - shutdown must go on
             report_internal_error("shutdown", exc)
-            outcome.append(False)
+            waiter.outcome.append(False)
         finally:
-            done.set()
+            waiter.done.set()
 
     threading.Thread(target=target, name="flext-observability-deadline", daemon=True).start()
-    return lambda timeout: done.wait(timeout) and all(outcome)
+    return waiter
 
 
 class FlextObservability:
@@ -85,6 +95,8 @@ class FlextObservability:
         self._cleanups = cleanups
         self._shutdown_lock = threading.Lock()
         self._is_shutdown = False
+        self._flushing: dict[int, _Waiter] = {}
+        self._flushing_lock = threading.Lock()
 
     @property
     def is_shutdown(self) -> bool:
@@ -129,10 +141,25 @@ class FlextObservability:
         def remaining() -> float | None:
             return None if deadline is None else max(0.0, deadline - time.monotonic())
 
-        waiters = [_start_daemon(p.force_flush) for p in self._providers()]
+        waiters = [self._flush_once(p) for p in self._providers()]
         ok = all([wait(remaining()) for wait in waiters])  # noqa: C419 - wait for every one
         # Spans/metrics/logs flushed above are now in the pipeline's queue.
         return self.pipeline.flush(remaining()) and ok
+
+    def _flush_once(self, provider: Any) -> _Waiter:
+        """Start the provider's flush, or join the one still running from an earlier call.
+
+        A flush that outlived its caller's timeout (a black-holed collector) keeps its thread;
+        the next call waits on that same flush instead of starting another, so repeated timed-out
+        flushes never pile threads up.
+        """
+        with self._flushing_lock:
+            running = self._flushing.get(id(provider))
+            if running is not None and not running.done.is_set():
+                return running
+            waiter = _start_daemon(provider.force_flush)
+            self._flushing[id(provider)] = waiter
+            return waiter
 
     def shutdown(self, timeout: float | None = None) -> bool:
         """Flush and stop everything within one deadline (default: the configured one)."""
