@@ -295,6 +295,14 @@ ROWS = [
         bad(F + "STRICT", "'maybe'", BOOL, "using False"),
     ),
     Row(
+        F + "HANDLE_SIGNALS",
+        "handle_signals",
+        "off",
+        False,
+        "sometimes",
+        bad(F + "HANDLE_SIGNALS", "'sometimes'", BOOL, "using True"),
+    ),
+    Row(
         F + "SHUTDOWN_TIMEOUT_MS",
         "shutdown_timeout_ms",
         "250",

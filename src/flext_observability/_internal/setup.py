@@ -15,7 +15,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from flext_observability._internal import diagnostics
+from flext_observability._internal import diagnostics, signals
 from flext_observability._internal import wiring as _wiring
 from flext_observability._internal.guard import logger, set_strict
 from flext_observability._internal.handle import FlextObservability
@@ -33,6 +33,8 @@ __all__ = ["active", "emit", "force_flush", "setup", "shutdown"]
 _lock = threading.RLock()
 _active: FlextObservability | None = None
 _atexit_registered = False
+_stopping: threading.Event | None = None
+"""Set when the last shutdown finished; a signal arriving mid-shutdown waits for it."""
 
 
 def setup(
@@ -74,6 +76,12 @@ def setup(
         handle = _wiring.build(resolved, sinks=sinks, rules=rules)
         _active = handle
         _register_exit_hooks()
+        if resolved.handle_signals:
+            signals.install(
+                shutdown=_signal_shutdown,
+                flush=_signal_flush,
+                deadline_s=lambda: resolved.shutdown_timeout_s,
+            )
         return handle
 
 
@@ -110,17 +118,41 @@ def force_flush(timeout: float | None = None) -> bool:
 
 def shutdown(timeout: float | None = None) -> bool:
     """Shut the active setup down within one deadline (default: the configured one)."""
-    global _active
+    global _active, _stopping  # noqa: PLW0603 - the one active setup, and its shutdown
     with _lock:
         handle, _active = _active, None
+        if handle is not None:
+            _stopping = threading.Event()
+            stopping = _stopping
     if handle is None:
         return True
-    return handle.shutdown(timeout)
+    try:
+        return handle.shutdown(timeout)
+    finally:
+        stopping.set()
 
 
 def _atexit_shutdown() -> None:
     with contextlib.suppress(Exception):  # never break interpreter exit
         shutdown()
+
+
+def _signal_shutdown() -> None:
+    """Shut down for a signal, or wait for the shutdown already running.
+
+    A pool worker's exit finalizer may be mid-shutdown when its terminate() signal lands.
+    """
+    stopping = _stopping
+    if _active is None and stopping is not None and not stopping.is_set():
+        stopping.wait()
+        return
+    _atexit_shutdown()
+
+
+def _signal_flush() -> None:
+    handle = active()
+    if handle is not None:
+        handle.force_flush(handle.settings.shutdown_timeout_s)
 
 
 def _register_child_finalizer(_handle: object) -> None:

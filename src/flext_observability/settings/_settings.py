@@ -283,6 +283,9 @@ class FlextObservabilitySettings(BaseSettings):
     # --- behaviour ----------------------------------------------------------------------------
     strict: Annotated[bool, Setting(p.BOOL)] = False
     """Raise on bad configuration and internal errors instead of warning."""
+    handle_signals: Annotated[bool, Setting(p.BOOL)] = True
+    """On SIGTERM/SIGINT, flush within the shutdown deadline, then keep the handler's behaviour
+    (a default action still kills the process by that signal; an app's handler still runs)."""
     shutdown_timeout_ms: Annotated[int, Setting(p.POSITIVE_MS)] = 5000
     """One deadline, in milliseconds, shared by flush and shutdown of every signal."""
     queue_size: Annotated[int, Setting(p.POSITIVE_INT)] = 8192
