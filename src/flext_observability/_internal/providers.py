@@ -55,6 +55,7 @@ __all__ = [
     "build_log_exporters",
     "build_log_record_limits",
     "build_metric_readers",
+    "build_otlp_exporter",
     "build_resource",
     "build_sampler",
     "build_span_exporters",
@@ -295,6 +296,11 @@ def _build_exporter(settings: FlextObservabilitySettings, signal: Signal, name: 
         return _CONSOLE[signal]()
     factory = _entry_point(f"opentelemetry_{signal}_exporter", name)
     return factory() if factory is not None else None
+
+
+def build_otlp_exporter(settings: FlextObservabilitySettings, signal: Signal) -> Any:
+    """The OTLP exporter `signal` would use (for `doctor --send`)."""
+    return _build_exporter(settings, signal, "otlp")
 
 
 def _build_exporters(settings: FlextObservabilitySettings, signal: Signal) -> list[Any]:
