@@ -15,9 +15,8 @@ from opentelemetry import baggage
 from opentelemetry.context import Context, get_current
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
-from flext_observability._internal.entity_pipeline import build_pipeline
-from flext_observability._internal.guard import is_strict, report_internal_error
-from flext_observability._internal.pipeline import Pipeline
+from flext_observability._internal.guard import guard
+from flext_observability._internal.pipeline import Pipeline, build_pipeline
 from flext_observability.sinks._base import Sink
 
 __all__ = ["EntitySpanProcessor"]
@@ -58,35 +57,31 @@ class EntitySpanProcessor(SpanProcessor):
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         """Remember the parent's baggage, if any (one dict lookup when there is none)."""
-        if not self._capture_baggage:
-            return
-        try:
-            context = parent_context if parent_context is not None else get_current()
-            entries = (
-                context.get(_BAGGAGE_KEY) if _BAGGAGE_KEY is not None else baggage.get_all(context)
-            )
-            if entries and isinstance(entries, Mapping):
-                span_id = span.get_span_context().span_id
-                self._baggage[span_id] = {str(k): str(v) for k, v in entries.items()}
-        except Exception as exc:
-            if is_strict():
-                raise
-            report_internal_error("EntitySpanProcessor.on_start", exc)
+        if self._capture_baggage:
+            self._remember_baggage(span, parent_context)
 
+    # The guards of the per-span hooks are decorators: on the application thread, one call
+    # (a `with` block costs two).
+    @guard("EntitySpanProcessor.on_start")
+    def _remember_baggage(self, span: Span, parent_context: Context | None) -> None:
+        context = parent_context if parent_context is not None else get_current()
+        entries = (
+            context.get(_BAGGAGE_KEY) if _BAGGAGE_KEY is not None else baggage.get_all(context)
+        )
+        if entries and isinstance(entries, Mapping):
+            span_id = span.get_span_context().span_id
+            self._baggage[span_id] = {str(k): str(v) for k, v in entries.items()}
+
+    @guard("EntitySpanProcessor.on_end")
     def on_end(self, span: ReadableSpan) -> None:
         """Queue the span for conversion; never blocks, never raises."""
-        try:
-            if self._baggage:
-                context = span.get_span_context()
-                extra = self._baggage.pop(context.span_id, None) if context else None
-                if extra is not None:
-                    self._pipeline.submit("span_with_baggage", (span, extra))
-                    return
-            self._pipeline.submit("span", span)
-        except Exception as exc:
-            if is_strict():
-                raise
-            report_internal_error("EntitySpanProcessor.on_end", exc)
+        if self._baggage:
+            context = span.get_span_context()
+            extra = self._baggage.pop(context.span_id, None) if context else None
+            if extra is not None:
+                self._pipeline.submit("span_with_baggage", (span, extra))
+                return
+        self._pipeline.submit("span", span)
 
     def shutdown(self) -> None:
         """Shut the owned pipeline down (a shared one is shut down by its owner)."""

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from flext_observability._internal.diagnostics import DiagnosticsHandler
-from flext_observability._internal.terminal import escape_control
+from flext_observability._internal.text import escape_control
 
 SCRIPT = """
 import logging, sys

@@ -24,7 +24,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from flext_observability._internal.terminal import escape_control
+from flext_observability._internal.text import escape_control
 
 __all__ = ["DIAGNOSED_LOGGERS", "DiagnosticsHandler", "install", "set_level"]
 

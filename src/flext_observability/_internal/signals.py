@@ -29,6 +29,8 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
+from flext_observability._internal import fork
+
 __all__ = ["install"]
 
 _SIGNALS = (signal.SIGTERM, signal.SIGINT)
@@ -86,7 +88,7 @@ def _after_fork_in_child() -> None:
     _running = None
 
 
-os.register_at_fork(after_in_child=_after_fork_in_child)
+fork.register(after_in_child=_after_fork_in_child)
 
 
 def install(

@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from flext_observability._internal.terminal import escape_control
+from flext_observability._internal.text import escape_control
 from flext_observability.models import FlextLogEntry, FlextMetric, FlextTrace
 
 __all__ = [

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 
-from flext_observability.models._types import UtcDatetime, utc_now
+from flext_observability.models._sources import new_entity_id, utc_now
+from flext_observability.models._types import UtcDatetime
 from flext_observability.result import FlextResult
 
 __all__ = ["FlextEntity", "Frozen", "build", "describe_validation_error", "rebuild"]
 
 E = TypeVar("E", bound="FlextEntity")
-
-
-def _new_id() -> str:
-    return uuid.uuid4().hex
 
 
 class Frozen(BaseModel):
@@ -29,13 +25,13 @@ class Frozen(BaseModel):
 class FlextEntity(Frozen):
     """Fields every entity has: a unique `id`, a UTC `timestamp` and the `service_name`."""
 
-    id: str = Field(default_factory=_new_id, min_length=1)
+    id: str = Field(default_factory=new_entity_id, min_length=1)
     timestamp: UtcDatetime = Field(default_factory=utc_now)
     service_name: str | None = None
 
 
 def describe_validation_error(exc: BaseException, phrase: str) -> str:
-    """Turn a validation error into one sentence that contains a documented SPEC phrase.
+    """Turn a validation error into one sentence that starts with the documented error phrase.
 
     Our own validators already start their message with the phrase ("Invalid metric name: ...");
     other errors (wrong types, unknown fields) are prefixed with `phrase` and the field path.

@@ -1,4 +1,4 @@
-"""In-process alert rules (SPEC §10): rule kinds, the engine, and the rules-file loader.
+"""In-process alert rules: rule kinds, the engine, and the rules-file loader.
 
 Pure Python, no OpenTelemetry. The pipeline worker feeds the engine with batches of entities
 (`AlertEngine.observe`) and, periodically, with the time (`AlertEngine.evaluate`); both return
@@ -22,7 +22,8 @@ logger / check, with the name in the label `logger` / `check`.
 
 from __future__ import annotations
 
-from flext_observability.rules._checks import RuleFieldError
+from flext_observability._internal.exports import publish
+from flext_observability.rules._alerts import Alerts
 from flext_observability.rules._engine import DEFAULT_MAX_GROUPS, DEFAULT_MAX_SAMPLES, AlertEngine
 from flext_observability.rules._file import (
     load_rules_file,
@@ -46,12 +47,12 @@ __all__ = [
     "AbsenceRule",
     "AlertEngine",
     "AlertRule",
+    "Alerts",
     "ErrorRatioRule",
     "HealthRule",
     "LatencyRule",
     "LogRateRule",
     "Rule",
-    "RuleFieldError",
     "ThresholdRule",
     "load_rules_file",
     "parse_duration",
@@ -61,3 +62,5 @@ __all__ = [
 
 Rule = ThresholdRule | ErrorRatioRule | LatencyRule | LogRateRule | HealthRule | AbsenceRule
 """Any of the six rule kinds."""
+
+publish(globals(), __all__)
