@@ -123,6 +123,21 @@ class Rotel:
                 raise AssertionError(msg)
             time.sleep(0.1)
 
+    def pause(self) -> None:
+        """Stop the collector process (its ports close); `resume()` starts it on the same ports."""
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(10)
+
+    def resume(self) -> None:
+        """Start the collector again on the same ports (output appended)."""
+        self.process = self._start()
+        wait_for_port(self.grpc_port)
+        wait_for_port(self.http_port)
+
     def stop(self) -> None:
         """Stop the collector and close its output."""
         self.process.terminate()

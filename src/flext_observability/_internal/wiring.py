@@ -24,7 +24,7 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-from flext_observability._internal import cardinality
+from flext_observability._internal import cardinality, outbox
 from flext_observability._internal import providers as _providers
 from flext_observability._internal.convert.severity import severity_of_alert
 from flext_observability._internal.emit import EmitIdGenerator, Emitter
@@ -220,6 +220,20 @@ _BUILT: weakref.WeakSet[object] = weakref.WeakSet()
 """Providers an earlier setup() built (OpenTelemetry lets a process set each global once)."""
 
 
+def _outbox(
+    settings: FlextObservabilitySettings, signal: str, exporters: Sequence[Any]
+) -> list[Any]:
+    """Put the OTLP/HTTP exporters behind the disk outbox (next to the store), when enabled."""
+    enabled = settings.outbox_enabled and settings.store_enabled
+    return outbox.wrap_all(
+        exporters,
+        signal=signal,
+        directory=settings.store_path.parent / "outbox" if enabled else None,
+        max_bytes=int(settings.outbox_max_mb * 1024 * 1024),
+        max_age_s=settings.outbox_max_age_s,
+    )
+
+
 def _note_attach(kind: str, existing: object) -> None:
     if existing in _BUILT:
         logger.warning(
@@ -250,7 +264,7 @@ def _build_tracer_provider(
         id_generator=EmitIdGenerator(),
         shutdown_on_exit=False,
     )
-    for exporter in _providers.build_span_exporters(settings):
+    for exporter in _outbox(settings, "traces", _providers.build_span_exporters(settings)):
         wrapped = TrackedSpanExporter(RedactingSpanExporter(exporter, redactor=redactor), tracker)
         provider.add_span_processor(
             BatchSpanProcessor(wrapped, **_providers.batch_arguments("BSP"))
@@ -277,7 +291,8 @@ def _build_meter_provider(
         return existing, False
 
     def wrap(exporter: Any) -> Any:
-        return TrackedMetricExporter(RedactingMetricExporter(exporter, redactor=redactor), tracker)
+        (spilling,) = _outbox(settings, "metrics", [exporter])
+        return TrackedMetricExporter(RedactingMetricExporter(spilling, redactor=redactor), tracker)
 
     # Ours first: the provider flushes and shuts readers down in order, so the store's points
     # never wait behind an OTLP export that blocks on an unreachable collector.
@@ -320,7 +335,7 @@ def _add_log_exporters(
     provider.add_log_record_processor(
         BridgeDrainProcessor(pipeline, shutdown_timeout=drain_timeout)
     )
-    for exporter in _providers.build_log_exporters(settings):
+    for exporter in _outbox(settings, "logs", _providers.build_log_exporters(settings)):
         wrapped = TrackedLogExporter(
             RedactingLogRecordExporter(exporter, redactor=redactor), tracker
         )
