@@ -24,7 +24,7 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-from flext_observability._internal import cardinality, outbox
+from flext_observability._internal import callbacks, cardinality, outbox
 from flext_observability._internal import providers as _providers
 from flext_observability._internal.convert.severity import severity_of_alert
 from flext_observability._internal.emit import EmitIdGenerator, Emitter
@@ -303,6 +303,7 @@ def _build_meter_provider(
         exemplar_filter=_providers.build_exemplar_filter(),
         shutdown_on_exit=False,
     )
+    callbacks.time_box(provider)
     metrics.set_meter_provider(provider)
     _BUILT.add(provider)
     return provider, True
