@@ -38,8 +38,8 @@ from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
 from opentelemetry.sdk.resources import Resource
 
+from flext_observability._internal.pipeline import Pipeline, build_pipeline
 from flext_observability.logs import EntityLoggingHandler, EntityLogRecordProcessor, log_twin
-from flext_observability.pipeline import Pipeline, build_pipeline
 from flext_observability.redaction import Redactor
 from flext_observability.redaction._exporters import RedactingLogRecordExporter
 

@@ -1,15 +1,17 @@
 """`EntitySpanProcessor`: finished spans become `FlextTrace` entities, off the hot path.
 
 `on_end` only appends the span to the entity pipeline's bounded queue; conversion, redaction,
-alert rules and sinks run on the pipeline's worker. Usable on its own with a hand-built
-`TracerProvider`::
+alert rules and sinks run on the pipeline's worker. A span that was recorded but not sampled
+(`setup()` records every span, see `_internal.derived`) is queued as a `span_stat`: it feeds the
+derived metrics and the alert rules but never becomes an entity, unless `notable` keeps it.
+Usable on its own with a hand-built `TracerProvider`::
 
     provider.add_span_processor(EntitySpanProcessor(sinks=[MemorySink()]))
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from opentelemetry import baggage
 from opentelemetry.context import Context, get_current
@@ -34,6 +36,8 @@ class EntitySpanProcessor(SpanProcessor):
         pipeline: a shared pipeline (as `setup()` builds); when omitted the processor owns one.
         sinks: sinks for an owned pipeline.
         capture_baggage: copy the parent context's baggage into the entity's `context`.
+        notable: unsampled spans for which this returns True become entities anyway (failed or
+            slow spans); the others only feed the derived metrics and the rules.
     """
 
     def __init__(
@@ -42,6 +46,7 @@ class EntitySpanProcessor(SpanProcessor):
         *,
         sinks: Sequence[Sink] = (),
         capture_baggage: bool = True,
+        notable: Callable[[ReadableSpan], bool] | None = None,
     ) -> None:
         """Attach to `pipeline`, or build and own one that delivers to `sinks`."""
         self._owned = pipeline is None
@@ -49,6 +54,7 @@ class EntitySpanProcessor(SpanProcessor):
         self._pipeline.start()
         self._capture_baggage = capture_baggage
         self._baggage: dict[int, dict[str, str]] = {}
+        self._notable = notable
 
     @property
     def pipeline(self) -> Pipeline:
@@ -75,8 +81,15 @@ class EntitySpanProcessor(SpanProcessor):
     @guard("EntitySpanProcessor.on_end")
     def on_end(self, span: ReadableSpan) -> None:
         """Queue the span for conversion; never blocks, never raises."""
+        context = span.context
+        if not (context is not None and context.trace_flags.sampled) and not (
+            self._notable is not None and self._notable(span)
+        ):  # recorded but not sampled: the derived metric and the rules only
+            if self._baggage and context is not None:
+                self._baggage.pop(context.span_id, None)
+            self._pipeline.submit("span_stat", span)
+            return
         if self._baggage:
-            context = span.get_span_context()
             extra = self._baggage.pop(context.span_id, None) if context else None
             if extra is not None:
                 self._pipeline.submit("span_with_baggage", (span, extra))

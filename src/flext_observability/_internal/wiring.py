@@ -27,6 +27,12 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from flext_observability._internal import callbacks, cardinality, outbox
 from flext_observability._internal import providers as _providers
 from flext_observability._internal.convert.severity import severity_of_alert
+from flext_observability._internal.derived import (
+    DerivedMetrics,
+    KeepNotableSpans,
+    NoisePolicy,
+    RecordAllSampler,
+)
 from flext_observability._internal.emit import EmitIdGenerator, Emitter
 from flext_observability._internal.export_health import (
     ExportTracker,
@@ -36,6 +42,11 @@ from flext_observability._internal.export_health import (
 )
 from flext_observability._internal.guard import logger
 from flext_observability._internal.pipeline import Pipeline, build_pipeline
+from flext_observability._internal.runtime_metrics import (
+    LoopWatcher,
+    register_runtime_metrics,
+    watch_loop,
+)
 from flext_observability.exceptions import ConfigurationError
 from flext_observability.health import (
     HealthRegistry,
@@ -69,6 +80,7 @@ from flext_observability.rules import (
 from flext_observability.rules._alerts import Alerts
 from flext_observability.settings import FlextObservabilitySettings
 from flext_observability.sinks._base import Sink
+from flext_observability.sinks.alertmanager import AlertmanagerSink
 from flext_observability.sinks.store import SQLiteStore
 from flext_observability.sinks.webhook import WebhookSink
 
@@ -150,6 +162,8 @@ def _entity_side(
     engine: AlertEngine,
     log_provider: LoggerProvider | None,
     redactor: Redactor,
+    *,
+    derived: DerivedMetrics,
 ) -> tuple[Pipeline, SQLiteStore | None]:
     store = (
         SQLiteStore(
@@ -165,6 +179,12 @@ def _entity_side(
         all_sinks.append(
             WebhookSink(
                 settings.alert_webhook_url.get_secret_value(), suppress=suppress_instrumentation
+            )
+        )
+    if settings.alertmanager_url is not None:
+        all_sinks.append(
+            AlertmanagerSink(
+                settings.alertmanager_url.get_secret_value(), suppress=suppress_instrumentation
             )
         )
     log_alerts = _alert_logger(log_provider)
@@ -188,6 +208,7 @@ def _entity_side(
         log_twin=log_twin(log_provider) if log_provider is not None else None,
         capacity=settings.queue_size,
         batch_size=settings.batch_size,
+        derived=derived,
     )
     pipeline.start()
     return pipeline, store
@@ -251,15 +272,20 @@ def _build_tracer_provider(
     pipeline: Pipeline,
     tracker: ExportTracker,
     redactor: Redactor,
+    policy: NoisePolicy,
 ) -> tuple[TracerProvider, bool]:
+    """Our provider records every span (derived metrics), exports sampled and notable ones.
+
+    A provider someone else set keeps its own sampler: there, only its sampled spans are seen.
+    """
     existing = trace.get_tracer_provider()
     if isinstance(existing, TracerProvider):
         _note_attach("TracerProvider", existing)
-        existing.add_span_processor(EntitySpanProcessor(pipeline))
+        existing.add_span_processor(EntitySpanProcessor(pipeline, notable=policy.notable))
         return existing, False
     provider = TracerProvider(
         resource=_providers.build_resource(settings),
-        sampler=_providers.build_sampler(settings),
+        sampler=RecordAllSampler(_providers.build_sampler(settings), policy),
         span_limits=_providers.build_span_limits(settings),
         id_generator=EmitIdGenerator(),
         shutdown_on_exit=False,
@@ -267,9 +293,11 @@ def _build_tracer_provider(
     for exporter in _outbox(settings, "traces", _providers.build_span_exporters(settings)):
         wrapped = TrackedSpanExporter(RedactingSpanExporter(exporter, redactor=redactor), tracker)
         provider.add_span_processor(
-            BatchSpanProcessor(wrapped, **_providers.batch_arguments("BSP"))
+            KeepNotableSpans(
+                BatchSpanProcessor(wrapped, **_providers.batch_arguments("BSP")), policy
+            )
         )
-    provider.add_span_processor(EntitySpanProcessor(pipeline))
+    provider.add_span_processor(EntitySpanProcessor(pipeline, notable=policy.notable))
     trace.set_tracer_provider(provider)
     _BUILT.add(provider)
     return provider, True
@@ -415,10 +443,12 @@ def build(
     log_provider, owns_logs = (
         _build_logger_provider(settings) if settings.logs_enabled else (None, True)
     )
-    pipeline, store = _entity_side(settings, sinks, engine, log_provider, redactor)
+    policy = NoisePolicy(settings.exclude, slow_ms=settings.sampling_keep_slow_ms)
+    derived = DerivedMetrics(policy)
+    pipeline, store = _entity_side(settings, sinks, engine, log_provider, redactor, derived=derived)
     cleanups: list[Callable[[], object]] = []
     tracer_provider, owns_traces = (
-        _build_tracer_provider(settings, pipeline, tracker, redactor)
+        _build_tracer_provider(settings, pipeline, tracker, redactor, policy)
         if settings.traces_enabled
         else (None, True)
     )
@@ -455,6 +485,12 @@ def build(
             logger.warning("flext-observability: probe server not started: %s", exc)
     if meter_provider is not None:
         _register_own_metrics(meter_provider, pipeline, health)
+        derived.bind(meter_provider)
+        if settings.runtime_metrics:
+            cleanups.append(register_runtime_metrics(meter_provider))
+            watch_loop()  # setup() called inside a running event loop
+            if tracer_provider is not None:
+                tracer_provider.add_span_processor(LoopWatcher())
     emitter = Emitter(
         pipeline=pipeline,
         tracer_provider=tracer_provider,
