@@ -25,15 +25,28 @@ def rotel(tmp_path: Path) -> Iterator[Rotel]:
 
 
 def _outboxes() -> list[OutboxExporter]:
-    provider = trace.get_tracer_provider()
-    processors = provider._active_span_processor._span_processors  # type: ignore[attr-defined]
-    found = []
-    for processor in processors:
-        exporter = getattr(getattr(processor, "_batch_processor", None), "_exporter", None)
-        while exporter is not None and not isinstance(exporter, OutboxExporter):
-            exporter = getattr(exporter, "_exporter", None) or getattr(exporter, "_inner", None)
-        if exporter is not None:
-            found.append(exporter)
+    """The outbox exporters behind the global tracer provider's processors (found by walking)."""
+    found: list[OutboxExporter] = []
+    seen: set[int] = set()
+    todo: list[tuple[object, int]] = [(trace.get_tracer_provider(), 0)]
+    while todo:
+        obj, depth = todo.pop()
+        if id(obj) in seen or depth > 8:
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, OutboxExporter):
+            found.append(obj)
+            continue
+        children = (
+            list(obj)
+            if isinstance(obj, list | tuple)
+            else list(getattr(obj, "__dict__", {}).values())
+        )
+        todo.extend(
+            (child, depth + 1)
+            for child in children
+            if not isinstance(child, str | int | float | bytes)
+        )
     return found
 
 
