@@ -3,7 +3,8 @@
 ```
 flext-observability [--store PATH] COMMAND
   config [--json]        effective settings, the source of each, problems
-  doctor                 distro/configurator choice, instrumentations, OTLP, store
+  doctor [--send]        distro/configurator choice, instrumentations, OTLP, store; --send
+                         sends one item per signal and says whether the endpoint took it
   run -- COMMAND...      run a command under opentelemetry-instrument with our distro
   rules export --format prometheus [--rules FILE]
                          the alert rules as a Prometheus rule file
@@ -39,13 +40,30 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     config = commands.add_parser("config", help="effective settings and their sources")
     config.add_argument("--json", action="store_true")
-    commands.add_parser("doctor", help="check the installation and the configuration")
+    doctor = commands.add_parser("doctor", help="check the installation and the configuration")
+    doctor.add_argument(
+        "--send",
+        action="store_true",
+        help="also send one span, metric point and log record through the configured OTLP "
+        "exporters and say per signal whether the endpoint accepted it",
+    )
     run = commands.add_parser("run", help="run a command under auto-instrumentation")
     run.add_argument("argv", nargs=argparse.REMAINDER, help="-- COMMAND [ARGS...]")
     add_rules_arguments(commands.add_parser("rules", help="export the alert rules"))
     for name, fn in QUERY_COMMANDS.items():
         add_query_arguments(commands.add_parser(name, help=fn.__doc__), name)
     return parser
+
+
+def _doctor(
+    settings: FlextObservabilitySettings, store_path: Path, *, send: bool, out: TextIO
+) -> int:
+    status = cmd_doctor(settings, store_path, out)
+    if send:
+        from flext_observability.cli._send import cmd_send  # noqa: PLC0415 - loads the SDK
+
+        status = max(status, cmd_send(settings, out))
+    return status
 
 
 def main(  # noqa: PLR0911 - one exit per documented outcome
@@ -64,7 +82,7 @@ def main(  # noqa: PLR0911 - one exit per documented outcome
     if args.command == "config":
         return cmd_config(settings, as_json=args.json, out=out)
     if args.command == "doctor":
-        return cmd_doctor(settings, store_path, out)
+        return _doctor(settings, store_path, send=args.send, out=out)
     if args.command == "run":
         return cmd_run(list(args.argv), err)
     if args.command == "rules":

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Literal, TextIO
 
 from flext_observability.cli._format import (
+    line,
     parse_since,
     render_log,
     render_metric,
@@ -140,9 +141,11 @@ def cmd_alerts(store: SQLiteStore, args: argparse.Namespace, out: TextIO) -> int
     for alert in alerts:
         assert isinstance(alert, FlextAlert)
         out.write(
-            f"{short_time(alert.resolved_at or alert.timestamp)} "
-            f"{alert.status.value:9} {alert.severity.value:8} "
-            f"{alert.name}: {alert.message}\n"
+            line(
+                f"{short_time(alert.resolved_at or alert.timestamp)} "
+                f"{alert.status.value:9} {alert.severity.value:8} "
+                f"{alert.name}: {alert.message}"
+            )
         )
     if not alerts:
         out.write("no alerts\n")
@@ -161,7 +164,7 @@ def cmd_health(store: SQLiteStore, args: argparse.Namespace, out: TextIO) -> int
         return 0
     for name in sorted(latest):
         check = latest[name]
-        out.write(f"{name:20} {check.status.value:9} {check.message}\n")
+        out.write(line(f"{name:20} {check.status.value:9} {check.message}"))
     if not latest:
         out.write("no health results\n")
     return 0
@@ -175,7 +178,7 @@ def cmd_summary(store: SQLiteStore, args: argparse.Namespace, out: TextIO) -> in
         return 0
     counts = store.counts()
     out.write("== flext-observability summary ==\n")
-    out.write("stored: " + ", ".join(f"{k}={v}" for k, v in counts.items()) + "\n\n")
+    out.write(line("stored: " + ", ".join(f"{k}={v}" for k, v in counts.items())) + "\n")
     sections: list[tuple[str, Callable[[], int]]] = [
         ("recent traces", lambda: _recent_traces(store, out, args)),
         ("error spans", lambda: _error_spans(store, out, args)),
@@ -216,8 +219,10 @@ def _error_spans(store: SQLiteStore, out: TextIO, args: argparse.Namespace) -> i
     for span in errors:
         assert isinstance(span, FlextTrace)
         out.write(
-            f"{short_time(span.start_time)} {span.operation_name}: "
-            f"{span.status_message or 'error'}  trace={span.trace_id}\n"
+            line(
+                f"{short_time(span.start_time)} {span.operation_name}: "
+                f"{span.status_message or 'error'}  trace={span.trace_id}"
+            )
         )
     if not errors:
         out.write("no error spans\n")

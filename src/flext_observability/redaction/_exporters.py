@@ -82,7 +82,7 @@ class RedactingSpanExporter(SpanExporter):
             description = self._redactor.redact_text(status.description)
             if description != status.description:
                 status = Status(status.status_code, description)
-        name = fix_surrogates(span.name)
+        name = fix_surrogates(span.name) if isinstance(span.name, str) else span.name
         if (
             attributes is None
             and events is None

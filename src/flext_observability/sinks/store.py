@@ -40,6 +40,9 @@ from flext_observability.sinks._store_schema import KINDS, TABLES, table_for, ta
 
 __all__ = ["STORE_KINDS", "SQLiteStore"]
 
+_ABANDONED_IN_CHILD: list[sqlite3.Connection] = []
+"""Connections a fork copied mid-transaction: kept unclosed so the parent's work is untouched."""
+
 STORE_KINDS = KINDS
 """The kind names `SQLiteStore.query` accepts: traces, metrics, logs, alerts, health."""
 
@@ -157,7 +160,8 @@ class SQLiteStore:
     # -- connections and fork ------------------------------------------------------------------
 
     def _fork_prepare(self) -> None:
-        self._fork_held = self._lock.acquire(timeout=self._lock_timeout + 1.0)
+        # Never make fork() wait on us: take the lock only if it is free right now.
+        self._fork_held = self._lock.acquire(blocking=False)
 
     def _fork_parent(self) -> None:
         if self._fork_held:
@@ -166,7 +170,12 @@ class SQLiteStore:
 
     def _fork_child(self) -> None:
         self._lock = threading.RLock()
-        self._fork_held = False
+        held, self._fork_held = self._fork_held, False
+        if not held and self._conn is not None:
+            # The parent may be mid-transaction on this connection: closing it here could roll
+            # that back. Keep the copy alive (never used, never closed) and open a fresh one.
+            _ABANDONED_IN_CHILD.append(self._conn)
+            self._conn = None
         self._forget_connection()
 
     def _forget_connection(self) -> None:
