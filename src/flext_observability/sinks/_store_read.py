@@ -11,6 +11,7 @@ from abc import abstractmethod
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from flext_observability.models import FlextTrace
 from flext_observability.sinks._base import Entity
@@ -27,7 +28,16 @@ class StoreReader:
 
     @abstractmethod
     def _read(self, sql: str, params: Sequence[object]) -> list[tuple[int, str]]:
-        """Run one SELECT; raise `StoreError` when the file cannot be read."""
+        """Run one SELECT of (seq, data); raise `StoreError` when the file cannot be read."""
+
+    @abstractmethod
+    def _rows(self, sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
+        """Run one SELECT of any columns; raise `StoreError` when the file cannot be read."""
+
+    @property
+    def schema_version(self) -> int:
+        """The schema version of the file (1 until a current writer upgraded it)."""
+        return int(self._rows("PRAGMA user_version", ())[0][0])
 
     def query(
         self,

@@ -27,7 +27,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Self
+from typing import Any, Self
 
 from flext_observability._internal.guard import guard, logger
 from flext_observability.exceptions import ConfigurationError, StoreError
@@ -197,9 +197,10 @@ class SQLiteStore(StoreReader):
                 self._drop("closed" if self._closed else "readonly", len(entities), None)
                 return
             grouped: dict[str, list[tuple[object, ...]]] = {}
+            now_ns = int(self._clock() * 1e9)
             for entity in entities:
                 table = table_for_entity(entity)
-                grouped.setdefault(table.insert_sql, []).append(table.row(entity))
+                grouped.setdefault(table.insert_sql, []).append(table.row(entity, now_ns))
             try:
                 db.insert_batch(self._connection(), grouped, self._lock_timeout)
             except (sqlite3.Error, OSError, db.SchemaMismatchError) as exc:
@@ -273,6 +274,9 @@ class SQLiteStore(StoreReader):
     # -- queries (the public read API lives in StoreReader) ------------------------------------
 
     def _read(self, sql: str, params: Sequence[object]) -> list[tuple[int, str]]:
+        return self._rows(sql, params)
+
+    def _rows(self, sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
         with self._lock:
             if self._closed:
                 raise StoreError(f"the store at {self.path} is closed")

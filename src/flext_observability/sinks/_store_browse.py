@@ -1,0 +1,543 @@
+"""Read queries for the viewer (`flext-observability ui`).
+
+Pages of traces and logs, trace aggregates, per-operation statistics, metric series over time,
+alert and health history. Everything is an indexed query bounded by a limit, so pages stay fast
+on stores of millions of rows. Lists page backwards in time with a keyset `Cursor`
+(timestamp, seq): no OFFSET scans.
+
+Trace list semantics: a trace is listed when one of its spans matches every filter; traces are
+ordered by their newest matching span. Filters: `service` (exact), `operation` (exact, or a glob
+with `*?[`), `status`, `min_ms` (span duration at least), `since`/`until` (span start, epoch ns,
+inclusive/exclusive) and `text`: a case-insensitive (ASCII) substring of the operation name, the
+status message, the attributes (keys and values) or the events (exception text included).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from flext_observability.models import FlextAlert, FlextHealthCheck, FlextLogEntry, FlextTrace
+from flext_observability.models._types import LogLevel, level_before
+from flext_observability.sinks._store_query import decode_rows
+from flext_observability.sinks._store_read import StoreReader
+from flext_observability.sinks._store_schema import TABLES, table_for, to_ns
+
+__all__ = [
+    "Cursor",
+    "LogFilter",
+    "MetricSeries",
+    "OperationStats",
+    "Page",
+    "SpanFilter",
+    "TraceRow",
+    "alerts_since",
+    "distinct_values",
+    "health_history",
+    "health_names",
+    "latest_timestamp",
+    "list_logs",
+    "list_traces",
+    "metric_series",
+    "operation_stats",
+    "trace_logs",
+    "trace_spans",
+    "versions",
+]
+
+T = TypeVar("T")
+_GLOB_CHARS = frozenset("*?[")
+_TABLE_NAMES = {table.kind: table.name for table in TABLES}
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """A position in a newest-first list: rows strictly older than (timestamp, seq) follow."""
+
+    timestamp: int
+    seq: int
+
+    def encode(self) -> str:
+        """The cursor as it appears in a URL (`<timestamp>.<seq>`)."""
+        return f"{self.timestamp}.{self.seq}"
+
+    @classmethod
+    def decode(cls, text: str) -> Cursor:
+        """Parse `encode()`'s form; raise ValueError naming the parameter otherwise."""
+        head, _, tail = text.partition(".")
+        try:
+            return cls(int(head), int(tail))
+        except ValueError:
+            msg = f"before: expected a cursor like 1700000000000000000.42, got {text[:40]!r}"
+            raise ValueError(msg) from None
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One page of a list and the cursor of the next (older) page, if any."""
+
+    items: list[T]
+    next: Cursor | None = None
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _name_clause(column: str, value: str) -> str:
+    return f"{column} GLOB ?" if _GLOB_CHARS & set(value) else f"{column} = ?"
+
+
+def _before(where: list[str], params: list[object], before: Cursor | None) -> None:
+    if before is not None:
+        where.append("(timestamp < ? OR (timestamp = ? AND seq < ?))")
+        params += [before.timestamp, before.timestamp, before.seq]
+
+
+@dataclass(frozen=True, slots=True)
+class SpanFilter:
+    """Which spans make a trace listed (see the module docstring)."""
+
+    service: str | None = None
+    operation: str | None = None
+    status: str | None = None
+    min_ms: float | None = None
+    since: int | None = None
+    until: int | None = None
+    text: str | None = None
+
+    def sql(self) -> tuple[list[str], list[object]]:
+        """The WHERE clauses and their parameters."""
+        where: list[str] = []
+        params: list[object] = []
+        if self.service:
+            where.append("service_name = ?")
+            params.append(self.service)
+        if self.operation:
+            where.append(_name_clause("name", self.operation))
+            params.append(self.operation)
+        if self.status:
+            where.append("status = ?")
+            params.append(self.status)
+        if self.min_ms is not None:
+            where.append("duration_ms >= ?")
+            params.append(self.min_ms)
+        if self.since is not None:
+            where.append("timestamp >= ?")
+            params.append(self.since)
+        if self.until is not None:
+            where.append("timestamp < ?")
+            params.append(self.until)
+        if self.text:
+            raw, encoded = _like(self.text), _like(json.dumps(self.text)[1:-1])
+            where.append(
+                "(name LIKE ? ESCAPE '\\' "
+                "OR json_extract(data, '$.status_message') LIKE ? ESCAPE '\\' "
+                "OR json_extract(data, '$.attributes') LIKE ? ESCAPE '\\' "
+                "OR json_extract(data, '$.events') LIKE ? ESCAPE '\\')"
+            )
+            params += [raw, raw, encoded, encoded]
+        return where, params
+
+
+@dataclass(frozen=True, slots=True)
+class TraceRow:
+    """One line of the traces list."""
+
+    trace_id: str
+    start_ns: int
+    duration_ms: float
+    span_count: int
+    error_count: int
+    root_name: str
+    root_service: str | None
+    root_status: str
+    services: tuple[str, ...] = ()
+
+
+def _where_sql(where: list[str]) -> str:
+    return (" WHERE " + " AND ".join(where)) if where else ""
+
+
+def list_traces(
+    reader: StoreReader, flt: SpanFilter, *, before: Cursor | None = None, limit: int = 50
+) -> Page[TraceRow]:
+    """Return a page of traces, newest matching span first (see the module docstring)."""
+    where, params = flt.sql()
+    found: dict[str, Cursor] = {}
+    batch = (limit + 1) * 8
+    position = before
+    while len(found) <= limit:
+        batch_where, batch_params = list(where), list(params)
+        _before(batch_where, batch_params, position)
+        rows = reader._rows(  # noqa: SLF001 - the reader's query primitive
+            f"SELECT trace_id, timestamp, seq FROM traces{_where_sql(batch_where)} "  # noqa: S608 - fixed identifiers
+            "ORDER BY timestamp DESC, seq DESC LIMIT ?",
+            [*batch_params, batch],
+        )
+        for trace_id, timestamp, seq in rows:
+            if trace_id not in found:
+                found[trace_id] = Cursor(timestamp, seq)
+        if len(rows) < batch:
+            break
+        position = Cursor(rows[-1][1], rows[-1][2])
+        batch = min(batch * 4, 200_000)
+    ids = list(found)
+    if before is not None and ids:
+        ids = _drop_shown(reader, ids, where, params, before)
+    more = len(ids) > limit
+    ids = ids[:limit]
+    items = _trace_rows(reader, ids)
+    return Page(items, found[ids[-1]] if more and ids else None)
+
+
+def _in(ids: list[str]) -> str:
+    return ", ".join("?" for _ in ids)
+
+
+def _drop_shown(
+    reader: StoreReader, ids: list[str], where: list[str], params: list[object], before: Cursor
+) -> list[str]:
+    """Remove traces with a matching span at or after `before`: an earlier page listed them."""
+    newer = [
+        *where,
+        f"trace_id IN ({_in(ids)})",
+        "(timestamp > ? OR (timestamp = ? AND seq >= ?))",
+    ]
+    rows = reader._rows(  # noqa: SLF001 - the reader's query primitive
+        f"SELECT DISTINCT trace_id FROM traces{_where_sql(newer)}",  # noqa: S608 - fixed identifiers
+        [*params, *ids, before.timestamp, before.timestamp, before.seq],
+    )
+    shown = {row[0] for row in rows}
+    return [trace_id for trace_id in ids if trace_id not in shown]
+
+
+def _trace_rows(reader: StoreReader, ids: list[str]) -> list[TraceRow]:
+    if not ids:
+        return []
+    aggregates = {
+        row[0]: row[1:]
+        for row in reader._rows(  # noqa: SLF001 - the reader's query primitive
+            "SELECT trace_id, count(*), sum(is_error), min(timestamp), "  # noqa: S608 - placeholders
+            "max(timestamp + coalesce(duration_ms, 0) * 1000000), "
+            "json_group_array(DISTINCT service_name) "
+            f"FROM traces WHERE trace_id IN ({_in(ids)}) GROUP BY trace_id",
+            ids,
+        )
+    }
+    roots: dict[str, tuple[Any, ...]] = {}
+    for row in reader._rows(  # noqa: SLF001 - the reader's query primitive
+        "SELECT trace_id, name, service_name, status FROM traces "  # noqa: S608 - placeholders
+        f"WHERE trace_id IN ({_in(ids)}) AND parent_span_id IS NULL "
+        "ORDER BY timestamp DESC",
+        ids,
+    ):
+        roots[row[0]] = row[1:]  # the earliest root wins (rows come newest first)
+    for trace_id in (trace_id for trace_id in ids if trace_id not in roots):
+        earliest = reader._rows(  # noqa: SLF001 - the reader's query primitive
+            "SELECT name, service_name, status FROM traces WHERE trace_id = ? "
+            "ORDER BY timestamp, seq LIMIT 1",
+            (trace_id,),
+        )
+        if earliest:
+            roots[trace_id] = earliest[0]
+    rows: list[TraceRow] = []
+    for trace_id in ids:
+        if trace_id not in aggregates or trace_id not in roots:
+            continue  # deleted by retention meanwhile
+        count, errors, start, end, services = aggregates[trace_id]
+        name, service, status = roots[trace_id]
+        rows.append(
+            TraceRow(
+                trace_id=trace_id,
+                start_ns=int(start),
+                duration_ms=max(0.0, (float(end) - start) / 1e6),
+                span_count=int(count),
+                error_count=int(errors or 0),
+                root_name=name,
+                root_service=service,
+                root_status=status,
+                services=tuple(sorted(s for s in json.loads(services) if s is not None)),
+            )
+        )
+    return rows
+
+
+def trace_spans(reader: StoreReader, trace_id: str, *, limit: int = 5000) -> list[FlextTrace]:
+    """Return the spans of one trace by start time (at most `limit`)."""
+    table = table_for("traces")
+    rows = reader._rows(  # noqa: SLF001 - the reader's query primitive
+        "SELECT seq, data FROM traces WHERE trace_id = ? ORDER BY timestamp, seq LIMIT ?",
+        (trace_id.lower(), limit),
+    )
+    return [span for span in decode_rows(table, rows) if isinstance(span, FlextTrace)]
+
+
+def trace_logs(reader: StoreReader, trace_id: str, *, limit: int = 2000) -> list[FlextLogEntry]:
+    """Return the log entries correlated with one trace, oldest first (at most `limit`)."""
+    table = table_for("logs")
+    rows = reader._rows(  # noqa: SLF001 - the reader's query primitive
+        "SELECT seq, data FROM logs WHERE trace_id = ? ORDER BY timestamp, seq LIMIT ?",
+        (trace_id.lower(), limit),
+    )
+    return [entry for entry in decode_rows(table, rows) if isinstance(entry, FlextLogEntry)]
+
+
+@dataclass(frozen=True, slots=True)
+class LogFilter:
+    """Which log entries are listed: level at or above, logger (exact or glob), text, ..."""
+
+    level: str | None = None
+    logger: str | None = None
+    text: str | None = None
+    trace_id: str | None = None
+    service: str | None = None
+    since: int | None = None
+    until: int | None = None
+
+    def sql(self) -> tuple[list[str], list[object]]:
+        """The WHERE clauses and their parameters."""
+        where: list[str] = []
+        params: list[object] = []
+        if self.level:
+            where.append("level_rank >= ?")
+            params.append(list(LogLevel).index(LogLevel(str(level_before(self.level)))))
+        if self.logger:
+            where.append(_name_clause("name", self.logger))
+            params.append(self.logger)
+        if self.trace_id:
+            where.append("trace_id = ?")
+            params.append(self.trace_id.lower())
+        if self.service:
+            where.append("service_name = ?")
+            params.append(self.service)
+        if self.since is not None:
+            where.append("timestamp >= ?")
+            params.append(self.since)
+        if self.until is not None:
+            where.append("timestamp < ?")
+            params.append(self.until)
+        if self.text:
+            where.append("json_extract(data, '$.message') LIKE ? ESCAPE '\\'")
+            params.append(_like(self.text))
+        return where, params
+
+
+def list_logs(
+    reader: StoreReader, flt: LogFilter, *, before: Cursor | None = None, limit: int = 100
+) -> Page[FlextLogEntry]:
+    """Return a page of log entries, newest first."""
+    where, params = flt.sql()
+    _before(where, params, before)
+    rows = reader._rows(  # noqa: SLF001 - the reader's query primitive
+        f"SELECT seq, data, timestamp FROM logs{_where_sql(where)} "  # noqa: S608 - fixed identifiers
+        "ORDER BY timestamp DESC, seq DESC LIMIT ?",
+        [*params, limit + 1],
+    )
+    entries = decode_rows(table_for("logs"), [(seq, data) for seq, data, _ in rows[:limit]])
+    following = Cursor(rows[limit - 1][2], rows[limit - 1][0]) if len(rows) > limit else None
+    return Page([e for e in entries if isinstance(e, FlextLogEntry)], following)
+
+
+def distinct_values(reader: StoreReader, kind: str, column: str, *, limit: int = 200) -> list[str]:
+    """Return up to `limit` distinct non-null values of an indexed leading column, sorted.
+
+    A loose index scan (one `min()` per value), so it costs O(values · log rows).
+    """
+    if column not in {"name", "service_name"}:
+        msg = f"distinct_values: column must be name or service_name, got {column!r}"
+        raise ValueError(msg)
+    table = _TABLE_NAMES[kind]
+    values: list[str] = []
+    last = ""
+    first = reader._rows(f"SELECT min({column}) FROM {table}", ())  # noqa: S608, SLF001 - fixed identifiers
+    value = first[0][0] if first else None
+    while value is not None and len(values) < limit:
+        values.append(value)
+        last = value
+        row = reader._rows(f"SELECT min({column}) FROM {table} WHERE {column} > ?", (last,))  # noqa: S608, SLF001 - fixed identifiers
+        value = row[0][0] if row else None
+    return values
+
+
+def versions(reader: StoreReader) -> dict[str, int]:
+    """Return the newest `seq` of each kind: it changes when anything is written."""
+    return {
+        table.kind: int(reader._rows(f"SELECT coalesce(max(seq), 0) FROM {table.name}", ())[0][0])  # noqa: S608, SLF001 - fixed identifiers
+        for table in TABLES
+    }
+
+
+def latest_timestamp(reader: StoreReader, kind: str) -> int | None:
+    """Return the newest entity timestamp of a kind (epoch ns), or None when it is empty."""
+    table = _TABLE_NAMES[kind]
+    row = reader._rows(f"SELECT max(timestamp) FROM {table}", ())  # noqa: S608, SLF001 - fixed identifiers
+    return None if not row or row[0][0] is None else int(row[0][0])
+
+
+@dataclass(slots=True)
+class OperationStats:
+    """Counts, errors and latency percentiles of one (service, operation)."""
+
+    service: str | None
+    operation: str
+    count: int = 0
+    errors: int = 0
+    durations: list[float] = field(default_factory=list[float])
+
+    @property
+    def error_rate(self) -> float:
+        """Errors / count."""
+        return self.errors / self.count if self.count else 0.0
+
+    def percentile(self, q: float) -> float | None:
+        """The nearest-rank percentile `q` (0-100) of the finished spans' durations."""
+        if not self.durations:
+            return None
+        ordered = sorted(self.durations)
+        rank = max(1, math.ceil(q / 100 * len(ordered)))
+        return ordered[rank - 1]
+
+
+def operation_stats(
+    reader: StoreReader, *, since: int | None = None, sample: int = 20_000
+) -> tuple[list[OperationStats], int]:
+    """Per-operation statistics over the newest `sample` spans since `since`.
+
+    Returns the statistics (busiest first) and how many spans they cover.
+    """
+    where = "WHERE timestamp >= ?" if since is not None else ""
+    params: list[object] = [since] if since is not None else []
+    rows = reader._rows(  # noqa: SLF001 - the reader's query primitive
+        f"SELECT service_name, name, duration_ms, is_error FROM traces {where} "  # noqa: S608 - fixed identifiers
+        "ORDER BY timestamp DESC LIMIT ?",
+        [*params, sample],
+    )
+    stats: dict[tuple[str | None, str], OperationStats] = {}
+    for service, name, duration, is_error in rows:
+        entry = stats.get((service, name))
+        if entry is None:
+            entry = stats[service, name] = OperationStats(service, name)
+        entry.count += 1
+        entry.errors += int(is_error)
+        if duration is not None:
+            entry.durations.append(float(duration))
+    ordered = sorted(stats.values(), key=lambda s: (-s.count, s.operation, s.service or ""))
+    return ordered, len(rows)
+
+
+@dataclass(slots=True)
+class MetricSeries:
+    """The points of one series (service, name, tags) in a time window, oldest first."""
+
+    name: str
+    service: str | None
+    tags: dict[str, Any]
+    metric_type: str
+    unit: str
+    times: list[int] = field(default_factory=list[int])
+    values: list[float] = field(default_factory=list[float])
+    starts: list[int | None] = field(default_factory=list["int | None"])
+    histograms: list[dict[str, Any] | None] = field(default_factory=list["dict[str, Any] | None"])
+
+
+def metric_series(
+    reader: StoreReader,
+    *,
+    since: int | None = None,
+    name: str | None = None,
+    service: str | None = None,
+    max_rows: int = 200_000,
+) -> tuple[list[MetricSeries], bool]:
+    """Return every series with points in the window, by name then tags.
+
+    The second value says whether the `max_rows` cap cut the newest points off.
+    """
+    v2 = reader.schema_version >= 2  # noqa: PLR2004 - the version that added the columns
+    series_sql = "series" if v2 else "json_extract(data, '$.tags')"
+    value_sql = "value" if v2 else "CAST(json_extract(data, '$.value') AS REAL)"
+    where: list[str] = []
+    params: list[object] = []
+    if since is not None:
+        where.append("timestamp >= ?")
+        params.append(since)
+    if name:
+        where.append(_name_clause("name", name))
+        params.append(name)
+    if service:
+        where.append("service_name = ?")
+        params.append(service)
+    rows = reader._rows(  # noqa: SLF001 - the reader's query primitive
+        f"SELECT name, service_name, {series_sql}, metric_type, timestamp, {value_sql}, "  # noqa: S608 - fixed identifiers
+        "json_extract(data, '$.unit'), json_extract(data, '$.start_time'), "
+        "CASE WHEN metric_type = 'histogram' THEN json_extract(data, '$.histogram') END "
+        f"FROM metrics{_where_sql(where)} ORDER BY timestamp LIMIT ?",
+        [*params, max_rows + 1],
+    )
+    capped = len(rows) > max_rows
+    by_key: dict[tuple[str, str | None, str], MetricSeries] = {}
+    for name_, service_, key, kind, timestamp, value, unit, start, histogram in rows[:max_rows]:
+        entry = by_key.get((name_, service_, key or "{}"))
+        if entry is None:
+            tags = json.loads(key) if key else {}
+            entry = by_key[name_, service_, key or "{}"] = MetricSeries(
+                name_, service_, tags, kind, unit or ""
+            )
+        entry.times.append(int(timestamp))
+        entry.values.append(float(value) if value is not None else math.nan)
+        entry.starts.append(_iso_ns(start))
+        entry.histograms.append(json.loads(histogram) if histogram else None)
+    ordered = sorted(by_key.values(), key=lambda s: (s.name, s.service or "", _tags_key(s.tags)))
+    return ordered, capped
+
+
+def _tags_key(tags: dict[str, Any]) -> str:
+    return json.dumps(tags, sort_keys=True, default=str)
+
+
+def _iso_ns(text: str | None) -> int | None:
+    if not text:
+        return None
+    return to_ns(datetime.fromisoformat(text))
+
+
+def alerts_since(
+    reader: StoreReader, *, since: int | None = None, limit: int = 5000
+) -> list[tuple[FlextAlert, int | None]]:
+    """Return alert notifications (oldest first) with the time each was stored, if known."""
+    v2 = reader.schema_version >= 2  # noqa: PLR2004 - the version that added the column
+    recorded = "recorded" if v2 else "NULL"
+    where = ""
+    if since is not None:
+        where = "WHERE coalesce(recorded, timestamp) >= ?" if v2 else "WHERE timestamp >= ?"
+    params: list[object] = [since] if since is not None else []
+    rows = reader._rows(  # noqa: SLF001 - the reader's query primitive
+        f"SELECT seq, data, {recorded} FROM alerts {where} ORDER BY seq DESC LIMIT ?",  # noqa: S608 - fixed identifiers
+        [*params, limit],
+    )
+    rows.reverse()
+    alerts = decode_rows(table_for("alerts"), [(seq, data) for seq, data, _ in rows])
+    return [
+        (alert, None if row[2] is None else int(row[2]))
+        for alert, row in zip(alerts, rows, strict=True)
+        if isinstance(alert, FlextAlert)
+    ]
+
+
+def health_names(reader: StoreReader) -> list[str]:
+    """Return the names of every stored health check."""
+    return distinct_values(reader, "health", "name")
+
+
+def health_history(reader: StoreReader, name: str, *, limit: int = 60) -> list[FlextHealthCheck]:
+    """Return the newest `limit` results of one check, newest first."""
+    rows = reader._rows(  # noqa: SLF001 - the reader's query primitive
+        "SELECT seq, data FROM health_checks WHERE name = ? ORDER BY timestamp DESC, seq DESC "
+        "LIMIT ?",
+        (name, limit),
+    )
+    return [c for c in decode_rows(table_for("health"), rows) if isinstance(c, FlextHealthCheck)]
