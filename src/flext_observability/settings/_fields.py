@@ -235,3 +235,7 @@ class SettingsFields(BaseSettings):
     """Bearer token the probe server requires (secret); unset: none required."""
     health_interval_s: Annotated[float, Setting(p.POSITIVE_NUMBER)] = 30.0
     """Seconds between two runs of the health checks."""
+
+    # --- viewer -------------------------------------------------------------------------------
+    ui_token: Annotated[SecretStr | None, Setting(p.SECRET_TEXT, secret=True)] = None
+    """Token `flext-observability ui` requires on a non-loopback host (secret)."""
