@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from flext_observability.exceptions import ConfigurationError
+from flext_observability.exceptions import ConfigurationError, RuleFieldError
 from flext_observability.rules import (
     AbsenceRule,
     AlertEngine,
@@ -18,7 +18,6 @@ from flext_observability.rules import (
     HealthRule,
     LatencyRule,
     LogRateRule,
-    RuleFieldError,
     ThresholdRule,
     load_rules_file,
     parse_duration,

@@ -9,10 +9,10 @@ import pydantic
 import pytest
 from pydantic import SecretStr
 
-from flext_observability.settings import _settings as settings_module
 from flext_observability.exceptions import ConfigurationError
 from flext_observability.settings import FlextObservabilitySettings, reset_logged_problems
-from flext_observability.settings._parse_lists import mask_url
+from flext_observability.settings import _settings as settings_module
+from flext_observability.settings._parse import mask_url
 
 S = FlextObservabilitySettings
 

@@ -26,7 +26,7 @@ from opentelemetry.sdk._configuration import _BaseConfigurator
 from flext_observability._internal.handle import FlextObservability
 from flext_observability._internal.setup import setup
 from flext_observability.exceptions import ConfigurationError
-from flext_observability.settings._parse_lists import mask_url
+from flext_observability.settings._parse import mask_url
 
 __all__ = ["ENTRY_POINT_NAME", "FlextConfigurator", "FlextDistro"]
 

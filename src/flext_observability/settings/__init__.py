@@ -6,6 +6,7 @@ Precedence, per field: explicit argument > environment > `[tool.flext-observabil
 
 from __future__ import annotations
 
+from flext_observability._internal.exports import publish
 from flext_observability.settings._settings import (
     FlextObservabilitySettings,
     OtlpSignalConfig,
@@ -14,3 +15,5 @@ from flext_observability.settings._settings import (
 )
 
 __all__ = ["FlextObservabilitySettings", "OtlpSignalConfig", "Signal", "reset_logged_problems"]
+
+publish(globals(), __all__)

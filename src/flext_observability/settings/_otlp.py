@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import SecretStr
 
-from flext_observability.settings._parse_lists import mask_url
+from flext_observability.settings._parse import mask_url
 
 __all__ = ["OtlpSignalConfig", "Signal"]
 

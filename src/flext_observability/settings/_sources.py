@@ -21,8 +21,7 @@ from pydantic_settings import BaseSettings, PyprojectTomlConfigSettingsSource
 from pydantic_settings import SettingsConfigDict as _Config
 
 from flext_observability.exceptions import ConfigurationError
-from flext_observability.settings._parse import Feedback, Invalid, Parser
-from flext_observability.settings._parse_lists import PAIRS, mask_url
+from flext_observability.settings._parse import PAIRS, Feedback, Invalid, Parser, mask_url
 
 __all__ = [
     "ENV_PREFIX",

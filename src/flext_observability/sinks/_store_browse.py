@@ -23,8 +23,8 @@ from typing import Any, Generic, TypeVar
 from flext_observability.models import FlextAlert, FlextHealthCheck, FlextLogEntry, FlextTrace
 from flext_observability.models._types import LogLevel, level_before
 from flext_observability.sinks._store_query import decode_rows
-from flext_observability.sinks._store_read import StoreReader
 from flext_observability.sinks._store_schema import TABLES, table_for, to_ns
+from flext_observability.sinks.store import SQLiteStore
 
 __all__ = [
     "Cursor",
@@ -164,7 +164,7 @@ def _where_sql(where: list[str]) -> str:
 
 
 def list_traces(
-    reader: StoreReader, flt: SpanFilter, *, before: Cursor | None = None, limit: int = 50
+    reader: SQLiteStore, flt: SpanFilter, *, before: Cursor | None = None, limit: int = 50
 ) -> Page[TraceRow]:
     """Return a page of traces, newest matching span first (see the module docstring)."""
     where, params = flt.sql()
@@ -174,7 +174,7 @@ def list_traces(
     while len(found) <= limit:
         batch_where, batch_params = list(where), list(params)
         _before(batch_where, batch_params, position)
-        rows = reader._rows(  # noqa: SLF001 - the reader's query primitive
+        rows = reader.select(
             f"SELECT trace_id, timestamp, seq FROM traces{_where_sql(batch_where)} "  # noqa: S608 - fixed identifiers
             "ORDER BY timestamp DESC, seq DESC LIMIT ?",
             [*batch_params, batch],
@@ -200,7 +200,7 @@ def _in(ids: list[str]) -> str:
 
 
 def _drop_shown(
-    reader: StoreReader, ids: list[str], where: list[str], params: list[object], before: Cursor
+    reader: SQLiteStore, ids: list[str], where: list[str], params: list[object], before: Cursor
 ) -> list[str]:
     """Remove traces with a matching span at or after `before`: an earlier page listed them."""
     newer = [
@@ -208,7 +208,7 @@ def _drop_shown(
         f"trace_id IN ({_in(ids)})",
         "(timestamp > ? OR (timestamp = ? AND seq >= ?))",
     ]
-    rows = reader._rows(  # noqa: SLF001 - the reader's query primitive
+    rows = reader.select(
         f"SELECT DISTINCT trace_id FROM traces{_where_sql(newer)}",  # noqa: S608 - fixed identifiers
         [*params, *ids, before.timestamp, before.timestamp, before.seq],
     )
@@ -216,12 +216,12 @@ def _drop_shown(
     return [trace_id for trace_id in ids if trace_id not in shown]
 
 
-def _trace_rows(reader: StoreReader, ids: list[str]) -> list[TraceRow]:
+def _trace_rows(reader: SQLiteStore, ids: list[str]) -> list[TraceRow]:
     if not ids:
         return []
     aggregates = {
         row[0]: row[1:]
-        for row in reader._rows(  # noqa: SLF001 - the reader's query primitive
+        for row in reader.select(
             "SELECT trace_id, count(*), sum(is_error), min(timestamp), "  # noqa: S608 - placeholders
             "max(timestamp + coalesce(duration_ms, 0) * 1000000), "
             "json_group_array(DISTINCT service_name) "
@@ -230,7 +230,7 @@ def _trace_rows(reader: StoreReader, ids: list[str]) -> list[TraceRow]:
         )
     }
     roots: dict[str, tuple[Any, ...]] = {}
-    for row in reader._rows(  # noqa: SLF001 - the reader's query primitive
+    for row in reader.select(
         "SELECT trace_id, name, service_name, status FROM traces "  # noqa: S608 - placeholders
         f"WHERE trace_id IN ({_in(ids)}) AND parent_span_id IS NULL "
         "ORDER BY timestamp DESC",
@@ -238,7 +238,7 @@ def _trace_rows(reader: StoreReader, ids: list[str]) -> list[TraceRow]:
     ):
         roots[row[0]] = row[1:]  # the earliest root wins (rows come newest first)
     for trace_id in (trace_id for trace_id in ids if trace_id not in roots):
-        earliest = reader._rows(  # noqa: SLF001 - the reader's query primitive
+        earliest = reader.select(
             "SELECT name, service_name, status FROM traces WHERE trace_id = ? "
             "ORDER BY timestamp, seq LIMIT 1",
             (trace_id,),
@@ -267,20 +267,20 @@ def _trace_rows(reader: StoreReader, ids: list[str]) -> list[TraceRow]:
     return rows
 
 
-def trace_spans(reader: StoreReader, trace_id: str, *, limit: int = 5000) -> list[FlextTrace]:
+def trace_spans(reader: SQLiteStore, trace_id: str, *, limit: int = 5000) -> list[FlextTrace]:
     """Return the spans of one trace by start time (at most `limit`)."""
     table = table_for("traces")
-    rows = reader._rows(  # noqa: SLF001 - the reader's query primitive
+    rows = reader.select(
         "SELECT seq, data FROM traces WHERE trace_id = ? ORDER BY timestamp, seq LIMIT ?",
         (trace_id.lower(), limit),
     )
     return [span for span in decode_rows(table, rows) if isinstance(span, FlextTrace)]
 
 
-def trace_logs(reader: StoreReader, trace_id: str, *, limit: int = 2000) -> list[FlextLogEntry]:
+def trace_logs(reader: SQLiteStore, trace_id: str, *, limit: int = 2000) -> list[FlextLogEntry]:
     """Return the log entries correlated with one trace, oldest first (at most `limit`)."""
     table = table_for("logs")
-    rows = reader._rows(  # noqa: SLF001 - the reader's query primitive
+    rows = reader.select(
         "SELECT seq, data FROM logs WHERE trace_id = ? ORDER BY timestamp, seq LIMIT ?",
         (trace_id.lower(), limit),
     )
@@ -328,12 +328,12 @@ class LogFilter:
 
 
 def list_logs(
-    reader: StoreReader, flt: LogFilter, *, before: Cursor | None = None, limit: int = 100
+    reader: SQLiteStore, flt: LogFilter, *, before: Cursor | None = None, limit: int = 100
 ) -> Page[FlextLogEntry]:
     """Return a page of log entries, newest first."""
     where, params = flt.sql()
     _before(where, params, before)
-    rows = reader._rows(  # noqa: SLF001 - the reader's query primitive
+    rows = reader.select(
         f"SELECT seq, data, timestamp FROM logs{_where_sql(where)} "  # noqa: S608 - fixed identifiers
         "ORDER BY timestamp DESC, seq DESC LIMIT ?",
         [*params, limit + 1],
@@ -343,7 +343,7 @@ def list_logs(
     return Page([e for e in entries if isinstance(e, FlextLogEntry)], following)
 
 
-def distinct_values(reader: StoreReader, kind: str, column: str, *, limit: int = 200) -> list[str]:
+def distinct_values(reader: SQLiteStore, kind: str, column: str, *, limit: int = 200) -> list[str]:
     """Return up to `limit` distinct non-null values of an indexed leading column, sorted.
 
     A loose index scan (one `min()` per value), so it costs O(values · log rows).
@@ -354,28 +354,28 @@ def distinct_values(reader: StoreReader, kind: str, column: str, *, limit: int =
     table = _TABLE_NAMES[kind]
     values: list[str] = []
     last = ""
-    first = reader._rows(f"SELECT min({column}) FROM {table}", ())  # noqa: S608, SLF001 - fixed identifiers
+    first = reader.select(f"SELECT min({column}) FROM {table}", ())  # noqa: S608 - fixed identifiers
     value = first[0][0] if first else None
     while value is not None and len(values) < limit:
         values.append(value)
         last = value
-        row = reader._rows(f"SELECT min({column}) FROM {table} WHERE {column} > ?", (last,))  # noqa: S608, SLF001 - fixed identifiers
+        row = reader.select(f"SELECT min({column}) FROM {table} WHERE {column} > ?", (last,))  # noqa: S608 - fixed identifiers
         value = row[0][0] if row else None
     return values
 
 
-def versions(reader: StoreReader) -> dict[str, int]:
+def versions(reader: SQLiteStore) -> dict[str, int]:
     """Return the newest `seq` of each kind: it changes when anything is written."""
     return {
-        table.kind: int(reader._rows(f"SELECT coalesce(max(seq), 0) FROM {table.name}", ())[0][0])  # noqa: S608, SLF001 - fixed identifiers
+        table.kind: int(reader.select(f"SELECT coalesce(max(seq), 0) FROM {table.name}", ())[0][0])  # noqa: S608 - fixed identifiers
         for table in TABLES
     }
 
 
-def latest_timestamp(reader: StoreReader, kind: str) -> int | None:
+def latest_timestamp(reader: SQLiteStore, kind: str) -> int | None:
     """Return the newest entity timestamp of a kind (epoch ns), or None when it is empty."""
     table = _TABLE_NAMES[kind]
-    row = reader._rows(f"SELECT max(timestamp) FROM {table}", ())  # noqa: S608, SLF001 - fixed identifiers
+    row = reader.select(f"SELECT max(timestamp) FROM {table}", ())  # noqa: S608 - fixed identifiers
     return None if not row or row[0][0] is None else int(row[0][0])
 
 
@@ -404,7 +404,7 @@ class OperationStats:
 
 
 def operation_stats(
-    reader: StoreReader, *, since: int | None = None, sample: int = 20_000
+    reader: SQLiteStore, *, since: int | None = None, sample: int = 20_000
 ) -> tuple[list[OperationStats], int]:
     """Per-operation statistics over the newest `sample` spans since `since`.
 
@@ -412,7 +412,7 @@ def operation_stats(
     """
     where = "WHERE timestamp >= ?" if since is not None else ""
     params: list[object] = [since] if since is not None else []
-    rows = reader._rows(  # noqa: SLF001 - the reader's query primitive
+    rows = reader.select(
         f"SELECT service_name, name, duration_ms, is_error FROM traces {where} "  # noqa: S608 - fixed identifiers
         "ORDER BY timestamp DESC LIMIT ?",
         [*params, sample],
@@ -446,7 +446,7 @@ class MetricSeries:
 
 
 def metric_series(
-    reader: StoreReader,
+    reader: SQLiteStore,
     *,
     since: int | None = None,
     name: str | None = None,
@@ -471,7 +471,7 @@ def metric_series(
     if service:
         where.append("service_name = ?")
         params.append(service)
-    rows = reader._rows(  # noqa: SLF001 - the reader's query primitive
+    rows = reader.select(
         f"SELECT name, service_name, {series_sql}, metric_type, timestamp, {value_sql}, "  # noqa: S608 - fixed identifiers
         "json_extract(data, '$.unit'), json_extract(data, '$.start_time'), "
         "CASE WHEN metric_type = 'histogram' THEN json_extract(data, '$.histogram') END "
@@ -506,7 +506,7 @@ def _iso_ns(text: str | None) -> int | None:
 
 
 def alerts_since(
-    reader: StoreReader, *, since: int | None = None, limit: int = 5000
+    reader: SQLiteStore, *, since: int | None = None, limit: int = 5000
 ) -> list[tuple[FlextAlert, int | None]]:
     """Return alert notifications (oldest first) with the time each was stored, if known."""
     v2 = reader.schema_version >= 2  # noqa: PLR2004 - the version that added the column
@@ -515,7 +515,7 @@ def alerts_since(
     if since is not None:
         where = "WHERE coalesce(recorded, timestamp) >= ?" if v2 else "WHERE timestamp >= ?"
     params: list[object] = [since] if since is not None else []
-    rows = reader._rows(  # noqa: SLF001 - the reader's query primitive
+    rows = reader.select(
         f"SELECT seq, data, {recorded} FROM alerts {where} ORDER BY seq DESC LIMIT ?",  # noqa: S608 - fixed identifiers
         [*params, limit],
     )
@@ -528,14 +528,14 @@ def alerts_since(
     ]
 
 
-def health_names(reader: StoreReader) -> list[str]:
+def health_names(reader: SQLiteStore) -> list[str]:
     """Return the names of every stored health check."""
     return distinct_values(reader, "health", "name")
 
 
-def health_history(reader: StoreReader, name: str, *, limit: int = 60) -> list[FlextHealthCheck]:
+def health_history(reader: SQLiteStore, name: str, *, limit: int = 60) -> list[FlextHealthCheck]:
     """Return the newest `limit` results of one check, newest first."""
-    rows = reader._rows(  # noqa: SLF001 - the reader's query primitive
+    rows = reader.select(
         "SELECT seq, data FROM health_checks WHERE name = ? ORDER BY timestamp DESC, seq DESC "
         "LIMIT ?",
         (name, limit),

@@ -26,16 +26,18 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Self
 
 from flext_observability._internal.guard import guard, logger
 from flext_observability.exceptions import ConfigurationError, StoreError
+from flext_observability.models import FlextTrace
 from flext_observability.sinks import _store_db as db
 from flext_observability.sinks import _store_fork
 from flext_observability.sinks._base import Entity
-from flext_observability.sinks._store_read import StoreReader
-from flext_observability.sinks._store_schema import KINDS, table_for_entity
+from flext_observability.sinks._store_query import Order, OrderBy, build_query, decode_rows
+from flext_observability.sinks._store_schema import KINDS, TABLES, table_for, table_for_entity
 
 __all__ = ["STORE_KINDS", "SQLiteStore"]
 
@@ -56,7 +58,7 @@ def _positive(value: float | None, setting: str, meaning: str) -> float | None:
     return float(value)
 
 
-class SQLiteStore(StoreReader):
+class SQLiteStore:
     """The embedded SQLite store (see the module docstring for the guarantees)."""
 
     def __init__(
@@ -271,12 +273,16 @@ class SQLiteStore(StoreReader):
             )
             return {"age": 0, "size": 0}
 
-    # -- queries (the public read API lives in StoreReader) ------------------------------------
+    # -- queries -------------------------------------------------------------------------------
 
     def _read(self, sql: str, params: Sequence[object]) -> list[tuple[int, str]]:
-        return self._rows(sql, params)
+        return self.select(sql, params)
 
-    def _rows(self, sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
+    def select(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        """Run one SELECT and return its rows (the viewer's queries in `_store_browse`).
+
+        Raises `StoreError` when the file cannot be read.
+        """
         with self._lock:
             if self._closed:
                 raise StoreError(f"the store at {self.path} is closed")
@@ -284,3 +290,72 @@ class SQLiteStore(StoreReader):
                 return self._connection().execute(sql, params).fetchall()
             except (sqlite3.Error, OSError, db.SchemaMismatchError) as exc:
                 raise StoreError(f"cannot read the store at {self.path}: {exc}") from exc
+
+    @property
+    def schema_version(self) -> int:
+        """The schema version of the file (1 until a current writer upgraded it)."""
+        return int(self.select("PRAGMA user_version")[0][0])
+
+    def query(
+        self,
+        kind: str | type[Entity],
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        trace_id: str | None = None,
+        name: str | None = None,
+        service: str | None = None,
+        level: object = None,
+        status: object = None,
+        errors_only: bool = False,
+        order: Order = "asc",
+        order_by: OrderBy = "timestamp",
+        limit: int | None = None,
+    ) -> list[Entity]:
+        """Return stored entities of one kind, validated back into their models.
+
+        `kind` is "traces", "metrics", "logs", "alerts", "health" or an entity class. The filter
+        semantics are documented in `flext_observability.sinks._store_query`. Raises
+        `StoreError` when the file cannot be read and `ValueError` for invalid filters.
+        """
+        table = table_for(kind)
+        sql, params = build_query(
+            table,
+            since=since,
+            until=until,
+            trace_id=trace_id,
+            name=name,
+            service=service,
+            level=level,
+            status=status,
+            errors_only=errors_only,
+            order=order,
+            order_by=order_by,
+            limit=limit,
+        )
+        return decode_rows(table, self._read(sql, params))
+
+    def trace(self, trace_id: str) -> list[FlextTrace]:
+        """Return every stored span of one trace, by start time."""
+        return [
+            span
+            for span in self.query(FlextTrace, trace_id=trace_id)
+            if isinstance(span, FlextTrace)
+        ]
+
+    def counts(self) -> dict[str, int]:
+        """Return how many entities of each kind are stored."""
+        return {
+            table.kind: int(self._read(f"SELECT count(*), '' FROM {table.name}", ())[0][0])  # noqa: S608 - fixed identifiers
+            for table in TABLES
+        }
+
+    def size_bytes(self) -> int:
+        """Return the bytes the store occupies on disk (database file plus its WAL)."""
+        total = 0
+        for suffix in ("", "-wal"):
+            try:
+                total += os.stat(f"{self.path}{suffix}").st_size  # noqa: PTH116 - suffix on a str path
+            except OSError:
+                continue
+        return total

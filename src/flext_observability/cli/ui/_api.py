@@ -28,8 +28,8 @@ from flext_observability.sinks._store_browse import (
     versions,
 )
 from flext_observability.sinks._store_query import decode_rows
-from flext_observability.sinks._store_read import StoreReader
 from flext_observability.sinks._store_schema import table_for
+from flext_observability.sinks.store import SQLiteStore
 
 __all__ = ["dumps", "route", "version"]
 
@@ -44,13 +44,13 @@ def entities_json(entities: Sequence[Entity]) -> str:
     return "[" + ",".join(entity.model_dump_json() for entity in entities) + "]"
 
 
-def version(reader: StoreReader) -> dict[str, int]:
+def version(reader: SQLiteStore) -> dict[str, int]:
     """The newest row id per kind."""
     return versions(reader)
 
 
 def _page(
-    reader: StoreReader, table_kind: str, where: list[str], params: list[object], p: Params
+    reader: SQLiteStore, table_kind: str, where: list[str], params: list[object], p: Params
 ) -> tuple[str, dict[str, str]]:
     limit = p.limit(100, 1000)
     before = p.cursor()
@@ -59,7 +59,7 @@ def _page(
         params = [*params, before.timestamp, before.timestamp, before.seq]
     table = table_for(table_kind)
     clause = (" WHERE " + " AND ".join(where)) if where else ""
-    rows = reader._rows(  # noqa: SLF001 - the reader's query primitive
+    rows = reader.select(
         f"SELECT seq, data, timestamp FROM {table.name}{clause} "  # noqa: S608 - fixed identifiers
         "ORDER BY timestamp DESC, seq DESC LIMIT ?",
         [*params, limit + 1],
@@ -73,7 +73,7 @@ def _page(
 
 
 def route(  # noqa: C901, PLR0911 - one branch per API
-    reader: StoreReader, path: str, p: Params
+    reader: SQLiteStore, path: str, p: Params
 ) -> tuple[str, dict[str, str]] | None:
     """Answer an API path; None when there is no such API."""
     if path == "/api/traces":

@@ -27,7 +27,6 @@ from flext_observability.cli.ui._html import Safe, h
 from flext_observability.cli.ui._layout import Page, message_page, render
 from flext_observability.cli.ui._params import Params
 from flext_observability.exceptions import StoreError
-from flext_observability.sinks._store_read import StoreReader
 from flext_observability.sinks.store import SQLiteStore
 
 __all__ = ["COOKIE", "CSP", "Response", "UiApp"]
@@ -51,7 +50,7 @@ _SECURITY_HEADERS = {
     "Cross-Origin-Resource-Policy": "same-origin",
 }
 
-PageFn = Callable[[StoreReader, Params], Page]
+PageFn = Callable[[SQLiteStore, Params], Page]
 
 
 @dataclass(slots=True)

@@ -22,8 +22,8 @@ from flext_observability.cli.ui._pages_traces import filter_form, service_chip, 
 from flext_observability.cli.ui._params import Params
 from flext_observability.models import FlextAlert, FlextHealthCheck
 from flext_observability.sinks._store_browse import alerts_since, health_history, health_names
-from flext_observability.sinks._store_read import StoreReader
 from flext_observability.sinks._store_schema import to_ns
+from flext_observability.sinks.store import SQLiteStore
 
 __all__ = ["AlertEvent", "alert_events", "alerts_page", "health_page"]
 
@@ -196,7 +196,7 @@ def _event_row(event: AlertEvent) -> Safe:
     )
 
 
-def alerts_page(reader: StoreReader, p: Params) -> Page:
+def alerts_page(reader: SQLiteStore, p: Params) -> Page:
     """The alert timeline, the open alerts and every notification with its rule details."""
     events = alert_events(alerts_since(reader, since=p.moment("since")))
     head = filter_form("/alerts", [form_field("Time", window_select(p))])
@@ -306,7 +306,7 @@ def _check_card(history: list[FlextHealthCheck]) -> Safe:
     )
 
 
-def health_page(reader: StoreReader, p: Params) -> Page:  # noqa: ARG001 - one page signature
+def health_page(reader: SQLiteStore, p: Params) -> Page:  # noqa: ARG001 - one page signature
     """The latest result of every check and its recent history."""
     cards = [
         _check_card(history)

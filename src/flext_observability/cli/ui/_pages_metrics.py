@@ -19,7 +19,7 @@ from flext_observability.cli.ui._layout import Page
 from flext_observability.cli.ui._pages_traces import field, filter_form, service_chip, window_select
 from flext_observability.cli.ui._params import Params
 from flext_observability.sinks._store_browse import MetricSeries, distinct_values, metric_series
-from flext_observability.sinks._store_read import StoreReader
+from flext_observability.sinks.store import SQLiteStore
 
 __all__ = ["counter_rates", "histogram_lines", "metrics_page", "quantile"]
 
@@ -144,7 +144,7 @@ def _chart(series: MetricSeries, t0: int, t1: int) -> Safe:
     )
 
 
-def metrics_page(reader: StoreReader, p: Params) -> Page:
+def metrics_page(reader: SQLiteStore, p: Params) -> Page:
     """Charts of every series in the window, grouped by metric name."""
     since = p.moment("since")
     name = p.text("name")

@@ -25,8 +25,8 @@ from flext_observability.sinks._store_browse import (
     list_traces,
     operation_stats,
 )
-from flext_observability.sinks._store_read import StoreReader
 from flext_observability.sinks._store_schema import to_ns
+from flext_observability.sinks.store import SQLiteStore
 
 __all__ = ["active_alerts", "logs_page", "overview_page"]
 
@@ -45,7 +45,7 @@ def _card(label: str, value: str, note: str = "", css: str = "") -> Safe:
     )
 
 
-def active_alerts(reader: StoreReader) -> list[FlextAlert]:
+def active_alerts(reader: SQLiteStore) -> list[FlextAlert]:
     """The latest notification of every alert whose latest notification is not resolved."""
     latest: dict[str, FlextAlert] = {}
     for alert, _ in alerts_since(reader):
@@ -53,7 +53,7 @@ def active_alerts(reader: StoreReader) -> list[FlextAlert]:
     return [alert for alert in latest.values() if alert.is_active]
 
 
-def overview_page(reader: StoreReader, p: Params) -> Page:
+def overview_page(reader: SQLiteStore, p: Params) -> Page:
     """Counts, per-operation error rate and latency, active alerts, health, recent errors."""
     since = p.moment("since")
     counts = reader.counts()
@@ -219,7 +219,7 @@ def _log_row(entry: FlextLogEntry) -> Safe:
     )
 
 
-def logs_page(reader: StoreReader, p: Params) -> Page:
+def logs_page(reader: SQLiteStore, p: Params) -> Page:
     """Log entries, newest first, with level/logger/text/trace filters."""
     flt = LogFilter(
         level=p.choice("level", (*_LEVELS, "warn", "fatal")),

@@ -28,8 +28,8 @@ from flext_observability.sinks._store_browse import (
     trace_logs,
     trace_spans,
 )
-from flext_observability.sinks._store_read import StoreReader
 from flext_observability.sinks._store_schema import to_ns
+from flext_observability.sinks.store import SQLiteStore
 
 __all__ = [
     "filter_form",
@@ -112,7 +112,7 @@ def window_select(p: Params, name: str = "since") -> Safe:
     )
 
 
-def _form(reader: StoreReader, p: Params) -> Safe:
+def _form(reader: SQLiteStore, p: Params) -> Safe:
     services = distinct_values(reader, "traces", "service_name", limit=100)
     operations = distinct_values(reader, "traces", "name", limit=300)
     datalist = join(h('<option value="{}">', op) for op in operations)
@@ -189,7 +189,7 @@ def _trace_row(row: TraceRow, longest: float) -> Safe:
     )
 
 
-def traces_page(reader: StoreReader, p: Params) -> Page:
+def traces_page(reader: SQLiteStore, p: Params) -> Page:
     """The traces list."""
     flt = span_filter(p)
     before = p.cursor()
@@ -223,7 +223,7 @@ def traces_page(reader: StoreReader, p: Params) -> Page:
     )
 
 
-def trace_page_for(trace_id: str) -> Callable[[StoreReader, Params], Page]:
+def trace_page_for(trace_id: str) -> Callable[[SQLiteStore, Params], Page]:
     """The page function of one trace."""
     return lambda reader, _p: trace_page(reader, trace_id)
 
@@ -413,7 +413,7 @@ def _detail(span: FlextTrace, t0: int, logs: list[FlextLogEntry], *, sel: bool) 
     )
 
 
-def trace_page(reader: StoreReader, trace_id: str) -> Page:
+def trace_page(reader: SQLiteStore, trace_id: str) -> Page:
     """The waterfall of one trace, its span details and its logs."""
     trace_id = trace_id.lower()
     if len(trace_id) != 32 or any(c not in "0123456789abcdef" for c in trace_id):  # noqa: PLR2004
