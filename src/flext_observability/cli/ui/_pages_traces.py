@@ -473,7 +473,8 @@ def trace_page(reader: SQLiteStore, trace_id: str) -> Page:
         '{}<div class="trace-grid"><div class="waterfall" data-selected="{}">'
         '<div class="wf-head"><div class="wf-label">Span</div><div class="wf-bar">{}</div></div>'
         '{}</div><aside class="details">{}</aside></div>'
-        '<h3 class="section">Logs in this trace <span class="count">{}</span></h3>{}',
+        '<h3 class="section">Logs in this trace <span class="count">{}</span></h3>'
+        '<div id="trace-logs">{}</div>',
         summary,
         selected.span_id,
         waterfall_axis(total_ms),
