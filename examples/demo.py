@@ -9,7 +9,8 @@
    the store shows every fired alert resolved;
 3. stops the shop with SIGINT (its exit hooks flush every signal) and waits for it;
 4. prints `flext-observability --store <path> summary`: span trees, error spans, metrics, logs
-   with trace ids, alerts and health.
+   with trace ids, alerts and health; then the `flext-observability --store <path> ui` command
+   that opens the same store in the web viewer.
 
 Exits non-zero when any step fails. Any `OTEL_*` variable you set (say, an OTLP endpoint) is
 passed on, so the same run also feeds your collector.
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -213,7 +215,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"demo failed: {exc}", file=sys.stderr)
         return 1
     print(summary, end="")
-    print(f"demo: explore further with `flext-observability --store {args.store} traces`")
+    store = shlex.quote(str(args.store))
+    print(f"demo: explore further with `flext-observability --store {store} traces`")
+    print(
+        f"demo: or look in your browser (the failing checkout, its logs, the alert): "
+        f"flext-observability --store {store} ui"
+    )
     return 0
 
 

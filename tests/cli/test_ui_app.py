@@ -438,3 +438,37 @@ def test_hostile_stored_strings_are_text(tmp_path: Path) -> None:
             assert "<script>x" not in page
     finally:
         viewer.close()
+
+
+def test_ui_accepts_store_after_the_command(tmp_path: Path) -> None:
+    """`ui --store PATH` works like the global `--store PATH ui`; defaults are loopback:8787."""
+    from flext_observability.cli import build_parser  # noqa: PLC0415 - one test
+
+    args = build_parser().parse_args(["ui", "--store", str(tmp_path / "s.db")])
+    assert (args.store, args.host, args.port, args.no_browser, args.token) == (
+        tmp_path / "s.db",
+        "127.0.0.1",
+        8787,
+        False,
+        None,
+    )
+    assert build_parser().parse_args(["ui"]).store is None
+
+
+def test_loopback_detection() -> None:
+    """Loopback names and addresses need no token; anything else does."""
+    from flext_observability.cli.ui._server import is_loopback  # noqa: PLC0415 - one test
+
+    assert [is_loopback(h) for h in ("127.0.0.1", "::1", "[::1]", "localhost", "127.0.0.2")] == [
+        True,
+        True,
+        True,
+        True,
+        True,
+    ]
+    assert [is_loopback(h) for h in ("0.0.0.0", "192.168.1.2", "example.com", "::")] == [
+        False,
+        False,
+        False,
+        False,
+    ]

@@ -144,7 +144,15 @@ def find_trace(store: Path, root: str) -> str:
 
 def severe(browser: webdriver.Chrome) -> list[dict[str, object]]:
     """Console messages at error level since the last call."""
-    return [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
+    entries: list[dict[str, object]] = browser.get_log("browser")  # type: ignore[no-untyped-call]
+    return [entry for entry in entries if entry["level"] == "SEVERE"]
+
+
+def _depth(css: str | None) -> int:
+    """The depth class (`d2`) of a waterfall label."""
+    match = re.search(r"\bd(\d+)\b", css or "")
+    assert match is not None, css
+    return int(match.group(1))
 
 
 def test_every_page_loads_without_console_errors(
@@ -171,13 +179,8 @@ def test_waterfall_nesting_order_and_selection(
         (
             row.find_element(By.CSS_SELECTOR, ".op").text,
             row.find_element(By.CSS_SELECTOR, ".kind").text.lower(),
-            int(
-                re.search(
-                    r"\bd(\d+)\b",
-                    row.find_element(By.CSS_SELECTOR, ".wf-label").get_attribute("class") or "",
-                ).group(1)
-            ),
-        )  # type: ignore[union-attr]
+            _depth(row.find_element(By.CSS_SELECTOR, ".wf-label").get_attribute("class")),
+        )
         for row in rows
     ]
     assert shown == [
@@ -193,7 +196,7 @@ def test_waterfall_nesting_order_and_selection(
     )
     assert isinstance(detail, list)
     assert [d.find_element(By.TAG_NAME, "h3").text for d in detail] == ["GET /products"]
-    assert browser.current_url.endswith("#span-" + rows[2].get_attribute("data-span"))
+    assert browser.current_url.endswith(f"#span-{rows[2].get_attribute('data-span')}")
 
 
 def test_failing_checkout_shows_its_exception_and_logs(

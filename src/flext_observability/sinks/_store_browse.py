@@ -123,6 +123,8 @@ class SpanFilter:
         if self.status:
             where.append("status = ?")
             params.append(self.status)
+            if self.status == "error":
+                where.append("is_error = 1")  # lets SQLite use the partial errors index
         if self.min_ms is not None:
             where.append("duration_ms >= ?")
             params.append(self.min_ms)
