@@ -35,25 +35,24 @@ def _thin(points: list[tuple[int, float]]) -> list[tuple[int, float]]:
 
 
 def counter_rates(series: MetricSeries) -> list[tuple[int, float]]:
-    """Per-second rates of a counter series."""
+    """Per-second rates of a counter series.
+
+    A point sharing its start time with the previous one (cumulative) gives the increase over
+    the interval between them (a decrease, a reset, gives nothing); any other point gives its
+    value over its own interval since its start.
+    """
     rates: list[tuple[int, float]] = []
+    starts = series.starts
     for i, (t, value) in enumerate(zip(series.times, series.values, strict=True)):
-        start = series.starts[i]
-        previous_start = series.starts[i - 1] if i else None
-        if i and start is not None and start == previous_start:  # cumulative
+        start = starts[i]
+        if i and start is not None and start == starts[i - 1]:
             dt = (t - series.times[i - 1]) / 1e9
             delta = value - series.values[i - 1]
             if dt > 0 and delta >= 0:
                 rates.append((t, delta / dt))
-        elif start is not None and t > start and (i == 0 or start != previous_start):
-            if i == 0 and _is_cumulative(series):
-                continue  # the first cumulative point has no interval of its own to compare
+        elif start is not None and t > start:
             rates.append((t, value / ((t - start) / 1e9)))
     return rates
-
-
-def _is_cumulative(series: MetricSeries) -> bool:
-    return len(set(series.starts)) == 1 and len(series.starts) > 1
 
 
 def quantile(bounds: Sequence[float], counts: Sequence[int], q: float, top: float | None) -> float:
