@@ -124,3 +124,44 @@ def test_cursor_round_trip_and_errors() -> None:
     assert Cursor.decode(Cursor(12, 3).encode()) == Cursor(12, 3)
     with pytest.raises(ValueError, match="before: expected a cursor"):
         Cursor.decode("x.y")
+
+
+def test_trace_rows_with_a_remote_parent_and_filters(tmp_path: Path) -> None:
+    """A trace whose first span has a remote parent is named by its earliest span; the log and
+    metric filters narrow by service, logger glob, time and name.
+    """
+    from flext_observability.models import FlextLogEntry  # noqa: PLC0415 - one test
+    from flext_observability.sinks._store_browse import LogFilter, list_logs  # noqa: PLC0415
+
+    with SQLiteStore(tmp_path / "r.db") as store:
+        remote = "2" * 32
+        store.write(
+            [
+                span(remote, 5, "downstream", 0, 4, parent=99, service="api"),
+                span(remote, 6, "inner", 1, 1, parent=5, service="db"),
+            ]
+        )
+        store.write(
+            [FlextLogEntry(message="m", logger_name="a.b", service_name="api", timestamp=T0)]
+        )
+        store.write(
+            [
+                FlextMetric(name="x.y", value=1, timestamp=T0, service_name="api"),
+                FlextMetric(name="x.z", value=2, timestamp=T0, service_name="db"),
+            ]
+        )
+        (row,) = list_traces(store, SpanFilter()).items
+        assert (row.root_name, row.root_service, row.services, row.span_count) == (
+            "downstream",
+            "api",
+            ("api", "db"),
+            2,
+        )
+        assert row.duration_ms == pytest.approx(4.0)
+        logs = list_logs(store, LogFilter(service="api", logger="a.*", until=0)).items
+        assert logs == []
+        assert len(list_logs(store, LogFilter(service="api", logger="a.*")).items) == 1
+        series, capped = metric_series(store, name="x.*", service="db")
+        assert ([s.name for s in series], capped) == (["x.z"], False)
+        series, capped = metric_series(store, max_rows=1)
+        assert capped
