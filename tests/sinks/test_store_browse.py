@@ -127,9 +127,7 @@ def test_cursor_round_trip_and_errors() -> None:
 
 
 def test_trace_rows_with_a_remote_parent_and_filters(tmp_path: Path) -> None:
-    """A trace whose first span has a remote parent is named by its earliest span; the log and
-    metric filters narrow by service, logger glob, time and name.
-    """
+    """A trace under a remote parent is named by its earliest span; filters narrow logs/metrics."""
     from flext_observability.models import FlextLogEntry  # noqa: PLC0415 - one test
     from flext_observability.sinks._store_browse import LogFilter, list_logs  # noqa: PLC0415
 
