@@ -2,8 +2,8 @@
 
 1. starts `examples/flask_app.py` under `opentelemetry-instrument` (from this interpreter's bin
    directory) with our distro and configurator pinned, service name `flext-shop`, a fresh store
-   under `.flext-observability/demo/`, a 2 s metric interval and the short-window alert rules
-   of `examples/demo_rules.toml`;
+   under `.flext-observability/demo/`, a 2 s metric and health-check interval and the
+   short-window alert rules of `examples/demo_rules.toml`;
 2. waits until the shop answers, then drives traffic at it with `examples/traffic.py`: first a
    mix with failing checkouts (the `checkout-errors` alert fires), then healthy traffic until
    the store shows every fired alert resolved;
@@ -68,6 +68,7 @@ def app_environment(store: Path, port: int) -> dict[str, str]:
             "OTEL_PYTHON_CONFIGURATOR": "flext_observability",
             "OTEL_SERVICE_NAME": SERVICE,
             "OTEL_METRIC_EXPORT_INTERVAL": "2000",
+            "FLEXT_OBSERVABILITY_HEALTH_INTERVAL_S": "2",
             "FLEXT_OBSERVABILITY_STORE_PATH": str(store),
             "PORT": str(port),
             "PYTHONUNBUFFERED": "1",

@@ -253,21 +253,33 @@ def _strip(history: list[FlextHealthCheck]) -> Safe:
     width = 100 / slots
     ordered = list(reversed(history[:slots]))
     offset = slots - len(ordered)
+    empty = join(
+        h(
+            '<rect class="hs-empty" x="{}" y="2" width="{}" height="18" rx="1.5"/>',
+            pct(i * width),
+            pct(width * 0.8),
+        )
+        for i in range(offset)
+    )
+    results = join(
+        h(
+            '<rect class="hs-{}" x="{}" y="2" width="{}" height="18" rx="1.5"><title>{} {}{}'
+            "</title></rect>",
+            c.status.value,
+            pct((offset + i) * width),
+            pct(width * 0.8),
+            fmt_time(to_ns(c.timestamp), date=False),
+            c.status.value,
+            f": {c.message}" if c.message else "",
+        )
+        for i, c in enumerate(ordered)
+    )
     return h(
-        '<svg class="strip" width="100%" height="22">{}</svg>',
-        join(
-            h(
-                '<rect class="hs-{}" x="{}" y="2" width="{}" height="18" rx="1.5"><title>{} {}{}'
-                "</title></rect>",
-                c.status.value,
-                pct((offset + i) * width),
-                pct(width * 0.8),
-                fmt_time(to_ns(c.timestamp), date=False),
-                c.status.value,
-                f": {c.message}" if c.message else "",
-            )
-            for i, c in enumerate(ordered)
-        ),
+        '<div class="strip-label">last {} results, newest on the right</div>'
+        '<svg class="strip" width="100%" height="22">{}{}</svg>',
+        len(ordered),
+        empty,
+        results,
     )
 
 
@@ -289,19 +301,20 @@ def _check_card(history: list[FlextHealthCheck]) -> Safe:
         h('<table class="kv">{}</table>', kv_rows(latest.details)) if latest.details else Safe("")
     )
     return h(
-        '<div class="check-card"><div class="check-head"><h3>{}</h3><span class="badge hs-{}">{}'
-        '</span></div><p class="msg">{}</p><p class="muted">last run {} · took {} · {}</p>{}{}'
+        '<div class="check-card"><div class="check-head"><h3>{}</h3>{}'
+        '<span class="badge hs-{}">{}</span></div><p class="msg">{}</p>'
+        '<p class="muted">last run {} · took {}</p>{}{}'
         '<details><summary>Recent results</summary><table class="list compact"><tbody>{}'
         "</tbody></table></details></div>",
         latest.name,
+        service_chip(latest.service_name),
         latest.status.value,
         latest.status.value,
         latest.message or "—",
         fmt_time(to_ns(latest.timestamp)),
         fmt_ms(latest.duration_ms),
-        service_chip(latest.service_name),
-        details,
         _strip(history),
+        details,
         recent,
     )
 

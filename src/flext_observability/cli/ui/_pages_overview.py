@@ -198,11 +198,13 @@ def _log_row(entry: FlextLogEntry) -> Safe:
         )
     context = Safe("")
     if entry.context:
+        tags = join(
+            h('<span class="tag">{}={}</span>', k, v) for k, v in sorted(entry.context.items())
+        )
         context = h(
-            '<div class="ctx">{}</div>',
-            join(
-                h('<span class="tag">{}={}</span>', k, v) for k, v in sorted(entry.context.items())
-            ),
+            '<details class="ctx"><summary>{} attributes</summary>{}</details>',
+            len(entry.context),
+            tags,
         )
     return h(
         '<tr class="lv-row-{}"><td class="time">{}</td><td>{}</td><td>{}</td>'
