@@ -267,6 +267,7 @@ def test_every_displayed_field_renders_as_text(
             if tag == "input"
         }
         assert inputs["q"] == op.strip()
+        assert f'href="/traces/{trace}"' in echoed.body.decode()  # the text search finds it
         assert inputs["operation"] == op.strip()
     finally:
         app.close()

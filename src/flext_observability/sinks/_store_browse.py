@@ -135,14 +135,17 @@ class SpanFilter:
             where.append("timestamp < ?")
             params.append(self.until)
         if self.text:
-            raw, encoded = _like(self.text), _like(json.dumps(self.text)[1:-1])
+            # Every searched field is in `data` JSON-encoded, character by character: a plain
+            # LIKE over it first drops most rows without parsing any JSON.
+            raw = _like(self.text)
+            encoded = _like(json.dumps(self.text, ensure_ascii=False)[1:-1])
             where.append(
-                "(name LIKE ? ESCAPE '\\' "
+                "data LIKE ? ESCAPE '\\' AND (name LIKE ? ESCAPE '\\' "
                 "OR json_extract(data, '$.status_message') LIKE ? ESCAPE '\\' "
                 "OR json_extract(data, '$.attributes') LIKE ? ESCAPE '\\' "
                 "OR json_extract(data, '$.events') LIKE ? ESCAPE '\\')"
             )
-            params += [raw, raw, encoded, encoded]
+            params += [encoded, raw, raw, encoded, encoded]
         return where, params
 
 
