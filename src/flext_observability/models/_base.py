@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 
-from flext_observability.models._types import UtcDatetime, utc_now
+from flext_observability.models._sources import new_entity_id, utc_now
+from flext_observability.models._types import UtcDatetime
 from flext_observability.result import FlextResult
 
 __all__ = ["FlextEntity", "Frozen", "build", "describe_validation_error", "rebuild"]
 
 E = TypeVar("E", bound="FlextEntity")
-
-
-def _new_id() -> str:
-    return uuid.uuid4().hex
 
 
 class Frozen(BaseModel):
@@ -29,7 +25,7 @@ class Frozen(BaseModel):
 class FlextEntity(Frozen):
     """Fields every entity has: a unique `id`, a UTC `timestamp` and the `service_name`."""
 
-    id: str = Field(default_factory=_new_id, min_length=1)
+    id: str = Field(default_factory=new_entity_id, min_length=1)
     timestamp: UtcDatetime = Field(default_factory=utc_now)
     service_name: str | None = None
 

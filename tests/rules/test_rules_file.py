@@ -25,7 +25,7 @@ from flext_observability.rules import (
     rules_from_pyproject,
 )
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "rules.toml"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "rules.toml"
 
 
 def test_example_rules_file_loads_every_kind() -> None:
