@@ -158,6 +158,8 @@ def run(spans: int = 1_000_000, repeats: int = 7) -> list[Result]:
                 "traces list, status=error": "/traces?status=error",
                 "traces list, service+min duration": "/traces?service=billing&min_ms=24",
                 "traces list, text search": "/traces?q=declined",
+                "traces list, rare min duration": "/traces?min_ms=74",
+                "traces list, text matching nothing": "/traces?q=no-such-text",
                 f"trace page ({SPANS_PER_TRACE} spans)": f"/traces/{failing}",
                 "overview": "/",
                 "api/traces?limit=100": "/api/traces?limit=100",

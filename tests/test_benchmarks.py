@@ -96,7 +96,7 @@ def test_monitor_benchmark_measure(bench: dict[str, ModuleType]) -> None:
 def test_ui_benchmark_renders_every_page(bench: dict[str, ModuleType]) -> None:
     """The viewer benchmark builds a small store and times each page, all answering 200."""
     rows = bench["bench_ui"].run(spans=2000, repeats=2)
-    assert len(rows) == 8
+    assert len(rows) == 10
     assert all(row.extra["status"] == 200 for row in rows)
     assert all(_positive(row) and row.bare == 300.0 and row.target == 1.0 for row in rows)
 
@@ -131,6 +131,8 @@ def test_run_writes_the_json_report(
         "ui render: traces list, status=error",
         "ui render: traces list, service+min duration",
         "ui render: traces list, text search",
+        "ui render: traces list, rare min duration",
+        "ui render: traces list, text matching nothing",
         "ui render: trace page (10 spans)",
         "ui render: overview",
         "ui render: api/traces?limit=100",
