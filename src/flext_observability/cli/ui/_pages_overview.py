@@ -147,7 +147,7 @@ def overview_page(reader: SQLiteStore, p: Params) -> Page:
             url(f"/traces/{row.trace_id}"),
             row.root_name,
             service_chip(row.root_service),
-            fmt_time(row.start_ns),
+            fmt_time(row.start_ns, date=False),
             fmt_ms(row.duration_ms),
         )
         for row in recent_errors
