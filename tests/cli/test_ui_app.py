@@ -372,9 +372,12 @@ def test_token_login_cookie_and_bearer(known_store: tuple[Path, Known]) -> None:
         assert get(viewer, "/api/version")[0] == 401
         bad = viewer.handle("POST", "/login", {}, b"token=nope&next=/traces")
         assert bad.status == 403
-        good = viewer.handle("POST", "/login", {}, b"token=s3cret&next=//evil.example/")
+        for target in (b"//evil.example/", b"/%5Cevil.example/", b"https://evil.example/"):
+            away = viewer.handle("POST", "/login", {}, b"token=s3cret&next=" + target)
+            assert (away.status, away.headers["Location"]) == (303, "/")
+        good = viewer.handle("POST", "/login", {}, b"token=s3cret&next=/logs%3Flevel%3Derror")
         assert good.status == 303
-        assert good.headers["Location"] == "/"
+        assert good.headers["Location"] == "/logs?level=error"
         cookie = good.headers["Set-Cookie"].split(";")[0]
         assert "s3cret" not in cookie
         assert "HttpOnly" in good.headers["Set-Cookie"]
@@ -474,3 +477,22 @@ def test_loopback_detection() -> None:
         False,
         False,
     ]
+
+
+def test_run_ui_usage_and_bind_errors(tmp_path: Path) -> None:
+    """A port out of range is a usage error (2); a port in use is a runtime error (1)."""
+    import io  # noqa: PLC0415 - one test
+    import socket  # noqa: PLC0415
+
+    from flext_observability.cli.ui import run_ui  # noqa: PLC0415
+
+    out, err = io.StringIO(), io.StringIO()
+    assert run_ui(tmp_path / "s.db", port=70000, open_browser=False, out=out, err=err) == 2
+    assert "--port must be 0..65535" in err.getvalue()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert run_ui(tmp_path / "s.db", port=port, open_browser=False, out=out, err=err) == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in err.getvalue()
+    assert out.getvalue() == ""

@@ -280,8 +280,8 @@ class UiApp:
         fields = parse_qs(body[:4096].decode("utf-8", "replace"))
         given = (fields.get("token") or [""])[0]
         target = (fields.get("next") or ["/"])[0]
-        if not target.startswith("/") or target.startswith("//"):
-            target = "/"
+        if not target.startswith("/") or target[1:2] in {"/", "\\"}:
+            target = "/"  # only paths on this server: "//host" and "/\\host" leave it
         if self._token is None or self._session is None:
             return Response(303, b"", headers={"Location": target})
         if not hmac.compare_digest(given.encode(), self._token.encode()):
