@@ -1,23 +1,24 @@
 """`EntitySpanProcessor`: finished spans become `FlextTrace` entities, off the hot path.
 
 `on_end` only appends the span to the entity pipeline's bounded queue; conversion, redaction,
-alert rules and sinks run on the pipeline's worker. Usable on its own with a hand-built
-`TracerProvider`::
+alert rules and sinks run on the pipeline's worker. A span that was recorded but not sampled
+(`setup()` records every span, see `_internal.derived`) is queued as a `span_stat`: it feeds the
+derived metrics and the alert rules but never becomes an entity, unless `notable` keeps it.
+Usable on its own with a hand-built `TracerProvider`::
 
     provider.add_span_processor(EntitySpanProcessor(sinks=[MemorySink()]))
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from opentelemetry import baggage
 from opentelemetry.context import Context, get_current
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
-from flext_observability._internal.entity_pipeline import build_pipeline
-from flext_observability._internal.guard import is_strict, report_internal_error
-from flext_observability._internal.pipeline import Pipeline
+from flext_observability._internal.guard import guard
+from flext_observability._internal.pipeline import Pipeline, build_pipeline
 from flext_observability.sinks._base import Sink
 
 __all__ = ["EntitySpanProcessor"]
@@ -35,6 +36,8 @@ class EntitySpanProcessor(SpanProcessor):
         pipeline: a shared pipeline (as `setup()` builds); when omitted the processor owns one.
         sinks: sinks for an owned pipeline.
         capture_baggage: copy the parent context's baggage into the entity's `context`.
+        notable: unsampled spans for which this returns True become entities anyway (failed or
+            slow spans); the others only feed the derived metrics and the rules.
     """
 
     def __init__(
@@ -43,6 +46,7 @@ class EntitySpanProcessor(SpanProcessor):
         *,
         sinks: Sequence[Sink] = (),
         capture_baggage: bool = True,
+        notable: Callable[[ReadableSpan], bool] | None = None,
     ) -> None:
         """Attach to `pipeline`, or build and own one that delivers to `sinks`."""
         self._owned = pipeline is None
@@ -50,6 +54,7 @@ class EntitySpanProcessor(SpanProcessor):
         self._pipeline.start()
         self._capture_baggage = capture_baggage
         self._baggage: dict[int, dict[str, str]] = {}
+        self._notable = notable
 
     @property
     def pipeline(self) -> Pipeline:
@@ -58,35 +63,38 @@ class EntitySpanProcessor(SpanProcessor):
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         """Remember the parent's baggage, if any (one dict lookup when there is none)."""
-        if not self._capture_baggage:
-            return
-        try:
-            context = parent_context if parent_context is not None else get_current()
-            entries = (
-                context.get(_BAGGAGE_KEY) if _BAGGAGE_KEY is not None else baggage.get_all(context)
-            )
-            if entries and isinstance(entries, Mapping):
-                span_id = span.get_span_context().span_id
-                self._baggage[span_id] = {str(k): str(v) for k, v in entries.items()}
-        except Exception as exc:
-            if is_strict():
-                raise
-            report_internal_error("EntitySpanProcessor.on_start", exc)
+        if self._capture_baggage:
+            self._remember_baggage(span, parent_context)
 
+    # The guards of the per-span hooks are decorators: on the application thread, one call
+    # (a `with` block costs two).
+    @guard("EntitySpanProcessor.on_start")
+    def _remember_baggage(self, span: Span, parent_context: Context | None) -> None:
+        context = parent_context if parent_context is not None else get_current()
+        entries = (
+            context.get(_BAGGAGE_KEY) if _BAGGAGE_KEY is not None else baggage.get_all(context)
+        )
+        if entries and isinstance(entries, Mapping):
+            span_id = span.get_span_context().span_id
+            self._baggage[span_id] = {str(k): str(v) for k, v in entries.items()}
+
+    @guard("EntitySpanProcessor.on_end")
     def on_end(self, span: ReadableSpan) -> None:
         """Queue the span for conversion; never blocks, never raises."""
-        try:
-            if self._baggage:
-                context = span.get_span_context()
-                extra = self._baggage.pop(context.span_id, None) if context else None
-                if extra is not None:
-                    self._pipeline.submit("span_with_baggage", (span, extra))
-                    return
-            self._pipeline.submit("span", span)
-        except Exception as exc:
-            if is_strict():
-                raise
-            report_internal_error("EntitySpanProcessor.on_end", exc)
+        context = span.context
+        if not (context is not None and context.trace_flags.sampled) and not (
+            self._notable is not None and self._notable(span)
+        ):  # recorded but not sampled: the derived metric and the rules only
+            if self._baggage and context is not None:
+                self._baggage.pop(context.span_id, None)
+            self._pipeline.submit("span_stat", span)
+            return
+        if self._baggage:
+            extra = self._baggage.pop(context.span_id, None) if context else None
+            if extra is not None:
+                self._pipeline.submit("span_with_baggage", (span, extra))
+                return
+        self._pipeline.submit("span", span)
 
     def shutdown(self) -> None:
         """Shut the owned pipeline down (a shared one is shut down by its owner)."""

@@ -5,22 +5,63 @@ objects to entities in batches, redacts them, lets observers (the alert engine) 
 hands the batch to the sinks. A full queue drops the item and counts it per signal and reason,
 with one warning per interval. The pipeline is fork-aware: the child starts with an empty queue
 and a new worker, so parent data is never delivered twice.
+
+What each payload kind is, and becomes (`build_pipeline`):
+
+- `span` (a `ReadableSpan`) and `span_with_baggage` (the span and its parent's baggage): a trace;
+- `span_stat` (an unsampled `ReadableSpan`): the derived metric and a rule sample only (see
+  `derived`), never delivered to the sinks;
+- `metrics` (`MetricsData`): one metric per data point;
+- `log` (a stdlib `LogRecord` and the OTel `Context` it was logged in, from the logging bridge):
+  a log entry, and the bridge's OTel twin of the record (`log_twin`, see `logs.py`);
+- `otel_log` (a `ReadWriteLogRecord` from the Logs API): a log entry;
+- `entity` (an entity the application emitted): itself.
 """
 
 from __future__ import annotations
 
 import collections
-import os
 import threading
 import time
-import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final, Literal, overload
 
-from flext_observability._internal.guard import is_strict, logger, report_internal_error
-from flext_observability.sinks._base import Entity, Sink
+from opentelemetry import trace
 
-__all__ = ["Converter", "Observer", "Pipeline"]
+from flext_observability._internal import fork
+from flext_observability._internal.convert.logs import log_record_to_entry
+from flext_observability._internal.convert.metrics import metrics_to_entities
+from flext_observability._internal.convert.severity import level_from_levelno, level_from_severity
+from flext_observability._internal.convert.stdlib import stdlib_record_to_entry
+from flext_observability._internal.convert.trace import span_to_trace
+from flext_observability._internal.derived import DerivedMetrics, NoisePolicy, span_converters
+from flext_observability._internal.guard import guard, logger
+from flext_observability.models import Entity, FlextLogEntry
+from flext_observability.rules._samples import SpanSample
+from flext_observability.sinks._base import Sink
+
+if TYPE_CHECKING:
+    import logging
+
+    from opentelemetry.context import Context
+    from opentelemetry.sdk._logs import ReadWriteLogRecord
+    from opentelemetry.sdk.metrics.export import MetricsData
+    from opentelemetry.sdk.trace import ReadableSpan
+
+__all__ = [
+    "SIGNAL_OF_KIND",
+    "Converter",
+    "LogTwin",
+    "Observer",
+    "PayloadKind",
+    "Pipeline",
+    "build_pipeline",
+]
+
+PayloadKind = Literal[
+    "span", "span_with_baggage", "span_stat", "metrics", "log", "otel_log", "entity"
+]
+"""What a queued payload is (the module docstring lists each kind's payload type)."""
 
 Converter = Callable[[Any], Iterable[Entity]]
 """Turns one queued payload into entities (runs on the worker)."""
@@ -28,13 +69,23 @@ Converter = Callable[[Any], Iterable[Entity]]
 Observer = Callable[[Sequence[Entity]], Sequence[Entity]]
 """Sees each converted batch; returns extra entities to deliver (e.g. alerts)."""
 
-SIGNAL_OF_KIND = {
+LogTwin = Callable[["logging.LogRecord", "Context", FlextLogEntry], None]
+"""Emits the OTel twin of a bridged stdlib record (on the worker; see `logs.py`)."""
+
+SIGNAL_OF_KIND: Final[dict[PayloadKind, str]] = {
     "span": "traces",
+    "span_with_baggage": "traces",
+    "span_stat": "traces",
     "metrics": "metrics",
     "log": "logs",
     "otel_log": "logs",
     "entity": "entities",
 }
+"""The signal a payload kind's drops are counted under."""
+
+# The worker reports its failures and goes on, even in strict mode: it must never die.
+_OBSERVER = guard("pipeline.observer", reraise=False)
+_REDACT = guard("pipeline.redact", reraise=False)
 
 
 class _FlushMarker:
@@ -57,12 +108,14 @@ class Pipeline:
         schedule_delay: seconds the worker sleeps when the queue is short.
         tick: called on the worker about once per `tick_interval` seconds (time-driven rules).
         warn_interval: seconds between two "dropped" warnings.
+        observe_only: types of converted items that go to the observers only (never redacted,
+            never delivered to sinks), such as the samples of unsampled spans for the rules.
     """
 
     def __init__(
         self,
         *,
-        converters: Mapping[str, Converter],
+        converters: Mapping[PayloadKind, Converter],
         sinks: Sequence[Sink] = (),
         redact: Callable[[Entity], Entity] | None = None,
         observers: Sequence[Observer] = (),
@@ -73,8 +126,10 @@ class Pipeline:
         tick_interval: float = 1.0,
         warn_interval: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
+        observe_only: tuple[type, ...] = (),
     ) -> None:
         """Build the pipeline; the worker starts on `start()`."""
+        self._observe_only = observe_only
         self._converters = dict(converters)
         self._sinks: list[Sink] = list(sinks)
         self._redact = redact
@@ -95,17 +150,12 @@ class Pipeline:
         self._closed = False
         self._shutdown_deadline: float | None = None
         self._reinit()
-        weak = weakref.WeakMethod(self._after_fork)
-
-        def _after_fork_in_child() -> None:
-            method = weak()
-            if method is not None:
-                method()
-
-        os.register_at_fork(after_in_child=_after_fork_in_child)
+        fork.register(self, after_in_child=self._after_fork)
 
     def _reinit(self) -> None:
-        self._queue: collections.deque[tuple[str, Any]] = collections.deque()
+        self._queue: collections.deque[tuple[PayloadKind | Literal["flush"], Any]] = (
+            collections.deque()
+        )
         self._wake = threading.Event()
         self._lock = threading.Lock()
         self._worker: threading.Thread | None = None
@@ -120,7 +170,23 @@ class Pipeline:
 
     # -- application thread ------------------------------------------------------------------
 
-    def submit(self, kind: str, payload: Any) -> bool:
+    @overload
+    def submit(self, kind: Literal["span"], payload: ReadableSpan) -> bool: ...
+    @overload
+    def submit(
+        self, kind: Literal["span_with_baggage"], payload: tuple[ReadableSpan, dict[str, str]]
+    ) -> bool: ...
+    @overload
+    def submit(self, kind: Literal["span_stat"], payload: ReadableSpan) -> bool: ...
+    @overload
+    def submit(self, kind: Literal["metrics"], payload: MetricsData) -> bool: ...
+    @overload
+    def submit(self, kind: Literal["log"], payload: tuple[logging.LogRecord, Context]) -> bool: ...
+    @overload
+    def submit(self, kind: Literal["otel_log"], payload: ReadWriteLogRecord) -> bool: ...
+    @overload
+    def submit(self, kind: Literal["entity"], payload: Entity) -> bool: ...
+    def submit(self, kind: PayloadKind, payload: object) -> bool:
         """Queue a payload for conversion; never blocks. Returns False when dropped."""
         queue = self._queue
         if self._stopping or len(queue) >= self.capacity:
@@ -131,9 +197,9 @@ class Pipeline:
             self._wake.set()
         return True
 
-    def count_drop(self, kind: str, reason: str, count: int = 1) -> None:
-        """Count dropped items of a payload kind (or signal); warn once per interval."""
-        signal = SIGNAL_OF_KIND.get(kind, kind)
+    def count_drop(self, kind: PayloadKind, reason: str, count: int = 1) -> None:
+        """Count dropped items of a payload kind (under its signal); warn once per interval."""
+        signal = SIGNAL_OF_KIND[kind]
         with self._lock:
             self._drops[signal, reason] += count
             now = self._clock()
@@ -215,11 +281,9 @@ class Pipeline:
         if now - self._last_tick < self._tick_interval:
             return
         self._last_tick = now
-        try:
+        extra: list[Entity] = []
+        with guard("pipeline.tick", reraise=False):  # the worker reports, never dies
             extra = list(self._tick())
-        except Exception as exc:  # noqa: BLE001 - the worker reports, never dies
-            report_internal_error("pipeline.tick", exc)
-            return
         if extra:
             self._deliver(self._apply_redaction(extra))
 
@@ -229,38 +293,41 @@ class Pipeline:
         while queue:
             if deadline is not None and self._clock() >= deadline:
                 return
-            batch: list[tuple[str, Any]] = []
+            batch: list[tuple[PayloadKind, Any]] = []
             markers: list[_FlushMarker] = []
             while queue and len(batch) < self._batch_size:
                 item = queue.popleft()
                 if isinstance(item[1], _FlushMarker):
                     markers.append(item[1])
                     break
-                batch.append(item)
+                batch.append(item)  # type: ignore[arg-type] # not a flush marker, see above
             self._process(batch)
             for marker in markers:
                 marker.done.set()
 
-    def _process(self, batch: list[tuple[str, Any]]) -> None:
+    def _process(self, batch: list[tuple[PayloadKind, Any]]) -> None:
         entities: list[Entity] = []
+        observed_only: list[Any] = []
         for kind, payload in batch:
-            try:
-                entities.extend(self._converters[kind](payload))
-            except Exception as exc:  # noqa: BLE001 - the worker reports, never dies
-                report_internal_error(f"pipeline.convert.{kind}", exc)
-                self.count_drop(kind, "conversion_error")
-        if not entities:
+            with guard(f"pipeline.convert.{kind}", reraise=False):
+                for item in self._converters[kind](payload):
+                    if isinstance(item, self._observe_only):
+                        observed_only.append(item)
+                    else:
+                        entities.append(item)
+                continue
+            self.count_drop(kind, "conversion_error")
+        if not entities and not observed_only:
             return
         entities = self._apply_redaction(entities)
         extra: list[Entity] = []
         for observer in self._observers:
-            try:
-                extra.extend(observer(entities))
-            except Exception as exc:  # noqa: BLE001 - the worker reports, never dies
-                report_internal_error("pipeline.observer", exc)
+            with _OBSERVER:
+                extra.extend(observer([*entities, *observed_only]))
         if extra:
             entities.extend(self._apply_redaction(extra))
-        self._deliver(entities)
+        if entities:
+            self._deliver(entities)
 
     def _apply_redaction(self, entities: list[Entity]) -> list[Entity]:
         redact = self._redact
@@ -268,21 +335,19 @@ class Pipeline:
             return entities
         out: list[Entity] = []
         for entity in entities:
-            try:
+            with _REDACT:
                 out.append(redact(entity))
-            except Exception as exc:  # noqa: BLE001 - the worker reports, never dies
-                # Never deliver an entity we could not scrub: drop it and count.
-                report_internal_error("pipeline.redact", exc)
-                self.count_drop("entity", "redaction_error")
+                continue
+            # Never deliver an entity we could not scrub: drop it and count.
+            self.count_drop("entity", "redaction_error")
         return out
 
     def _deliver(self, entities: Sequence[Entity]) -> None:
         for sink in self._sinks:
-            try:
+            with guard(f"sink.{type(sink).__name__}", reraise=False):
                 sink.write(entities)
-            except Exception as exc:  # noqa: BLE001 - the worker reports, never dies
-                report_internal_error(f"sink.{type(sink).__name__}", exc)
-                self.count_drop("entity", "sink_error", len(entities))
+                continue
+            self.count_drop("entity", "sink_error", len(entities))
         self._delivered += len(entities)
 
     # -- flush and shutdown ------------------------------------------------------------------
@@ -306,13 +371,10 @@ class Pipeline:
         ok = True
         for sink in self._sinks:
             remaining = None if deadline is None else max(0.0, deadline - self._clock())
-            try:
-                ok = sink.flush(remaining) and ok
-            except Exception as exc:
-                if is_strict():
-                    raise
-                report_internal_error(f"sink.{type(sink).__name__}.flush", exc)
-                ok = False
+            flushed = False
+            with guard(f"sink.{type(sink).__name__}.flush"):
+                flushed = sink.flush(remaining)
+            ok = flushed and ok
         return ok
 
     def shutdown(self, timeout: float | None = None) -> bool:
@@ -336,8 +398,87 @@ class Pipeline:
         self._closed = True
         for sink in self._sinks:
             remaining = None if deadline is None else max(0.0, deadline - self._clock())
-            try:
+            with guard(f"sink.{type(sink).__name__}.close", reraise=False):  # close every sink
                 sink.close(remaining)
-            except Exception as exc:  # noqa: BLE001 - closing must finish for every sink
-                report_internal_error(f"sink.{type(sink).__name__}.close", exc)
         return finished and not left
+
+
+def _log_converter(
+    service_name: str | None, log_twin: LogTwin | None, derived: DerivedMetrics
+) -> Converter:
+    """A bridged stdlib record is counted, then becomes a log entry in its span context."""
+
+    def convert(payload: tuple[logging.LogRecord, Context]) -> list[Entity]:
+        record, context = payload
+        if not derived.log(record.name, level_from_levelno(record.levelno).value):
+            return []
+        span_context = trace.get_current_span(context).get_span_context()
+        entry = stdlib_record_to_entry(
+            record,
+            trace_id=span_context.trace_id,
+            span_id=span_context.span_id,
+            service_name=service_name,
+        )
+        if log_twin is not None:
+            log_twin(record, context, entry)
+        return [entry]
+
+    return convert
+
+
+def build_pipeline(
+    *,
+    sinks: Sequence[Sink] = (),
+    redact: Callable[[Entity], Entity] | None = None,
+    observers: Sequence[Observer] = (),
+    service_name: str | None = None,
+    log_twin: LogTwin | None = None,
+    capacity: int = 8192,
+    batch_size: int = 512,
+    schedule_delay: float = 0.5,
+    tick: Callable[[], Iterable[Entity]] | None = None,
+    derived: DerivedMetrics | None = None,
+) -> Pipeline:
+    """Build a pipeline that converts every payload kind our components queue.
+
+    `derived` records the derived metrics and applies the noise policy (default: an unbound
+    one with the default exclusions, so rules still see every span).
+    """
+    pipeline_ref: list[Pipeline] = []
+    derived = derived if derived is not None else DerivedMetrics(NoisePolicy())
+
+    def skipped_point(_name: str, _exc: BaseException) -> None:
+        pipeline_ref[0].count_drop("metrics", "conversion_error")
+
+    converters: dict[PayloadKind, Converter] = {
+        "metrics": lambda data: metrics_to_entities(data, on_skip=skipped_point),
+        "log": _log_converter(service_name, log_twin, derived),
+        "otel_log": lambda record: _otel_log(record, derived),
+        "entity": lambda entity: [entity],
+    }
+    to_entity = lambda span, context: [span_to_trace(span, context=context)]  # noqa: E731
+    for kind, convert in span_converters(derived, to_entity).items():
+        converters[kind] = convert  # noqa: PERF403 - dict.update is invariant in the key type
+    pipeline = Pipeline(
+        converters=converters,
+        sinks=sinks,
+        redact=redact,
+        observers=observers,
+        capacity=capacity,
+        batch_size=batch_size,
+        schedule_delay=schedule_delay,
+        tick=tick,
+        observe_only=(SpanSample,),
+    )
+    pipeline_ref.append(pipeline)
+    return pipeline
+
+
+def _otel_log(record: ReadWriteLogRecord, derived: DerivedMetrics) -> list[Entity]:
+    """A record emitted through the Logs API: counted by scope name, then converted."""
+    scope = record.instrumentation_scope
+    log = record.log_record
+    level = level_from_severity(log.severity_number, log.severity_text)
+    if not derived.log(scope.name if scope is not None else "", level.value):
+        return []
+    return [log_record_to_entry(record)]

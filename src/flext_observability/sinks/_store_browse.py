@@ -20,10 +20,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
+from flext_observability._internal.time import datetime_to_ns
 from flext_observability.models import FlextAlert, FlextHealthCheck, FlextLogEntry, FlextTrace
 from flext_observability.models._types import LogLevel, level_before
 from flext_observability.sinks._store_query import decode_rows
-from flext_observability.sinks._store_schema import TABLES, table_for, to_ns
+from flext_observability.sinks._store_schema import TABLES, table_for
 from flext_observability.sinks.store import SQLiteStore
 
 __all__ = [
@@ -523,7 +524,7 @@ def _tags_key(tags: dict[str, Any]) -> str:
 def _iso_ns(text: str | None) -> int | None:
     if not text:
         return None
-    return to_ns(datetime.fromisoformat(text))
+    return datetime_to_ns(datetime.fromisoformat(text))
 
 
 def alerts_since(

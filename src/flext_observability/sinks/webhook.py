@@ -1,4 +1,4 @@
-"""`WebhookSink`: POST every `FlextAlert` it receives to a webhook URL (SPEC §10).
+"""`WebhookSink`: POST every `FlextAlert` it receives to a webhook URL.
 
 Each notification is one `POST` with `Content-Type: application/json` whose body is exactly
 `alert.model_dump_json()`; the alert engine sends one when an alert becomes active, escalates and
@@ -30,15 +30,14 @@ import os
 import random
 import threading
 import time
-import weakref
 from collections import Counter, deque
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Final
 
-from flext_observability._internal.guard import is_strict, report_internal_error
-from flext_observability.models import FlextAlert
-from flext_observability.sinks._base import Entity
+from flext_observability._internal import fork
+from flext_observability._internal.guard import guard
+from flext_observability.models import Entity, FlextAlert
 from flext_observability.sinks._webhook_http import (
     Outcome,
     Target,
@@ -56,11 +55,12 @@ DEFAULT_CLOSE_TIMEOUT: Final = 5.0
 """Seconds `close(None)` waits, the documented default shutdown deadline."""
 
 logger = logging.getLogger("flext_observability.webhook")
-_TRACKED: weakref.WeakSet[WebhookSink] = weakref.WeakSet()
 
 
 class WebhookSink:
     """Send alert notifications to a webhook from a background thread (see the module doc)."""
+
+    _WHAT = "alert webhook"
 
     def __init__(
         self,
@@ -116,7 +116,7 @@ class WebhookSink:
         self._rand = rand
         self._closed = False
         self._reset_runtime()
-        _TRACKED.add(self)
+        fork.register(self, after_in_child=self._reset_runtime)
 
     def _reset_runtime(self) -> None:
         # Everything a forked child must not inherit: locks, queue, thread, counts.
@@ -138,7 +138,7 @@ class WebhookSink:
 
     def __repr__(self) -> str:
         """Show the masked URL only."""
-        return f"WebhookSink(url={self._target.masked!r})"
+        return f"{type(self).__name__}(url={self._target.masked!r})"
 
     @property
     def sent(self) -> int:
@@ -164,7 +164,7 @@ class WebhookSink:
 
     def write(self, entities: Sequence[Entity]) -> None:
         """Queue every `FlextAlert` in `entities` for sending; never blocks or raises."""
-        try:
+        with guard(_SITE):
             self._check_fork()
             alerts = [e for e in entities if isinstance(e, FlextAlert)]
             if not alerts:
@@ -185,13 +185,9 @@ class WebhookSink:
                 self._cond.notify()
             if full:
                 self._warn(
-                    f"alert webhook {self._target.masked}: queue full ({self._queue_size}); "
+                    f"{self._WHAT} {self._target.masked}: queue full ({self._queue_size}); "
                     f"dropped {full} notification(s)"
                 )
-        except Exception as exc:
-            if is_strict():
-                raise
-            report_internal_error(_SITE, exc)
 
     def _ensure_thread(self) -> None:
         if self._thread is None:
@@ -238,24 +234,42 @@ class WebhookSink:
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(max(deadline - time.monotonic(), 0.0))
-        _TRACKED.discard(self)
+        fork.unregister(self)
 
     def _interruptible_sleep(self, seconds: float) -> None:
         self._stop.wait(seconds)
+
+    def _idle_wait(self) -> float | None:
+        """Seconds the sender waits for work before calling `_on_idle` (None: forever)."""
+        return None
+
+    def _on_idle(self) -> None:
+        """Called with the lock held each time the idle sender wakes up (may queue work)."""
+
+    def _enqueue_locked(self, alert: FlextAlert) -> None:
+        """Queue one notification (lock held) unless the queue is full."""
+        if len(self._queue) >= self._queue_size:
+            self._dropped["queue_full"] += 1
+        else:
+            self._queue.append(alert)
+            self._pending += 1
+
+    def _payload(self, alert: FlextAlert) -> bytes:
+        """The request body of one notification: the alert's JSON."""
+        return alert.model_dump_json().encode("utf-8")
 
     def _run(self) -> None:
         while True:
             with self._cond:
                 while not self._queue and not self._stop.is_set():
-                    self._cond.wait()
+                    self._cond.wait(self._idle_wait())
+                    self._on_idle()
                 if self._stop.is_set():
                     return
                 alert = self._queue.popleft()
-            try:
+            reason: str | None = "error"
+            with guard(_SITE, reraise=False):  # the sender thread must survive
                 reason = self._deliver(alert)
-            except Exception as exc:  # noqa: BLE001 - the sender thread must survive
-                report_internal_error(_SITE, exc)
-                reason = "error"
             with self._cond:
                 if reason is None:
                     self._sent += 1
@@ -266,7 +280,7 @@ class WebhookSink:
 
     def _deliver(self, alert: FlextAlert) -> str | None:
         """Send one notification with retries; return None if delivered, else the drop reason."""
-        body = alert.model_dump_json().encode("utf-8")
+        body = self._payload(alert)
         attempt = 0
         while True:
             with self._suppress():
@@ -276,13 +290,13 @@ class WebhookSink:
             masked = self._target.masked
             if result.outcome is Outcome.REJECTED:
                 self._warn(
-                    f"alert webhook {masked} rejected a notification ({result.description}); "
+                    f"{self._WHAT} {masked} rejected a notification ({result.description}); "
                     "not retried"
                 )
                 return "rejected"
             if attempt >= self._max_retries:
                 self._warn(
-                    f"alert webhook {masked} failed ({result.description}) after "
+                    f"{self._WHAT} {masked} failed ({result.description}) after "
                     f"{attempt + 1} attempt(s); notification dropped"
                 )
                 return "retries_exhausted"
@@ -312,11 +326,3 @@ class WebhookSink:
         if suppressed:
             message += f" ({suppressed} similar warning(s) suppressed)"
         logger.warning("%s", self._target.scrub(message))
-
-
-def _after_fork_in_child() -> None:
-    for sink in list(_TRACKED):
-        sink._reset_runtime()  # noqa: SLF001 - our own fork hook
-
-
-os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -25,7 +25,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
 from flext_observability._internal.convert.metrics import metrics_to_entities
-from flext_observability._internal.convert.sanitize import ns_to_datetime
+from flext_observability._internal.time import ns_to_datetime
 from flext_observability.models import FlextMetric
 from flext_observability.testing import DeterministicIds
 
@@ -83,7 +83,7 @@ def _points(data: MetricsData) -> dict[str, list[Any]]:
 
 @pytest.mark.usefixtures("flext_ids")
 def test_every_instrument_kind_maps_to_entities(reader: InMemoryMetricReader) -> None:
-    """Counter, up-down counter, histogram, exponential histogram and gauge map as in SPEC §3."""
+    """Counter, up-down counter, histogram, exponential histogram and gauge map as documented."""
     data = reader.get_metrics_data()
     assert data is not None
     points = _points(data)

@@ -16,8 +16,7 @@ from collections.abc import Sequence
 
 from flext_observability.cli.ui._pages_traces import span_filter
 from flext_observability.cli.ui._params import Params
-from flext_observability.models import FlextHealthCheck
-from flext_observability.sinks._base import Entity
+from flext_observability.models import Entity, FlextHealthCheck
 from flext_observability.sinks._store_browse import (
     Cursor,
     LogFilter,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from flext_observability._internal.time import datetime_to_ns
 from flext_observability.cli.ui._charts import nice_ticks, pct
 from flext_observability.cli.ui._html import (
     Safe,
@@ -22,7 +23,6 @@ from flext_observability.cli.ui._pages_traces import filter_form, service_chip, 
 from flext_observability.cli.ui._params import Params
 from flext_observability.models import FlextAlert, FlextHealthCheck
 from flext_observability.sinks._store_browse import alerts_since, health_history, health_names
-from flext_observability.sinks._store_schema import to_ns
 from flext_observability.sinks.store import SQLiteStore
 
 __all__ = ["AlertEvent", "alert_events", "alerts_page", "health_page"]
@@ -56,20 +56,22 @@ def alert_events(rows: list[tuple[FlextAlert, int | None]]) -> list[AlertEvent]:
         key = alert.fingerprint
         if not alert.is_active:
             at = (
-                to_ns(alert.resolved_at)
+                datetime_to_ns(alert.resolved_at)
                 if alert.resolved_at
-                else recorded or to_ns(alert.timestamp)
+                else recorded or datetime_to_ns(alert.timestamp)
             )
             events.append(AlertEvent("resolved", at, alert))
             open_severity.pop(key, None)
         elif key not in open_severity:
-            events.append(AlertEvent("fired", to_ns(alert.timestamp), alert))
+            events.append(AlertEvent("fired", datetime_to_ns(alert.timestamp), alert))
             open_severity[key] = alert.severity.value
         elif open_severity[key] != alert.severity.value:
-            events.append(AlertEvent("escalated", recorded or to_ns(alert.timestamp), alert))
+            events.append(
+                AlertEvent("escalated", recorded or datetime_to_ns(alert.timestamp), alert)
+            )
             open_severity[key] = alert.severity.value
         else:
-            events.append(AlertEvent("updated", recorded or to_ns(alert.timestamp), alert))
+            events.append(AlertEvent("updated", recorded or datetime_to_ns(alert.timestamp), alert))
     return events
 
 
@@ -268,7 +270,7 @@ def _strip(history: list[FlextHealthCheck]) -> Safe:
             c.status.value,
             pct((offset + i) * width),
             pct(width * 0.8),
-            fmt_time(to_ns(c.timestamp), date=False),
+            fmt_time(datetime_to_ns(c.timestamp), date=False),
             c.status.value,
             f": {c.message}" if c.message else "",
         )
@@ -289,7 +291,7 @@ def _check_card(history: list[FlextHealthCheck]) -> Safe:
         h(
             '<tr><td class="time">{}</td><td><span class="badge hs-{}">{}</span></td>'
             '<td class="msg">{}</td><td class="num">{}</td></tr>',
-            fmt_time(to_ns(c.timestamp)),
+            fmt_time(datetime_to_ns(c.timestamp)),
             c.status.value,
             c.status.value,
             c.message or "—",
@@ -311,7 +313,7 @@ def _check_card(history: list[FlextHealthCheck]) -> Safe:
         latest.status.value,
         latest.status.value,
         latest.message or "—",
-        fmt_time(to_ns(latest.timestamp)),
+        fmt_time(datetime_to_ns(latest.timestamp)),
         fmt_ms(latest.duration_ms),
         _strip(history),
         details,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flext_observability._internal.time import datetime_to_ns
 from flext_observability.cli.ui._html import Safe, fmt_ms, fmt_time, h, join, url
 from flext_observability.cli.ui._layout import Page
 from flext_observability.cli.ui._pages_traces import (
@@ -25,7 +26,6 @@ from flext_observability.sinks._store_browse import (
     list_traces,
     operation_stats,
 )
-from flext_observability.sinks._store_schema import to_ns
 from flext_observability.sinks.store import SQLiteStore
 
 __all__ = ["active_alerts", "logs_page", "overview_page"]
@@ -210,7 +210,7 @@ def _log_row(entry: FlextLogEntry) -> Safe:
         '<tr class="lv-row-{}"><td class="time">{}</td><td>{}</td><td>{}</td>'
         '<td class="logger">{}</td><td class="msg">{}{}{}</td><td>{}</td></tr>',
         entry.level.value,
-        fmt_time(to_ns(entry.timestamp)),
+        fmt_time(datetime_to_ns(entry.timestamp)),
         level_badge(entry.level.value),
         service_chip(entry.service_name),
         entry.logger_name or "—",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 
+from flext_observability._internal.time import datetime_to_ns
 from flext_observability.cli.ui._charts import pct, waterfall_axis, waterfall_grid
 from flext_observability.cli.ui._html import (
     Safe,
@@ -28,7 +29,6 @@ from flext_observability.sinks._store_browse import (
     trace_logs,
     trace_spans,
 )
-from flext_observability.sinks._store_schema import to_ns
 from flext_observability.sinks.store import SQLiteStore
 
 __all__ = [
@@ -266,7 +266,7 @@ def _initial(ordered: list[tuple[FlextTrace, int]]) -> FlextTrace:
 
 
 def _bar(span: FlextTrace, t0: int, total_ms: float, end_ns: int) -> Safe:
-    start_ms = (to_ns(span.start_time) - t0) / 1e6
+    start_ms = (datetime_to_ns(span.start_time) - t0) / 1e6
     duration = span.duration_ms if span.duration_ms is not None else (end_ns - t0) / 1e6 - start_ms
     left = start_ms / total_ms * 100 if total_ms > 0 else 0.0
     width = max(duration / total_ms * 100 if total_ms > 0 else 100.0, 0.3)
@@ -281,9 +281,11 @@ def _bar(span: FlextTrace, t0: int, total_ms: float, end_ns: int) -> Safe:
         h(
             '<circle class="ev{}" cx="{}" cy="11" r="3"><title>{} at +{}</title></circle>',
             Safe(" ev-exc" if event.name == "exception" else ""),
-            pct((to_ns(event.timestamp) - t0) / 1e6 / total_ms * 100 if total_ms > 0 else 0),
+            pct(
+                (datetime_to_ns(event.timestamp) - t0) / 1e6 / total_ms * 100 if total_ms > 0 else 0
+            ),
             event.name,
-            fmt_ms((to_ns(event.timestamp) - t0) / 1e6),
+            fmt_ms((datetime_to_ns(event.timestamp) - t0) / 1e6),
         )
         for event in span.events
     )
@@ -346,7 +348,7 @@ def _log_rows(entries: list[FlextLogEntry], t0: int, *, span_links: bool) -> Saf
             h(
                 '<tr><td class="time">+{}</td><td>{}</td><td class="logger">{}</td>'
                 '<td class="msg">{}{}</td><td>{}</td></tr>',
-                fmt_ms((to_ns(entry.timestamp) - t0) / 1e6),
+                fmt_ms((datetime_to_ns(entry.timestamp) - t0) / 1e6),
                 level_badge(entry.level.value),
                 entry.logger_name or "—",
                 entry.message,
@@ -371,7 +373,7 @@ def _detail(span: FlextTrace, t0: int, logs: list[FlextLogEntry], *, sel: bool) 
     events = join(
         h(
             '<li><span class="time">+{}</span> <b>{}</b>{}</li>',
-            fmt_ms((to_ns(event.timestamp) - t0) / 1e6),
+            fmt_ms((datetime_to_ns(event.timestamp) - t0) / 1e6),
             event.name,
             h('<table class="kv">{}</table>', kv_rows(event.attributes))
             if event.attributes and event.name != "exception"
@@ -398,8 +400,8 @@ def _detail(span: FlextTrace, t0: int, logs: list[FlextLogEntry], *, sel: bool) 
         message,
         span.span_id,
         parent,
-        fmt_time(to_ns(span.start_time)),
-        fmt_ms((to_ns(span.start_time) - t0) / 1e6),
+        fmt_time(datetime_to_ns(span.start_time)),
+        fmt_ms((datetime_to_ns(span.start_time) - t0) / 1e6),
         fmt_ms(span.duration_ms),
         span.scope or "—",
         exc_block,
@@ -436,9 +438,9 @@ def trace_page(reader: SQLiteStore, trace_id: str) -> Page:
         )
     logs = trace_logs(reader, trace_id)
     ordered = _ordered(spans)
-    t0 = min(to_ns(span.start_time) for span in spans)
-    end_ns = max(to_ns(span.end_time or span.start_time) for span in spans)
-    end_ns = max([end_ns, *(to_ns(e.timestamp) for e in logs)])
+    t0 = min(datetime_to_ns(span.start_time) for span in spans)
+    end_ns = max(datetime_to_ns(span.end_time or span.start_time) for span in spans)
+    end_ns = max([end_ns, *(datetime_to_ns(e.timestamp) for e in logs)])
     total_ms = (end_ns - t0) / 1e6
     selected = _initial(ordered)
     root = ordered[0][0]

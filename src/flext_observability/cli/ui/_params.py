@@ -6,9 +6,9 @@ import math
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 
+from flext_observability._internal.time import datetime_to_ns
 from flext_observability.cli._format import parse_since
 from flext_observability.sinks._store_browse import Cursor
-from flext_observability.sinks._store_schema import to_ns
 
 __all__ = ["WINDOWS", "Params"]
 
@@ -80,7 +80,7 @@ class Params:
         if value is None:
             return None
         try:
-            return to_ns(parse_since(value, now or datetime.now(UTC)))
+            return datetime_to_ns(parse_since(value, now or datetime.now(UTC)))
         except ValueError:
             msg = f"{name}: expected a duration like 15m, 2h, 1d or an ISO time, got {value[:40]!r}"
             raise ValueError(msg) from None
