@@ -13,12 +13,10 @@ from flext_observability.models import FlextMetric
 from flext_observability.sinks import SQLiteStore
 from flext_observability.sinks._store_browse import (
     Cursor,
-    SpanFilter,
-    list_traces,
     metric_series,
-    operation_stats,
 )
 from flext_observability.sinks._store_schema import SCHEMA_VERSION, series_key
+from flext_observability.sinks._store_traces import SpanFilter, list_traces, operation_stats
 
 
 def _downgrade_to_v1(path: Path) -> None:

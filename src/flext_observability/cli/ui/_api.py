@@ -23,11 +23,11 @@ from flext_observability.sinks._store_browse import (
     alerts_since,
     health_history,
     health_names,
-    trace_spans,
     versions,
 )
 from flext_observability.sinks._store_query import decode_rows
 from flext_observability.sinks._store_schema import table_for
+from flext_observability.sinks._store_traces import trace_spans
 from flext_observability.sinks.store import SQLiteStore
 
 __all__ = ["dumps", "route", "version"]

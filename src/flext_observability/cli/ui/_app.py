@@ -21,7 +21,13 @@ from importlib import resources
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from flext_observability.cli.ui import _api, _pages_events, _pages_metrics, _pages_traces
+from flext_observability.cli.ui import (
+    _api,
+    _pages_events,
+    _pages_metrics,
+    _pages_trace,
+    _pages_traces,
+)
 from flext_observability.cli.ui import _pages_overview as overview
 from flext_observability.cli.ui._html import Safe, h
 from flext_observability.cli.ui._layout import Page, message_page, render
@@ -168,7 +174,7 @@ class UiApp:
         trace_id = None
         if fn is None and path.startswith("/traces/"):
             trace_id = path.removeprefix("/traces/").strip("/")
-            fn = _pages_traces.trace_page_for(trace_id)
+            fn = _pages_trace.trace_page_for(trace_id)
         if fn is None:
             page = message_page("Not found", f"There is no page at {path}.", status=404)
             return self._page_response(page, headers)

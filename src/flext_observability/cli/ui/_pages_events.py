@@ -18,9 +18,9 @@ from flext_observability.cli.ui._html import (
     url,
 )
 from flext_observability.cli.ui._layout import Page
-from flext_observability.cli.ui._pages_traces import field as form_field
-from flext_observability.cli.ui._pages_traces import filter_form, service_chip, window_select
 from flext_observability.cli.ui._params import Params
+from flext_observability.cli.ui._widgets import field as form_field
+from flext_observability.cli.ui._widgets import filter_form, service_chip, window_select
 from flext_observability.models import FlextAlert, FlextHealthCheck
 from flext_observability.sinks._store_browse import alerts_since, health_history, health_names
 from flext_observability.sinks.store import SQLiteStore

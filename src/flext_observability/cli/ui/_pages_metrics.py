@@ -16,8 +16,8 @@ from typing import Any
 from flext_observability.cli.ui._charts import Line, line_chart
 from flext_observability.cli.ui._html import Safe, attr_value, fmt_number, h, join, url
 from flext_observability.cli.ui._layout import Page
-from flext_observability.cli.ui._pages_traces import field, filter_form, service_chip, window_select
 from flext_observability.cli.ui._params import Params
+from flext_observability.cli.ui._widgets import field, filter_form, service_chip, window_select
 from flext_observability.sinks._store_browse import MetricSeries, distinct_values, metric_series
 from flext_observability.sinks.store import SQLiteStore
 

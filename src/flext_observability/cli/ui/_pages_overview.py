@@ -5,27 +5,25 @@ from __future__ import annotations
 from flext_observability._internal.time import datetime_to_ns
 from flext_observability.cli.ui._html import Safe, fmt_ms, fmt_time, h, join, url
 from flext_observability.cli.ui._layout import Page
-from flext_observability.cli.ui._pages_traces import (
+from flext_observability.cli.ui._params import Params
+from flext_observability.cli.ui._widgets import (
     field,
     filter_form,
     level_badge,
     service_chip,
     window_select,
 )
-from flext_observability.cli.ui._params import Params
 from flext_observability.models import FlextAlert, FlextLogEntry
 from flext_observability.models._types import LogLevel
 from flext_observability.sinks._store_browse import (
     LogFilter,
-    SpanFilter,
     alerts_since,
     distinct_values,
     health_history,
     health_names,
     list_logs,
-    list_traces,
-    operation_stats,
 )
+from flext_observability.sinks._store_traces import SpanFilter, list_traces, operation_stats
 from flext_observability.sinks.store import SQLiteStore
 
 __all__ = ["active_alerts", "logs_page", "overview_page"]
