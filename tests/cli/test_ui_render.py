@@ -105,7 +105,7 @@ def _series(kind: str, values: list[float], starts: list[int | None]) -> MetricS
 def test_counter_rates_cumulative_reset_and_delta() -> None:
     """Cumulative points give increases per second; a reset gives nothing; deltas their own."""
     cumulative = _series("counter", [10, 30, 5], [0, 0, 0])
-    assert counter_rates(cumulative) == [(10 * S, 1.0), (20 * S, 2.0)]
+    assert counter_rates(cumulative) == [(20 * S, 2.0)]
     delta = _series("counter", [20, 40], [5 * S, 15 * S])
     assert counter_rates(delta) == [(10 * S, 4.0), (20 * S, 8.0)]
     assert counter_rates(_series("counter", [1], [None])) == []

@@ -38,8 +38,8 @@ def counter_rates(series: MetricSeries) -> list[tuple[int, float]]:
     """Per-second rates of a counter series.
 
     A point sharing its start time with the previous one (cumulative) gives the increase over
-    the interval between them (a decrease, a reset, gives nothing); any other point gives its
-    value over its own interval since its start.
+    the interval between them (a decrease, a reset, gives nothing); a delta point (one whose
+    start differs from the next point's) gives its value over its own interval.
     """
     rates: list[tuple[int, float]] = []
     starts = series.starts
@@ -50,7 +50,9 @@ def counter_rates(series: MetricSeries) -> list[tuple[int, float]]:
             delta = value - series.values[i - 1]
             if dt > 0 and delta >= 0:
                 rates.append((t, delta / dt))
-        elif start is not None and t > start:
+        elif start is not None and t > start and (i + 1 == len(starts) or starts[i + 1] != start):
+            # a delta point (the next one starts anew); the first point of a cumulative run is
+            # skipped: its start may be just before it, which would make a meaningless spike
             rates.append((t, value / ((t - start) / 1e9)))
     return rates
 
