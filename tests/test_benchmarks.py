@@ -115,7 +115,7 @@ def test_monitor_benchmark_measure(bench: dict[str, ModuleType]) -> None:
 def test_ui_benchmark_renders_every_page(bench: dict[str, ModuleType]) -> None:
     """The viewer benchmark builds a small store and times each page, all answering 200."""
     rows = bench["bench_ui"].run(spans=2000, repeats=2)
-    assert len(rows) == 10
+    assert len(rows) == 12
     assert all(row.extra["status"] == 200 for row in rows)
     assert all(_positive(row) and row.bare == 300.0 and row.target == 1.0 for row in rows)
 

@@ -10,6 +10,12 @@ ordered by their newest matching span. Filters: `service` (exact), `operation` (
 with `*?[`), `status`, `min_ms` (span duration at least), `since`/`until` (span start, epoch ns,
 inclusive/exclusive) and `text`: a case-insensitive (ASCII) substring of the operation name, the
 status message, the attributes (keys and values) or the events (exception text included).
+
+A text search is not indexed, so one request reads a bounded window of spans (the newest
+`SEARCH_WINDOW` older than the cursor, within `since`/`until`). When that window ends before the
+page is full, the page holds what the window matched and its `searched_to` says how far back it
+looked; its `next` cursor continues the search in the next window. Following `next` until it is
+None searches the whole store, each request bounded, with no trace missed or repeated.
 """
 
 from __future__ import annotations
@@ -76,6 +82,9 @@ class Page(Generic[T]):
 
     items: list[T]
     next: Cursor | None = None
+    searched_to: int | None = None
+    """Set when a bounded search window ended before the page filled: the epoch-ns timestamp of
+    the oldest span it read. `next` then continues the search from there."""
 
 
 def _like(text: str) -> str:
@@ -88,8 +97,9 @@ def _name_clause(column: str, value: str) -> str:
 
 
 def _before(where: list[str], params: list[object], before: Cursor | None) -> None:
+    # No top-level OR: `timestamp <= ?` stays an index range, the tie-break filters within it.
     if before is not None:
-        where.append("(timestamp < ? OR (timestamp = ? AND seq < ?))")
+        where.append("timestamp <= ? AND NOT (timestamp = ? AND seq >= ?)")
         params += [before.timestamp, before.timestamp, before.seq]
 
 

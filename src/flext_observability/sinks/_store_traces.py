@@ -25,12 +25,15 @@ from flext_observability.sinks._store_schema import table_for
 from flext_observability.sinks.store import SQLiteStore
 
 __all__ = [
+    "SEARCH_WINDOW",
     "OperationStats",
     "SpanFilter",
     "TraceRow",
     "list_traces",
     "operation_stats",
+    "search_floor",
     "trace_spans",
+    "window_clause",
 ]
 
 
@@ -100,41 +103,119 @@ class TraceRow:
     services: tuple[str, ...] = ()
 
 
+SEARCH_WINDOW = 100_000
+"""Spans one text-search request reads at most (about 80 ms on this machine)."""
+
+
 def list_traces(
-    reader: SQLiteStore, flt: SpanFilter, *, before: Cursor | None = None, limit: int = 50
+    reader: SQLiteStore,
+    flt: SpanFilter,
+    *,
+    before: Cursor | None = None,
+    limit: int = 50,
+    window: int | None = None,
 ) -> Page[TraceRow]:
-    """Return a page of traces, newest matching span first (see the module docstring)."""
+    """Return a page of traces, newest matching span first (see the module docstring).
+
+    A text search reads at most `window` spans (default `SEARCH_WINDOW`; see `_store_browse`).
+    """
     where, params = flt.sql()
+    scan_where, scan_params = list(where), list(params)
     source = "traces"
+    floor: Cursor | None = None
     if flt.min_ms is not None and _few_slow_spans(reader, flt.min_ms):
         # Few spans are that slow: read them by duration and sort them, instead of walking
-        # every span by time to find them.
+        # every span by time to find them (bounded already: no search window needed).
         source = "traces INDEXED BY ix_traces_duration_ms"
+    elif flt.text:
+        floor = search_floor(reader, flt, before, window)
+        window_clause(scan_where, scan_params, floor)
     found: dict[str, Cursor] = {}
+    seen: set[str] = set()
     batch = (limit + 1) * 8
     position = before
     while len(found) <= limit:
-        batch_where, batch_params = list(where), list(params)
+        batch_where, batch_params = list(scan_where), list(scan_params)
         _before(batch_where, batch_params, position)
         rows = reader.select(
             f"SELECT trace_id, timestamp, seq FROM {source}{_where_sql(batch_where)} "  # noqa: S608 - fixed identifiers
             "ORDER BY timestamp DESC, seq DESC LIMIT ?",
             [*batch_params, batch],
         )
+        fresh: dict[str, Cursor] = {}
         for trace_id, timestamp, seq in rows:
-            if trace_id not in found:
-                found[trace_id] = Cursor(timestamp, seq)
+            if trace_id not in seen:
+                seen.add(trace_id)
+                fresh[trace_id] = Cursor(timestamp, seq)
+        _accept(reader, found, fresh, limit, (where, params, before))
         if len(rows) < batch:
             break
         position = Cursor(rows[-1][1], rows[-1][2])
         batch = min(batch * 4, 200_000)
     ids = list(found)
-    if before is not None and ids:
-        ids = _drop_shown(reader, ids, where, params, before)
-    more = len(ids) > limit
-    ids = ids[:limit]
-    items = _trace_rows(reader, ids)
-    return Page(items, found[ids[-1]] if more and ids else None)
+    if len(ids) > limit:
+        ids = ids[:limit]
+        return Page(_trace_rows(reader, ids), found[ids[-1]])
+    if floor is not None:
+        return Page(_trace_rows(reader, ids), floor, searched_to=floor.timestamp)
+    return Page(_trace_rows(reader, ids))
+
+
+def search_floor(
+    reader: SQLiteStore, flt: SpanFilter, before: Cursor | None, window: int | None = None
+) -> Cursor | None:
+    """The oldest span of a text search's window; None when the window reaches the oldest span.
+
+    The window is the `window` (default `SEARCH_WINDOW`) newest spans older than `before` and
+    within `since`/`until`, whatever the other filters: counting them walks the timestamp index
+    only.
+    """
+    if window is None:
+        window = SEARCH_WINDOW
+    where: list[str] = []
+    params: list[object] = []
+    if flt.since is not None:
+        where.append("timestamp >= ?")
+        params.append(flt.since)
+    if flt.until is not None:
+        where.append("timestamp < ?")
+        params.append(flt.until)
+    _before(where, params, before)
+    rows = reader.select(
+        "SELECT timestamp, seq FROM traces INDEXED BY ix_traces_timestamp"  # noqa: S608 - fixed identifiers
+        f"{_where_sql(where)} ORDER BY timestamp DESC, seq DESC LIMIT 1 OFFSET ?",
+        [*params, max(0, window - 1)],
+    )
+    return Cursor(int(rows[0][0]), int(rows[0][1])) if rows else None
+
+
+def window_clause(where: list[str], params: list[object], floor: Cursor | None) -> None:
+    """Restrict a query to the spans at or after `floor` (the search window), if any."""
+    if floor is not None:
+        where.append("timestamp >= ? AND NOT (timestamp = ? AND seq < ?)")
+        params += [floor.timestamp, floor.timestamp, floor.seq]
+
+
+_Shown = tuple[list[str], list[object], "Cursor | None"]
+
+
+def _accept(
+    reader: SQLiteStore,
+    found: dict[str, Cursor],
+    fresh: dict[str, Cursor],
+    limit: int,
+    shown: _Shown,
+) -> None:
+    """Add `fresh` traces to `found` (in order, up to `limit` + 1), skipping earlier pages' ones."""
+    where, params, before = shown
+    candidates = list(fresh)
+    while candidates and len(found) <= limit:
+        chunk, candidates = (
+            candidates[: limit + 1 - len(found)],
+            candidates[limit + 1 - len(found) :],
+        )
+        listed = _listed_before(reader, chunk, where, params, before) if before else set()
+        found.update((trace_id, fresh[trace_id]) for trace_id in chunk if trace_id not in listed)
 
 
 _SLOW_SPANS_SORTED = 20_000
@@ -148,10 +229,10 @@ def _few_slow_spans(reader: SQLiteStore, min_ms: float) -> bool:
     return int(rows[0][0]) < _SLOW_SPANS_SORTED
 
 
-def _drop_shown(
+def _listed_before(
     reader: SQLiteStore, ids: list[str], where: list[str], params: list[object], before: Cursor
-) -> list[str]:
-    """Remove traces with a matching span at or after `before`: an earlier page listed them."""
+) -> set[str]:
+    """The traces among `ids` with a matching span at or after `before`: an earlier page's."""
     newer = [
         *where,
         f"trace_id IN ({_in(ids)})",
@@ -161,8 +242,7 @@ def _drop_shown(
         f"SELECT DISTINCT trace_id FROM traces{_where_sql(newer)}",  # noqa: S608 - fixed identifiers
         [*params, *ids, before.timestamp, before.timestamp, before.seq],
     )
-    shown = {row[0] for row in rows}
-    return [trace_id for trace_id in ids if trace_id not in shown]
+    return {row[0] for row in rows}
 
 
 def _trace_rows(reader: SQLiteStore, ids: list[str]) -> list[TraceRow]:

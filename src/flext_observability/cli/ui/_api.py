@@ -2,7 +2,10 @@
 
 Lists are JSON arrays of entities, newest first, at most `limit` (default 100, at most 1000);
 when more exist, the `X-Next-Before` header holds the cursor to pass as `before=` for the next
-page. Routes: `/api/traces` (spans matching the trace filters), `/api/traces/<trace_id>` (every
+page. A text search (`q`) reads a bounded window of spans per request, as the traces page does:
+when the window ends first, fewer than `limit` spans come back with `X-Next-Before` set to where
+the search stopped (and `X-Searched-Back-To`, that span's time); following it searches on.
+Routes: `/api/traces` (spans matching the trace filters), `/api/traces/<trace_id>` (every
 span of a trace, by start), `/api/logs`, `/api/metrics` (points; `name`, `service`, `since`),
 `/api/alerts` (notifications, oldest first, as `flext-observability alerts --json`),
 `/api/health` (latest result per check; `history=1`: every result, newest first), and
@@ -14,12 +17,14 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
+from flext_observability._internal.time import ns_to_datetime
 from flext_observability.cli.ui._pages_traces import span_filter
 from flext_observability.cli.ui._params import Params
 from flext_observability.models import Entity, FlextHealthCheck
 from flext_observability.sinks._store_browse import (
     Cursor,
     LogFilter,
+    _before,
     alerts_since,
     health_history,
     health_names,
@@ -27,7 +32,12 @@ from flext_observability.sinks._store_browse import (
 )
 from flext_observability.sinks._store_query import decode_rows
 from flext_observability.sinks._store_schema import table_for
-from flext_observability.sinks._store_traces import trace_spans
+from flext_observability.sinks._store_traces import (
+    SpanFilter,
+    search_floor,
+    trace_spans,
+    window_clause,
+)
 from flext_observability.sinks.store import SQLiteStore
 
 __all__ = ["dumps", "route", "version"]
@@ -49,13 +59,24 @@ def version(reader: SQLiteStore) -> dict[str, int]:
 
 
 def _page(
-    reader: SQLiteStore, table_kind: str, where: list[str], params: list[object], p: Params
+    reader: SQLiteStore,
+    table_kind: str,
+    where: list[str],
+    params: list[object],
+    p: Params,
+    *,
+    search: SpanFilter | None = None,
 ) -> tuple[str, dict[str, str]]:
     limit = p.limit(100, 1000)
     before = p.cursor()
+    floor = None
     if before is not None:
-        where = [*where, "(timestamp < ? OR (timestamp = ? AND seq < ?))"]
-        params = [*params, before.timestamp, before.timestamp, before.seq]
+        where, params = list(where), list(params)
+        _before(where, params, before)
+    if search is not None and search.text:
+        floor = search_floor(reader, search, before)
+        where, params = list(where), list(params)
+        window_clause(where, params, floor)
     table = table_for(table_kind)
     clause = (" WHERE " + " AND ".join(where)) if where else ""
     rows = reader.select(
@@ -68,6 +89,9 @@ def _page(
     if len(rows) > limit:
         last = rows[limit - 1]
         headers["X-Next-Before"] = Cursor(last[2], last[0]).encode()
+    elif floor is not None:
+        headers["X-Next-Before"] = floor.encode()
+        headers["X-Searched-Back-To"] = ns_to_datetime(floor.timestamp).isoformat()
     return entities_json(entities), headers
 
 
@@ -76,8 +100,9 @@ def route(  # noqa: C901, PLR0911 - one branch per API
 ) -> tuple[str, dict[str, str]] | None:
     """Answer an API path; None when there is no such API."""
     if path == "/api/traces":
-        where, params = span_filter(p).sql()
-        return _page(reader, "traces", where, params, p)
+        flt = span_filter(p)
+        where, params = flt.sql()
+        return _page(reader, "traces", where, params, p, search=flt)
     if path.startswith("/api/traces/"):
         trace_id = path.removeprefix("/api/traces/").strip("/").lower()
         return entities_json(trace_spans(reader, trace_id)), {}

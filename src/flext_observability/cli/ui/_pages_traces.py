@@ -124,7 +124,17 @@ def traces_page(reader: SQLiteStore, p: Params) -> Page:
     pager = []
     if before is not None:
         pager.append(h('<a href="{}">⇤ Newest</a>', url("/traces", {**params, "before": None})))
-    if page.next is not None:
+    note = Safe("")
+    if page.next is not None and page.searched_to is not None:
+        older = url("/traces", {**params, "before": page.next.encode()})
+        note = h(
+            '<p class="searched">Searched spans back to {} UTC{}. '
+            '<a class="search-older" href="{}">Search older →</a></p>',
+            fmt_time(page.searched_to),
+            Safe("" if page.items else ": no match there"),
+            older,
+        )
+    elif page.next is not None:
         pager.append(
             h('<a href="{}">Older →</a>', url("/traces", {**params, "before": page.next.encode()}))
         )
@@ -135,9 +145,11 @@ def traces_page(reader: SQLiteStore, p: Params) -> Page:
             "<th>Status</th></tr></thead><tbody>{}</tbody></table>",
             rows,
         )
-    else:
+    elif page.searched_to is None:
         table = Safe('<p class="empty">No trace matches these filters.</p>')
-    live = h('{}<nav class="pager">{}</nav>', table, join(pager))
+    else:
+        table = Safe("")
+    live = h('{}{}<nav class="pager">{}</nav>', table, note, join(pager))
     return Page(
         title="Traces",
         section="/traces",
