@@ -183,10 +183,11 @@ def search_floor(
     _before(where, params, before)
     rows = reader.select(
         "SELECT timestamp, seq FROM traces INDEXED BY ix_traces_timestamp"  # noqa: S608 - fixed identifiers
-        f"{_where_sql(where)} ORDER BY timestamp DESC, seq DESC LIMIT 1 OFFSET ?",
+        f"{_where_sql(where)} ORDER BY timestamp DESC, seq DESC LIMIT 2 OFFSET ?",
         [*params, max(0, window - 1)],
     )
-    return Cursor(int(rows[0][0]), int(rows[0][1])) if rows else None
+    # the window's oldest span, unless it is the oldest of all (then the search is complete)
+    return Cursor(int(rows[0][0]), int(rows[0][1])) if len(rows) == 2 else None  # noqa: PLR2004
 
 
 def window_clause(where: list[str], params: list[object], floor: Cursor | None) -> None:
