@@ -11,10 +11,12 @@ from __future__ import annotations
 import re
 import signal
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -34,6 +36,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 FIRST_LINE = re.compile(r"flext-observability ui: http://127\.0\.0\.1:(\d+)/")
 HOSTILE = "<img src=x onerror=alert(1)>"
+SMALL_WINDOW = 3
 
 
 def wait_for(check: Callable[[], object], timeout: float = 15.0, what: str = "") -> object:
@@ -58,19 +61,10 @@ def shop_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return shop.store
 
 
-@pytest.fixture(scope="module")
-def viewer(shop_store: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    """`flext-observability ui --port 0` over the shop's store; yields (base URL, process)."""
+def start_viewer(command: list[str]) -> tuple[str, subprocess.Popen[str]]:
+    """Start a viewer command with `--port 0`; return its base URL (from the first line) and it."""
     process = subprocess.Popen(
-        [
-            str(BIN / "flext-observability"),
-            "--store",
-            str(shop_store),
-            "ui",
-            "--port",
-            "0",
-            "--no-browser",
-        ],
+        [*command, "--port", "0", "--no-browser"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -80,10 +74,40 @@ def viewer(shop_store: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     first = process.stdout.readline().rstrip("\n")
     match = FIRST_LINE.fullmatch(first)
     assert match, first
-    yield f"http://127.0.0.1:{match.group(1)}", process
+    return f"http://127.0.0.1:{match.group(1)}", process
+
+
+def stop_viewer(process: subprocess.Popen[str]) -> None:
+    """Ctrl-C the viewer if it still runs; close its pipes."""
     if process.poll() is None:
         process.send_signal(signal.SIGINT)
         process.wait(10)
+    for pipe in (process.stdout, process.stderr):
+        if pipe is not None:
+            pipe.close()
+
+
+@pytest.fixture(scope="module")
+def viewer(shop_store: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """`flext-observability ui --port 0` over the shop's store; yields (base URL, process)."""
+    base, process = start_viewer(
+        [str(BIN / "flext-observability"), "--store", str(shop_store), "ui"]
+    )
+    yield base, process
+    stop_viewer(process)
+
+
+@pytest.fixture(scope="module")
+def small_window_viewer(shop_store: Path) -> Iterator[str]:
+    """The same command run in-process by Python, its text search reading 3 spans a request."""
+    code = (
+        "import sys; from flext_observability.sinks import _store_traces; "
+        f"_store_traces.SEARCH_WINDOW = {SMALL_WINDOW}; "
+        "from flext_observability.cli import main; sys.exit(main(sys.argv[1:]))"
+    )
+    base, process = start_viewer([sys.executable, "-c", code, "--store", str(shop_store), "ui"])
+    yield base
+    stop_viewer(process)
 
 
 @pytest.fixture(scope="module")
@@ -236,6 +260,40 @@ def test_filters_narrow_the_list(
     assert all("GET /checkout" in row.text for row in rows)
     browser.find_element(By.NAME, "q").send_keys("no-such-thing-anywhere\n")
     wait_for(lambda: "No trace matches" in browser.page_source, what="the empty result")
+
+
+def _moved_from(browser: webdriver.Chrome, url: str) -> bool:
+    return bool(browser.current_url != url)
+
+
+def test_a_text_search_walks_back_window_by_window(
+    small_window_viewer: str, browser: webdriver.Chrome, shop_store: Path
+) -> None:
+    """A miss searched 3 spans a request: each page says how far, "Search older" goes on."""
+    reader = SQLiteStore.open_readonly(shop_store)
+    try:
+        spans = int(reader.select("SELECT count(*) FROM traces")[0][0])
+    finally:
+        reader.close()
+    assert spans > 2 * SMALL_WINDOW
+    open_page(browser, small_window_viewer + "/traces")
+    browser.find_element(By.NAME, "q").send_keys("no-such-thing-anywhere\n")
+    wait_for(lambda: "q=no-such-thing-anywhere" in browser.current_url, what="the search submit")
+    reached: list[str] = []
+    while "No trace matches" not in browser.page_source:
+        note = browser.find_element(By.CSS_SELECTOR, "p.searched").text
+        assert note.startswith("Searched spans back to ")
+        assert "no match there" in note
+        reached.append(note)
+        assert severe(browser) == []
+        here = browser.current_url
+        browser.find_element(By.CSS_SELECTOR, "a.search-older").click()
+        wait_for(partial(_moved_from, browser, here), what="the older window")
+        wait_for(lambda: browser.execute_script("return document.readyState") == "complete")
+        assert "before=" in browser.current_url
+        assert len(reached) <= spans
+    assert len(reached) == -(-spans // SMALL_WINDOW) - 1  # every window but the last links on
+    assert severe(browser) == []
 
 
 def test_new_span_appears_without_reload_and_markup_is_text(
