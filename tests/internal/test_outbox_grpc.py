@@ -234,6 +234,66 @@ def test_a_recoverable_status_spills_and_replays_with_the_exporters_headers(
     }
 
 
+def _spans(name: str) -> list[Any]:
+    """Ended spans from a real SDK tracer provider."""
+    from opentelemetry.sdk.trace import TracerProvider  # noqa: PLC0415
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor  # noqa: PLC0415
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import (  # noqa: PLC0415
+        InMemorySpanExporter,
+    )
+
+    memory = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    provider.get_tracer("table").start_span(name).end()
+    return list(memory.get_finished_spans())
+
+
+@pytest.mark.parametrize("narrowed", [False, True])
+def test_every_grpc_status_is_kept_exactly_when_the_exporter_would_retry_it(
+    tmp_path: Path, *, narrowed: bool
+) -> None:
+    """Every non-OK status: kept iff in the exporter's retryable set (default or the user's)."""
+    import grpc  # type: ignore[import-untyped] # noqa: PLC0415 - optional transport
+    from opentelemetry.exporter.otlp.proto.grpc.exporter import (  # noqa: PLC0415
+        _RETRYABLE_ERROR_CODES,
+    )
+    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (  # noqa: PLC0415
+        OTLPSpanExporter,
+    )
+
+    from flext_observability._internal.outbox import OutboxExporter  # noqa: PLC0415
+
+    retryable = {grpc.StatusCode.UNAVAILABLE} if narrowed else set(_RETRYABLE_ERROR_CODES)
+    codes = [code for code in grpc.StatusCode if code is not grpc.StatusCode.OK]
+    outcomes: dict[str, tuple[int, int, int]] = {}
+    with OtlpGrpcServer() as server:
+        exporter = OTLPSpanExporter(
+            endpoint=server.endpoint,
+            insecure=True,
+            timeout=5,
+            retryable_error_codes=retryable if narrowed else None,
+        )
+        try:
+            for code in codes:
+                server.status = code.name
+                outbox = OutboxExporter(
+                    exporter,
+                    signal="traces",
+                    directory=tmp_path / code.name,
+                    max_bytes=1 << 20,
+                    max_age_s=3600.0,
+                )
+                outbox.export(_spans(f"status-{code.name}"))
+                kept = len(list((tmp_path / code.name).glob("*.otlp")))
+                outcomes[code.name] = (kept, outbox.spilled, outbox.dropped)
+        finally:
+            exporter.shutdown()
+    expected = {code.name: (1, 1, 0) if code in retryable else (0, 0, 1) for code in codes}
+    assert outcomes == expected
+    assert len(server.calls) >= len(codes)
+
+
 EXIT_APP = textwrap.dedent(
     """
     import sys, time
