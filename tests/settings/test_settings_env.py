@@ -409,6 +409,7 @@ ROWS = [
         ),
     ),
     Row(F + "HEALTH_TOKEN", "health_token", "tok", SecretStr("tok")),
+    Row(F + "UI_TOKEN", "ui_token", "tok", SecretStr("tok")),
     Row(
         F + "HEALTH_INTERVAL_S",
         "health_interval_s",

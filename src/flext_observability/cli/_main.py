@@ -9,6 +9,7 @@ flext-observability [--store PATH] COMMAND
   rules export --format prometheus [--rules FILE]
                          the alert rules as a Prometheus rule file
   summary|traces|logs|metrics|alerts|health [filters] [--json]
+  ui [--store PATH] [--host H] [--port N] [--no-browser] [--token T]   the web viewer
 ```
 Exit codes: 0 success, 1 a missing or unreadable store (or another runtime problem), 2 usage.
 """
@@ -52,6 +53,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_rules_arguments(commands.add_parser("rules", help="export the alert rules"))
     for name, fn in QUERY_COMMANDS.items():
         add_query_arguments(commands.add_parser(name, help=fn.__doc__), name)
+    ui = commands.add_parser("ui", help="the local web viewer of the store")
+    ui.add_argument("--store", type=Path, default=argparse.SUPPRESS, help="store path")
+    ui.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
+    ui.add_argument("--port", type=int, default=8787, help="port (0: a free one; default 8787)")
+    ui.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    ui.add_argument("--token", help="token required by the viewer (needed on a non-loopback host)")
     return parser
 
 
@@ -66,7 +73,28 @@ def _doctor(
     return status
 
 
-def main(  # noqa: PLR0911 - one exit per documented outcome
+def _cmd_ui(
+    args: argparse.Namespace,
+    settings: FlextObservabilitySettings,
+    store_path: Path,
+    out: TextIO,
+    err: TextIO,
+) -> int:
+    from flext_observability.cli.ui import run_ui  # noqa: PLC0415 - only this command
+
+    token = args.token or (settings.ui_token.get_secret_value() if settings.ui_token else None)
+    return run_ui(
+        store_path,
+        host=args.host,
+        port=args.port,
+        token=token,
+        open_browser=not args.no_browser,
+        out=out,
+        err=err,
+    )
+
+
+def main(  # noqa: C901, PLR0911 - one exit per documented outcome (a dispatcher)
     argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None
 ) -> int:
     """Run the command line; return the exit code."""
@@ -87,6 +115,8 @@ def main(  # noqa: PLR0911 - one exit per documented outcome
         return cmd_run(list(args.argv), err)
     if args.command == "rules":
         return cmd_rules(settings, args, out, err)
+    if args.command == "ui":
+        return _cmd_ui(args, settings, store_path, out, err)
     if args.command == "health" and args.url:
         token = settings.health_token.get_secret_value() if settings.health_token else None
         return cmd_live_health(args.url, token, as_json=args.json, out=out)

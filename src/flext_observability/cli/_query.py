@@ -114,20 +114,45 @@ def cmd_logs(store: SQLiteStore, args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+RUNTIME_METRIC_PREFIXES = ("process.", "cpython.", "flext.cpython.", "flext.asyncio.")
+"""Names of the process and runtime metrics: `summary` folds them into one line."""
+
+
+def _latest_points(store: SQLiteStore, args: argparse.Namespace) -> list[FlextMetric]:
+    """The latest point of each series, ordered by name and tags."""
+    latest: dict[tuple[str, str], FlextMetric] = {}
+    for point in store.query("metrics", order="desc", limit=args.limit, **_filters(args)):
+        assert isinstance(point, FlextMetric)
+        latest.setdefault((point.name, repr(sorted(point.tags.items()))), point)
+    return [latest[key] for key in sorted(latest)]
+
+
 def cmd_metrics(store: SQLiteStore, args: argparse.Namespace, out: TextIO) -> int:
     """Show the latest point of each metric series."""
-    points = store.query("metrics", order="desc", limit=args.limit, **_filters(args))
     if args.json:
-        _print_json(points, out)
+        _print_json(store.query("metrics", order="desc", limit=args.limit, **_filters(args)), out)
         return 0
-    latest: dict[tuple[str, str], FlextMetric] = {}
+    points = _latest_points(store, args)
+    out.writelines(render_metric(point) + "\n" for point in points)
+    if not points:
+        out.write("no metrics\n")
+    return 0
+
+
+def _summary_metrics(store: SQLiteStore, args: argparse.Namespace, out: TextIO) -> int:
+    """The application's series in full; the process and runtime series folded into one line."""
+    points = _latest_points(store, args)
+    runtime = [p for p in points if p.name.startswith(RUNTIME_METRIC_PREFIXES)]
     for point in points:
-        assert isinstance(point, FlextMetric)
-        key = (point.name, repr(sorted(point.tags.items())))
-        latest.setdefault(key, point)
-    for key in sorted(latest):
-        out.write(render_metric(latest[key]) + "\n")
-    if not latest:
+        if not point.name.startswith(RUNTIME_METRIC_PREFIXES):
+            out.write(render_metric(point) + "\n")
+    if runtime:
+        names = len({p.name for p in runtime})
+        out.write(
+            f"(+ {len(runtime)} process/runtime series of {names} metrics: "
+            "flext-observability metrics --name 'process.*', --name 'cpython.*')\n"
+        )
+    if not points:
         out.write("no metrics\n")
     return 0
 
@@ -182,7 +207,7 @@ def cmd_summary(store: SQLiteStore, args: argparse.Namespace, out: TextIO) -> in
     sections: list[tuple[str, Callable[[], int]]] = [
         ("recent traces", lambda: _recent_traces(store, out, args)),
         ("error spans", lambda: _error_spans(store, out, args)),
-        ("metrics", lambda: cmd_metrics(store, _with(args, limit=None), out)),
+        ("metrics", lambda: _summary_metrics(store, _with(args, limit=None), out)),
         ("logs", lambda: cmd_logs(store, _with(args, limit=15, trace_id=None), out)),
         ("alerts", lambda: cmd_alerts(store, _with(args, status=None), out)),
         ("health", lambda: cmd_health(store, args, out)),

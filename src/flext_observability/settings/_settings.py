@@ -341,6 +341,10 @@ class FlextObservabilitySettings(BaseSettings):
     health_interval_s: Annotated[float, Setting(p.POSITIVE_NUMBER)] = 30.0
     """Seconds between two runs of the health checks."""
 
+    # --- viewer ---------------------------------------------------------------------------------
+    ui_token: Annotated[SecretStr | None, Setting(p.SECRET_TEXT, secret=True)] = None
+    """Token `flext-observability ui` requires on a non-loopback host (secret)."""
+
     # --- behaviour ------------------------------------------------------------------------------
     _sources: dict[str, str] = PrivateAttr(default_factory=dict)
     _problems: tuple[str, ...] = PrivateAttr(default=())

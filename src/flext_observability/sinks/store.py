@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Self
+from typing import Any, Self
 
 from flext_observability._internal import fork
 from flext_observability._internal.guard import guard, logger
@@ -212,9 +212,10 @@ class SQLiteStore:
                 self._drop("closed" if self._closed else "readonly", len(entities), None)
                 return
             grouped: dict[str, list[tuple[object, ...]]] = {}
+            now_ns = int(self._clock() * 1e9)
             for entity in entities:
                 table = table_for_entity(entity)
-                grouped.setdefault(table.insert_sql, []).append(table.row(entity))
+                grouped.setdefault(table.insert_sql, []).append(table.row(entity, now_ns))
             try:
                 db.insert_batch(self._connection(), grouped, self._lock_timeout)
             except (sqlite3.Error, OSError, db.SchemaMismatchError) as exc:
@@ -288,6 +289,13 @@ class SQLiteStore:
     # -- queries -------------------------------------------------------------------------------
 
     def _read(self, sql: str, params: Sequence[object]) -> list[tuple[int, str]]:
+        return self.select(sql, params)
+
+    def select(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        """Run one SELECT and return its rows (the viewer's queries in `_store_browse`).
+
+        Raises `StoreError` when the file cannot be read.
+        """
         with self._lock:
             if self._closed:
                 raise StoreError(f"the store at {self.path} is closed")
@@ -295,6 +303,11 @@ class SQLiteStore:
                 return self._connection().execute(sql, params).fetchall()
             except (sqlite3.Error, OSError, db.SchemaMismatchError) as exc:
                 raise StoreError(f"cannot read the store at {self.path}: {exc}") from exc
+
+    @property
+    def schema_version(self) -> int:
+        """The schema version of the file (1 until a current writer upgraded it)."""
+        return int(self.select("PRAGMA user_version")[0][0])
 
     def query(
         self,
