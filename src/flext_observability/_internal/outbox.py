@@ -27,8 +27,14 @@ named by a sequence number and their item count. It is bounded by size (`outbox_
 (`outbox_max_age_s`): the oldest files go first, and every item dropped that way is counted
 (`dropped`) and said once per interval. Everything runs on the exporting thread (the batch
 processor's or the metric reader's), never on the application's; no sleep or backoff wait is
-added there. At shutdown the exporter closes its connection (a gRPC channel close cancels a call
-hanging on a black-holed collector, which then spills), so the shutdown deadline holds.
+added there, and each attempt is bounded by the exporter's timeout. Exit stays within the
+shutdown deadline as before (`setup` stops the providers on daemon threads it leaves behind at
+the deadline); when the exporter is shut down, its channel closes, which cancels a gRPC call
+still waiting on a black-holed collector (that batch then spills), and no channel is reopened.
+
+The fresh channel after UNAVAILABLE only helps if it does not share its connection with the
+other signals' channels to the same collector: `providers` builds the gRPC exporters with a
+local subchannel pool for that reason.
 """
 
 from __future__ import annotations
