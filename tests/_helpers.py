@@ -279,3 +279,31 @@ class RecordingMetricExporter(MetricExporter):
     def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
         """Note the shutdown."""
         self.closed = True
+
+
+def find_outboxes(*roots: object) -> list[Any]:
+    """The OTLP outbox exporters reachable from `roots` (providers), found by walking attributes."""
+    from flext_observability._internal.outbox import OutboxExporter  # noqa: PLC0415
+
+    found: list[Any] = []
+    seen: set[int] = set()
+    todo: list[tuple[object, int]] = [(root, 0) for root in roots]
+    while todo:
+        obj, depth = todo.pop()
+        if id(obj) in seen or depth > 8:
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, OutboxExporter):
+            found.append(obj)
+            continue
+        children = (
+            list(obj)
+            if isinstance(obj, list | tuple)
+            else list(getattr(obj, "__dict__", {}).values())
+        )
+        todo.extend(
+            (child, depth + 1)
+            for child in children
+            if not isinstance(child, str | int | float | bytes)
+        )
+    return found

@@ -12,13 +12,14 @@ import subprocess
 import threading
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Self
+from typing import Any, Self
 
 import rotel  # type: ignore[import-untyped] # ships no type information
 
-__all__ = ["OtlpHttpCounter", "Rotel", "free_port", "wait_for_port"]
+__all__ = ["OtlpGrpcServer", "OtlpHttpCounter", "Rotel", "free_port", "wait_for_port"]
 
 ROTEL_AGENT = Path(rotel.__file__).parent / "rotel-agent"
 
@@ -216,3 +217,67 @@ class OtlpHttpCounter:
         """Stop serving."""
         self._server.shutdown()
         self._server.server_close()
+
+
+class OtlpGrpcServer:
+    """A real OTLP/gRPC endpoint on 127.0.0.1 (grpcio) answering every export with `status`.
+
+    `status` is a `grpc.StatusCode` name (`"OK"`: accepted, `"UNAUTHENTICATED"`, ...), settable
+    between calls. Every call is kept as (method path, metadata, raw request bytes) in `calls`.
+    Use as a context manager.
+    """
+
+    def __init__(self, status: str = "OK") -> None:
+        import grpc  # type: ignore[import-untyped] # noqa: PLC0415 - optional transport
+
+        self.status = status
+        self.calls: list[tuple[str, dict[str, str], bytes]] = []
+        lock = threading.Lock()
+        owner = self
+
+        def answering(method: str) -> Any:
+            def answer(request: bytes, context: Any) -> bytes:
+                metadata = {key: str(value) for key, value in context.invocation_metadata()}
+                with lock:
+                    owner.calls.append((method, metadata, request))
+                if owner.status != "OK":
+                    context.abort(grpc.StatusCode[owner.status], f"test server: {owner.status}")
+                return b""
+
+            return answer
+
+        class Handler(grpc.GenericRpcHandler):  # type: ignore[misc] # untyped base
+            def service(self, details: Any) -> Any:
+                return grpc.unary_unary_rpc_method_handler(answering(str(details.method)))
+
+        self._server = grpc.server(ThreadPoolExecutor(max_workers=4), handlers=[Handler()])
+        self.port = int(self._server.add_insecure_port("127.0.0.1:0"))
+
+    @property
+    def endpoint(self) -> str:
+        """The endpoint URL (`OTEL_EXPORTER_OTLP_ENDPOINT`)."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def span_names(self) -> list[str]:
+        """The names of every span received, in arrival order (decoded from the raw requests)."""
+        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (  # noqa: PLC0415
+            ExportTraceServiceRequest,
+        )
+
+        return [
+            span.name
+            for method, _metadata, body in list(self.calls)
+            if method.endswith("TraceService/Export")
+            for resource in ExportTraceServiceRequest.FromString(body).resource_spans
+            for scope in resource.scope_spans
+            for span in scope.spans
+        ]
+
+    def __enter__(self) -> Self:
+        """Start serving."""
+        self._server.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Stop serving."""
+        self._server.stop(grace=None)

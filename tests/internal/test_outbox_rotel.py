@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from opentelemetry import trace
 
+from _helpers import find_outboxes
 from _receivers import Rotel
 from flext_observability import setup, testing
 from flext_observability._internal.outbox import OutboxExporter
@@ -25,29 +26,8 @@ def rotel(tmp_path: Path) -> Iterator[Rotel]:
 
 
 def _outboxes() -> list[OutboxExporter]:
-    """The outbox exporters behind the global tracer provider's processors (found by walking)."""
-    found: list[OutboxExporter] = []
-    seen: set[int] = set()
-    todo: list[tuple[object, int]] = [(trace.get_tracer_provider(), 0)]
-    while todo:
-        obj, depth = todo.pop()
-        if id(obj) in seen or depth > 8:
-            continue
-        seen.add(id(obj))
-        if isinstance(obj, OutboxExporter):
-            found.append(obj)
-            continue
-        children = (
-            list(obj)
-            if isinstance(obj, list | tuple)
-            else list(getattr(obj, "__dict__", {}).values())
-        )
-        todo.extend(
-            (child, depth + 1)
-            for child in children
-            if not isinstance(child, str | int | float | bytes)
-        )
-    return found
+    """The outbox exporters behind the global tracer provider's processors."""
+    return find_outboxes(trace.get_tracer_provider())
 
 
 def _span(name: str) -> None:

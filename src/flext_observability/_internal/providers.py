@@ -217,6 +217,11 @@ def _otlp_kwargs(
 
         gzip = config.compression == "gzip"
         kwargs["compression"] = GrpcCompression.Gzip if gzip else GrpcCompression.NoCompression
+        # Each signal's channel owns its connections: gRPC otherwise shares them between channels
+        # to the same collector, so the fresh channel the exporter (and the outbox) opens after
+        # UNAVAILABLE would inherit the shared connection's reconnect backoff (up to 2 minutes)
+        # and keep failing after the collector is back.
+        kwargs["channel_options"] = (("grpc.use_local_subchannel_pool", 1),)
         return "grpc", kwargs
     if endpoint:
         kwargs["endpoint"] = endpoint  # settings already appended /v1/<signal> where due

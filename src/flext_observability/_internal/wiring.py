@@ -244,7 +244,7 @@ _BUILT: weakref.WeakSet[object] = weakref.WeakSet()
 def _outbox(
     settings: FlextObservabilitySettings, signal: str, exporters: Sequence[Any]
 ) -> list[Any]:
-    """Put the OTLP/HTTP exporters behind the disk outbox (next to the store), when enabled."""
+    """Put the OTLP exporters (HTTP, gRPC) behind the disk outbox next to the store, if enabled."""
     enabled = settings.outbox_enabled and settings.store_enabled
     return outbox.wrap_all(
         exporters,

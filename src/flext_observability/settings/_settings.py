@@ -290,8 +290,8 @@ class FlextObservabilitySettings(BaseSettings):
     """Size in MB above which the oldest entities are removed."""
 
     outbox_enabled: Annotated[bool, Setting(p.BOOL)] = True
-    """Keep OTLP/HTTP batches the collector could not take in an outbox next to the store and
-    replay them in order when it is back (needs the store enabled)."""
+    """Keep OTLP batches (HTTP and gRPC) the collector could not take in an outbox next to the
+    store and replay them in order when it is back (needs the store enabled)."""
     outbox_max_mb: Annotated[float, Setting(p.POSITIVE_NUMBER)] = 64.0
     """Size in MB of the outbox per signal; the oldest batches are dropped (and counted) first."""
     outbox_max_age_s: Annotated[float, Setting(p.POSITIVE_NUMBER)] = 3600.0
