@@ -118,7 +118,7 @@ def run(spans: int = 2000, repeats: int = 15, sink: str = "store") -> list[Resul
             name=f"span, app-thread CPU ({sink})",
             measures="thread_time per span on the caller",
             unit="us/span",
-            target=1.05,
+            target=1.0,
             extra=extra,
         ),
         summarise(

@@ -4,11 +4,14 @@ Both run in fresh processes from the same venv, interleaved, with the distro and
 pinned (`OTEL_PYTHON_DISTRO` / `OTEL_PYTHON_CONFIGURATOR`): ours is `flext_observability`, the
 stock one is `distro` / `configurator` from `opentelemetry-distro`. Exporters are `none` for the
 stock distro (it defaults to OTLP) and our store writes to a temporary directory, so neither side
-touches the network. The figure is wall time per process start, median over the repeats.
+touches the network. Per process start: wall time, CPU time (user + system of the child, which
+is steadier than wall on a loaded machine) and peak RSS (`ru_maxrss` from `os.wait4`), medians
+over the repeats.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -19,6 +22,7 @@ from pathlib import Path
 from _bench_common import Result, interleaved, summarise
 
 BIN = Path(sys.executable).parent
+RSS_ALLOWANCE_MIB = 6.0
 
 
 def _env(distro: str, configurator: str, store: Path) -> dict[str, str]:
@@ -39,34 +43,64 @@ def _env(distro: str, configurator: str, store: Path) -> dict[str, str]:
 
 
 def _start(env: dict[str, str]) -> list[float]:
+    """Wall seconds, CPU seconds and peak RSS (MiB) of one `opentelemetry-instrument` start."""
     started = time.perf_counter()
-    subprocess.run(
+    process = subprocess.Popen(
         [str(BIN / "opentelemetry-instrument"), sys.executable, "-c", "pass"],
         env=env,
-        check=True,
-        capture_output=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
-    return [time.perf_counter() - started]
+    _pid, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise subprocess.CalledProcessError(process.returncode, process.args)
+    return [wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024]
 
 
 def run(repeats: int = 7) -> list[Result]:
-    """Measure both startups interleaved; one row (seconds per start)."""
+    """Measure both startups interleaved; rows: wall and CPU seconds, peak RSS in MiB."""
     with tempfile.TemporaryDirectory() as tmp:
         ours_env = _env("flext_observability", "flext_observability", Path(tmp) / "t.db")
         stock_env = _env("distro", "configurator", Path(tmp) / "unused.db")
         samples = interleaved(lambda: _start(stock_env), lambda: _start(ours_env), repeats)
+    extra = {"repeats": repeats}
     return [
         summarise(
             samples,
             0,
-            name="opentelemetry-instrument python -c pass",
+            name="startup: opentelemetry-instrument python -c pass, wall",
             measures="wall time per process start, ours vs opentelemetry-distro",
             unit="s",
-            extra={"repeats": repeats},
-        )
+            target=1.20,
+            extra=extra,
+        ),
+        summarise(
+            samples,
+            1,
+            name="startup: opentelemetry-instrument python -c pass, CPU",
+            measures="user + system CPU of the started process, ours vs opentelemetry-distro",
+            unit="s",
+            target=1.20,
+            extra=extra,
+        ),
+        _rss_row(samples),
     ]
+
+
+def _rss_row(samples: tuple[list[list[float]], ...]) -> Result:
+    """Peak RSS; the target ratio is (stock + 6 MiB) / stock."""
+    row = summarise(
+        samples,
+        2,
+        name="startup: peak RSS",
+        measures="ru_maxrss of the started process (target: at most stock + 6 MiB)",
+        unit="MiB",
+    )
+    return dataclasses.replace(row, target=(row.bare + RSS_ALLOWANCE_MIB) / row.bare)
 
 
 if __name__ == "__main__":
     for row in run():
-        print(f"{row.name}: ours {row.ours:.3f} s, stock {row.bare:.3f} s, ratio {row.ratio:.2f}x")
+        print(f"{row.name}: ours {row.ours:.3f} {row.unit}, stock {row.bare:.3f}, {row.ratio:.2f}x")
