@@ -117,21 +117,24 @@ class Redactor:
         """Return `text` with every secret found in it replaced (see the module docstring)."""
         if not self._enabled or type(text) is not str:
             return text
-        short = len(text) <= _TEXT_CACHE_MAX_LENGTH
-        if short:
-            cached = self._text_cache.get(text)
-            if cached is not None:
-                return cached
         try:
-            result = self._scan(text)
+            return self._cached_scan(text)
         except Exception as exc:  # noqa: BLE001 - scrubbing never raises; fails closed
             return _failed("redaction.text", exc, MARKER)
-        if short:
-            # Telemetry repeats itself (routes, methods, user agents, messages): remember the
-            # scan of short strings. Bounded; cleared when full (no per-hit bookkeeping).
-            if len(self._text_cache) >= _TEXT_CACHE_LIMIT:
-                self._text_cache.clear()
-            self._text_cache[text] = result
+
+    def _cached_scan(self, text: str) -> str:
+        """`_scan`, remembered for short strings (may raise: callers fail closed)."""
+        if len(text) > _TEXT_CACHE_MAX_LENGTH:
+            return self._scan(text)
+        cached = self._text_cache.get(text)
+        if cached is not None:
+            return cached
+        result = self._scan(text)
+        # Telemetry repeats itself (routes, methods, user agents, messages): remember the
+        # scan of short strings. Bounded; cleared when full (no per-hit bookkeeping).
+        if len(self._text_cache) >= _TEXT_CACHE_LIMIT:
+            self._text_cache.clear()
+        self._text_cache[text] = result
         return result
 
     def _pair_is_secret(self, key: str) -> bool:
@@ -210,7 +213,7 @@ class Redactor:
             return MARKER
         kind = type(value)
         if kind is str:
-            return self._scan(value)
+            return self._cached_scan(value)
         if kind in {bool, int, float} or value is None:
             return value
         if depth >= _MAX_DEPTH:
