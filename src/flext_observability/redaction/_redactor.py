@@ -231,10 +231,20 @@ class Redactor:
     def _mapping(self, mapping: Mapping[Any, Any], depth: int) -> dict[Any, Any] | None:
         """Return the redacted copy of `mapping`, or None when nothing changed (cheap path)."""
         out: dict[Any, Any] | None = None
+        sensitive = self.is_sensitive
         for key, value in mapping.items():
             name = key if type(key) is str else str(key)
-            new = self._value(name, value, depth)
-            clean = fix_surrogates(name)
+            # Inline fast paths for the common scalar values; the rest goes through `_value`.
+            kind = type(value)
+            if value is not None and sensitive(name):
+                new: Any = MARKER
+            elif kind is str:
+                new = self._cached_scan(value)
+            elif kind is int or kind is bool or kind is float or value is None:
+                new = value
+            else:
+                new = self._value(name, value, depth)
+            clean = name if name.isascii() else fix_surrogates(name)
             if clean is not key:
                 # A key with lone surrogates would make JSON/protobuf encoding fail.
                 if out is None:
