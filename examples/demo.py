@@ -28,7 +28,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from flext_observability import FlextAlert, SQLiteStore
+from flext_observability import FlextAlert
+from flext_observability.sinks import SQLiteStore
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent

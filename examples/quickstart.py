@@ -30,7 +30,6 @@ from flext_observability import (
     FlextLogEntry,
     FlextMetric,
     FlextTrace,
-    SQLiteStore,
     flext_create_alert,
     flext_create_health_check,
     flext_create_log_entry,
@@ -40,6 +39,7 @@ from flext_observability import (
     setup,
     shutdown,
 )
+from flext_observability.sinks import SQLiteStore
 
 log = logging.getLogger("quickstart")
 

@@ -1,4 +1,4 @@
-"""Hypothesis strategies for valid entities and a fresh-interpreter runner, shared by tests."""
+"""Shared by tests: entity strategies, a fresh-interpreter runner, a recording metric exporter."""
 
 from __future__ import annotations
 
@@ -9,6 +9,12 @@ from typing import Any
 
 import pytest
 from hypothesis import strategies as st
+from opentelemetry.sdk.metrics.export import (
+    AggregationTemporality,
+    MetricExporter,
+    MetricExportResult,
+    MetricsData,
+)
 from pydantic import BaseModel, ValidationError
 
 from flext_observability.models import (
@@ -30,6 +36,7 @@ from flext_observability.models import (
 )
 
 __all__ = [
+    "RecordingMetricExporter",
     "alerts",
     "attribute_maps",
     "attribute_values",
@@ -244,3 +251,31 @@ log_entries = st.builds(
 def entities() -> st.SearchStrategy[Any]:
     """Any valid entity of the five kinds."""
     return st.one_of(metrics(), traces(), alerts(), health_checks, log_entries)
+
+
+class RecordingMetricExporter(MetricExporter):
+    """A real SDK `MetricExporter` that keeps every batch it is given and notes flush/close."""
+
+    def __init__(
+        self, preferred_temporality: dict[type, AggregationTemporality] | None = None
+    ) -> None:
+        """Record into `batches`; `preferred_temporality` as the SDK's exporters take it."""
+        super().__init__(preferred_temporality=preferred_temporality)
+        self.batches: list[MetricsData] = []
+        self.flushed = self.closed = False
+
+    def export(
+        self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any
+    ) -> MetricExportResult:
+        """Keep the batch."""
+        self.batches.append(metrics_data)
+        return MetricExportResult.SUCCESS
+
+    def force_flush(self, timeout_millis: float = 10_000) -> bool:
+        """Note the flush."""
+        self.flushed = True
+        return True
+
+    def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
+        """Note the shutdown."""
+        self.closed = True

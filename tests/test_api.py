@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import inspect
-import re
 from collections.abc import Callable
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -26,6 +24,7 @@ from flext_observability import (
     flext_create_metric,
     flext_create_trace,
 )
+from flext_observability.testing import FAKE_START, DeterministicIds
 
 TRACE = "0af7651916cd43dd8448eb211c80319c"
 SPAN = "b7ad6b7169203331"
@@ -70,6 +69,7 @@ def test_signatures_match_the_spec(
     assert {p.kind for p in params} == {inspect.Parameter.POSITIONAL_OR_KEYWORD}
 
 
+@pytest.mark.usefixtures("flext_clock", "flext_ids")
 def test_create_metric_with_keywords() -> None:
     """flext_create_metric works with every argument by keyword."""
     metric = flext_create_metric(
@@ -79,7 +79,9 @@ def test_create_metric_with_keywords() -> None:
         tags={"shop": "eu", "ids": [1, 2]},
         metric_type="COUNTER",
     ).value
-    assert metric.model_dump(exclude={"id", "timestamp"}) == {
+    assert metric.model_dump() == {
+        "id": "entity-0001",
+        "timestamp": FAKE_START,
         "service_name": None,
         "name": "orders",
         "value": Decimal("2.50"),
@@ -92,16 +94,22 @@ def test_create_metric_with_keywords() -> None:
     assert isinstance(metric.value, Decimal)
 
 
+@pytest.mark.usefixtures("flext_clock", "flext_ids")
 def test_create_trace_with_keywords() -> None:
     """flext_create_trace works by keyword and starts a root span of a new trace."""
     span = flext_create_trace(
         operation_name="checkout", service_name="shop", context={"user": "u1", "n": 3}
     ).value
-    assert span.model_dump(exclude={"id", "timestamp", "trace_id", "span_id", "start_time"}) == {
+    assert span.model_dump() == {
+        "id": f"{DeterministicIds.trace_id(1)}-{DeterministicIds.span_id(1)}",
+        "timestamp": FAKE_START,
         "service_name": "shop",
+        "trace_id": DeterministicIds.trace_id(1),
+        "span_id": DeterministicIds.span_id(1),
         "parent_span_id": None,
         "operation_name": "checkout",
         "kind": "internal",
+        "start_time": FAKE_START,
         "end_time": None,
         "duration_ms": None,
         "status": "unset",
@@ -111,34 +119,44 @@ def test_create_trace_with_keywords() -> None:
         "events": [],
         "scope": None,
     }
-    assert re.fullmatch(r"[0-9a-f]{32}-[0-9a-f]{16}", span.id)
-    assert span.id == f"{span.trace_id}-{span.span_id}"
-    assert abs(datetime.now(UTC) - span.start_time).total_seconds() < 60
 
 
+@pytest.mark.usefixtures("flext_clock", "flext_ids")
 def test_create_alert_with_keywords() -> None:
     """flext_create_alert works by keyword; details are stored as strings."""
     alert = flext_create_alert(
         name="cpu", severity="Critical", message="cpu at 99%", details={"host": "a", "cpu": 99}
     ).value
-    assert alert.model_dump(
-        include={"name", "severity", "message", "details", "status", "source"}
-    ) == {
+    assert alert.model_dump() == {
+        "id": "entity-0001",
+        "timestamp": FAKE_START,
+        "service_name": None,
         "name": "cpu",
-        "severity": AlertSeverity.CRITICAL,
         "message": "cpu at 99%",
-        "details": {"host": "a", "cpu": "99"},
+        "severity": AlertSeverity.CRITICAL,
         "status": AlertStatus.ACTIVE,
+        "details": {"host": "a", "cpu": "99"},
+        "labels": {},
         "source": "manual",
+        "fingerprint": "9f5f8bfc05fea02aab85e75a5611deba",
+        "resolved_at": None,
+        "acknowledged_at": None,
+        "trace_id": None,
+        "span_id": None,
+        "value": None,
+        "threshold": None,
     }
 
 
+@pytest.mark.usefixtures("flext_clock", "flext_ids")
 def test_create_health_check_with_keywords() -> None:
     """flext_create_health_check works by keyword."""
     check = flext_create_health_check(
         name="db", status="HEALTHY", message="ping ok", details={"latency_ms": 1.5}
     ).value
-    assert check.model_dump(exclude={"id", "timestamp"}) == {
+    assert check.model_dump() == {
+        "id": "entity-0001",
+        "timestamp": FAKE_START,
         "service_name": None,
         "name": "db",
         "status": HealthStatus.HEALTHY,
@@ -149,12 +167,15 @@ def test_create_health_check_with_keywords() -> None:
     assert check.is_healthy
 
 
+@pytest.mark.usefixtures("flext_clock", "flext_ids")
 def test_create_log_entry_with_keywords() -> None:
     """flext_create_log_entry works by keyword; warn is an alias of warning."""
     entry = flext_create_log_entry(
         level="warn", message="slow query", context={"ms": 900}, correlation_id="req-7"
     ).value
-    assert entry.model_dump(exclude={"id", "timestamp"}) == {
+    assert entry.model_dump() == {
+        "id": "entity-0001",
+        "timestamp": FAKE_START,
         "service_name": None,
         "level": LogLevel.WARNING,
         "message": "slow query",

@@ -12,7 +12,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from opentelemetry import metrics, trace
-from opentelemetry.metrics import _internal as metrics_internal
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import (
     HistogramDataPoint,
@@ -22,29 +21,17 @@ from opentelemetry.sdk.metrics.export import (
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.util._once import Once
 
 from flext_observability._internal import guard as _guard
-from flext_observability._internal import monitor as _monitor
 from flext_observability.exceptions import ConfigurationError
 from flext_observability.monitor import flext_monitor_function
+from flext_observability.testing import reset_opentelemetry_globals, strict_mode
 
 MOD = __name__
 
 
-def reset_otel_globals() -> None:
-    """Forget OTel's global providers and our cached proxies (as OTel's test-utils do)."""
-    trace._TRACER_PROVIDER_SET_ONCE = Once()
-    trace._TRACER_PROVIDER = None
-    trace._PROXY_TRACER_PROVIDER = trace.ProxyTracerProvider()
-    metrics_internal._METER_PROVIDER_SET_ONCE = Once()
-    metrics_internal._METER_PROVIDER = None
-    metrics_internal._PROXY_METER_PROVIDER = metrics_internal._ProxyMeterProvider()
-    _monitor.reset_instruments()
-
-
 @dataclass
-class Capture:
+class SdkEnds:
     """The in-memory ends of one real SDK setup."""
 
     spans: InMemorySpanExporter
@@ -146,26 +133,26 @@ def error_span(name: str, function: str, error: str, description: str) -> dict[s
     }
 
 
-def make_capture() -> Capture:
+def make_capture() -> SdkEnds:
     """Build a real SDK setup with in-memory ends (not installed globally)."""
     spans = InMemorySpanExporter()
     tracer_provider = TracerProvider()
     tracer_provider.add_span_processor(SimpleSpanProcessor(spans))
     reader = InMemoryMetricReader()
-    return Capture(spans, reader, tracer_provider, MeterProvider(metric_readers=[reader]))
+    return SdkEnds(spans, reader, tracer_provider, MeterProvider(metric_readers=[reader]))
 
 
 @pytest.fixture
 def no_otel() -> Iterator[None]:
     """No providers set at all: the decorator sees only the API's proxies."""
-    reset_otel_globals()
+    reset_opentelemetry_globals()
     _guard.reset_internal_errors()
     yield
-    reset_otel_globals()
+    reset_opentelemetry_globals()
 
 
 @pytest.fixture
-def otel(no_otel: None) -> Iterator[Capture]:
+def otel(no_otel: None) -> Iterator[SdkEnds]:
     """A real SDK installed as the global tracer and meter providers."""
     capture = make_capture()
     trace.set_tracer_provider(capture.tracer_provider)
@@ -182,7 +169,7 @@ class PaymentDeclinedError(Exception):
 # --- sync functions -----------------------------------------------------------------------
 
 
-def test_sync_success_records_span_and_metrics(otel: Capture) -> None:
+def test_sync_success_records_span_and_metrics(otel: SdkEnds) -> None:
     """A sync call returns its result unchanged, with one span and one success point each."""
     sentinel = object()
 
@@ -196,7 +183,7 @@ def test_sync_success_records_span_and_metrics(otel: Capture) -> None:
     assert otel.points() == expected_points(f"{MOD}.{qual}", 1)
 
 
-def test_sync_error_reraises_same_exception(otel: Capture) -> None:
+def test_sync_error_reraises_same_exception(otel: SdkEnds) -> None:
     """The very exception object propagates with its traceback; span and metrics say error."""
     boom = PaymentDeclinedError("card 42 declined")
 
@@ -222,7 +209,7 @@ def test_sync_error_reraises_same_exception(otel: Capture) -> None:
     assert otel.points() == expected_points(f"{MOD}.{qual}", 1, err)
 
 
-def test_builtin_error_type_is_bare(otel: Capture) -> None:
+def test_builtin_error_type_is_bare(otel: SdkEnds) -> None:
     """A builtin exception's `error.type` is its bare class name; both outcomes are counted."""
 
     @flext_monitor_function(name="parse")
@@ -243,7 +230,7 @@ def test_builtin_error_type_is_bare(otel: Capture) -> None:
 # --- coroutines -----------------------------------------------------------------------------
 
 
-def test_coroutine_success_and_error(otel: Capture) -> None:
+def test_coroutine_success_and_error(otel: SdkEnds) -> None:
     """A coroutine's span covers the awaited body; result and exception pass through."""
 
     @flext_monitor_function
@@ -273,7 +260,7 @@ def test_coroutine_success_and_error(otel: Capture) -> None:
     ]
 
 
-def test_cancelled_coroutine_is_not_an_error(otel: Capture) -> None:
+def test_cancelled_coroutine_is_not_an_error(otel: SdkEnds) -> None:
     """`CancelledError` propagates unchanged and the call counts as a success."""
 
     @flext_monitor_function
@@ -296,7 +283,7 @@ def test_cancelled_coroutine_is_not_an_error(otel: Capture) -> None:
 # --- generators -----------------------------------------------------------------------------
 
 
-def test_generator_span_covers_iteration_and_is_current_only_inside(otel: Capture) -> None:
+def test_generator_span_covers_iteration_and_is_current_only_inside(otel: SdkEnds) -> None:
     """The span ends at exhaustion, is current inside the body only, and keeps the return value."""
     inside: list[bool] = []
 
@@ -322,7 +309,7 @@ def test_generator_span_covers_iteration_and_is_current_only_inside(otel: Captur
     assert otel.span_dicts() == [ok_span(qual, f"{MOD}.{qual}")] * 2
 
 
-def test_generator_send_throw_return_and_close(otel: Capture) -> None:
+def test_generator_send_throw_return_and_close(otel: SdkEnds) -> None:
     """send/throw are forwarded, the return value survives, early close is a success."""
 
     @flext_monitor_function(name="echo")
@@ -356,7 +343,7 @@ def test_generator_send_throw_return_and_close(otel: Capture) -> None:
     assert otel.points() == expected_points(func, 2)
 
 
-def test_generator_error_midway(otel: Capture) -> None:
+def test_generator_error_midway(otel: SdkEnds) -> None:
     """An exception raised mid-iteration propagates unchanged and marks the span as error."""
     boom = PaymentDeclinedError("third")
 
@@ -380,7 +367,7 @@ def test_generator_error_midway(otel: Capture) -> None:
 # --- async generators -------------------------------------------------------------------------
 
 
-def test_async_generator_success_error_and_aclose(otel: Capture) -> None:
+def test_async_generator_success_error_and_aclose(otel: SdkEnds) -> None:
     """Async generators: full iteration, error midway and early aclose are all recorded."""
 
     @flext_monitor_function
@@ -412,7 +399,7 @@ def test_async_generator_success_error_and_aclose(otel: Capture) -> None:
     ]
 
 
-def test_async_generator_asend_and_athrow(otel: Capture) -> None:
+def test_async_generator_asend_and_athrow(otel: SdkEnds) -> None:
     """asend/athrow reach the wrapped async generator."""
 
     @flext_monitor_function
@@ -437,7 +424,7 @@ def test_async_generator_asend_and_athrow(otel: Capture) -> None:
 # --- forms, methods, metadata -------------------------------------------------------------------
 
 
-def test_decorator_forms_and_attributes(otel: Capture) -> None:
+def test_decorator_forms_and_attributes(otel: SdkEnds) -> None:
     """Bare, called, named and keyword forms name the span; attributes go on the span only."""
 
     @flext_monitor_function
@@ -510,7 +497,7 @@ class Shop:
         return f"{cls.__name__}-{x}"
 
 
-def test_methods_static_and_class_methods(otel: Capture) -> None:
+def test_methods_static_and_class_methods(otel: SdkEnds) -> None:
     """Methods work in both decorator orders and spans carry the class-qualified name."""
     shop = Shop()
     assert shop.total(3) == 30
@@ -586,7 +573,7 @@ def test_instruments_created_before_setup_record_after(no_otel: None) -> None:
         capture.meter_provider.shutdown()
 
 
-def test_injected_providers(otel: Capture) -> None:
+def test_injected_providers(otel: SdkEnds) -> None:
     """tracer_provider=/meter_provider= record there and not into the global providers."""
     own = make_capture()
 
@@ -705,7 +692,7 @@ def test_not_callable_and_name_twice_raise() -> None:
         flext_monitor_function("a", name="b")  # type: ignore[call-overload]
 
 
-def test_nested_calls_form_parent_child(otel: Capture) -> None:
+def test_nested_calls_form_parent_child(otel: SdkEnds) -> None:
     """A monitored function called inside another is its child span."""
 
     @flext_monitor_function("inner")
@@ -722,7 +709,8 @@ def test_nested_calls_form_parent_child(otel: Capture) -> None:
     assert spans["inner"].parent.span_id == spans["outer"].context.span_id
 
 
-def test_strict_mode_raises_internal_errors(no_otel: None) -> None:
+@pytest.mark.usefixtures("no_otel")
+def test_strict_mode_raises_internal_errors() -> None:
     """In strict mode our own failure is raised (before the body runs), never silently lost."""
     calls: list[int] = []
 
@@ -731,11 +719,7 @@ def test_strict_mode_raises_internal_errors(no_otel: None) -> None:
         calls.append(1)
         return 1
 
-    _guard.set_strict(True)
-    try:
-        with pytest.raises(RuntimeError, match="provider exploded"):
-            ok()
-    finally:
-        _guard.set_strict(False)
+    with strict_mode(), pytest.raises(RuntimeError, match="provider exploded"):
+        ok()
     assert calls == []
     assert ok() == 1

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from flext_observability._internal.exports import publish
 from flext_observability.cli._main import build_parser, main
 
 __all__ = ["build_parser", "main"]
+
+publish(globals(), __all__)

@@ -7,6 +7,7 @@ the edge from `HealthRegistry.gauge_points()`. `ProbeServer` answers `/livez`, `
 
 from __future__ import annotations
 
+from flext_observability._internal.exports import publish
 from flext_observability.health._registry import (
     STATUS_VALUES,
     HealthRegistry,
@@ -30,3 +31,5 @@ __all__ = [
     "status_value",
     "store_writable_check",
 ]
+
+publish(globals(), __all__)

@@ -7,6 +7,7 @@ Methods that change state return a new instance wrapped in a `FlextResult`.
 
 from __future__ import annotations
 
+from flext_observability._internal.exports import publish
 from flext_observability.models._base import FlextEntity
 from flext_observability.models._events import FlextAlert, FlextHealthCheck, alert_fingerprint
 from flext_observability.models._log import ExceptionInfo, FlextLogEntry
@@ -48,3 +49,5 @@ __all__ = [
 
 Entity = FlextMetric | FlextTrace | FlextAlert | FlextHealthCheck | FlextLogEntry
 """Any of the five entities."""
+
+publish(globals(), __all__)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Self
 from pydantic import Field, field_validator, model_validator
 
 from flext_observability.models._base import FlextEntity, rebuild
+from flext_observability.models._sources import utc_now
 from flext_observability.models._types import (
     AlertSeverity,
     AlertStatus,
@@ -17,7 +18,6 @@ from flext_observability.models._types import (
     UtcDatetime,
     check_hex_id,
     normalize_enum,
-    utc_now,
 )
 from flext_observability.result import FlextResult
 

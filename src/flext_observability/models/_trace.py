@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import secrets
 import traceback
 from datetime import datetime, timedelta
 from typing import Any, Self
@@ -11,6 +10,7 @@ from typing import Any, Self
 from pydantic import Field, field_validator, model_validator
 
 from flext_observability.models._base import FlextEntity, Frozen, build, rebuild
+from flext_observability.models._sources import new_span_id, new_trace_id, utc_now
 from flext_observability.models._types import (
     Attributes,
     TraceKind,
@@ -18,28 +18,10 @@ from flext_observability.models._types import (
     UtcDatetime,
     check_hex_id,
     normalize_enum,
-    utc_now,
 )
 from flext_observability.result import FlextResult
 
 __all__ = ["FlextTrace", "SpanEvent", "new_span_id", "new_trace_id"]
-
-
-def _random_hex(nbytes: int) -> str:
-    while True:
-        value = secrets.token_hex(nbytes)
-        if value.strip("0"):
-            return value
-
-
-def new_trace_id() -> str:
-    """Return a random W3C trace id (32 lowercase hex digits, never all zero)."""
-    return _random_hex(16)
-
-
-def new_span_id() -> str:
-    """Return a random W3C span id (16 lowercase hex digits, never all zero)."""
-    return _random_hex(8)
 
 
 class SpanEvent(Frozen):

@@ -29,7 +29,6 @@ __all__ = [
     "normalize_enum",
     "safe_repr",
     "utc",
-    "utc_now",
 ]
 
 
@@ -147,11 +146,6 @@ def utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
-
-
-def utc_now() -> datetime:
-    """Return the current time, aware UTC."""
-    return datetime.now(UTC)
 
 
 def _utc_field(value: datetime) -> datetime:

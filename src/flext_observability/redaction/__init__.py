@@ -7,6 +7,9 @@ this package that imports OpenTelemetry, loaded by setup only).
 
 from __future__ import annotations
 
+from flext_observability._internal.exports import publish
 from flext_observability.redaction._redactor import MARKER, Redactor
 
 __all__ = ["MARKER", "Redactor"]
+
+publish(globals(), __all__)

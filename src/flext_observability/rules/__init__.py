@@ -22,7 +22,7 @@ logger / check, with the name in the label `logger` / `check`.
 
 from __future__ import annotations
 
-from flext_observability.rules._checks import RuleFieldError
+from flext_observability._internal.exports import publish
 from flext_observability.rules._engine import DEFAULT_MAX_GROUPS, DEFAULT_MAX_SAMPLES, AlertEngine
 from flext_observability.rules._file import (
     load_rules_file,
@@ -51,7 +51,6 @@ __all__ = [
     "LatencyRule",
     "LogRateRule",
     "Rule",
-    "RuleFieldError",
     "ThresholdRule",
     "load_rules_file",
     "parse_duration",
@@ -61,3 +60,5 @@ __all__ = [
 
 Rule = ThresholdRule | ErrorRatioRule | LatencyRule | LogRateRule | HealthRule | AbsenceRule
 """Any of the six rule kinds."""
+
+publish(globals(), __all__)

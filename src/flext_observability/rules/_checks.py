@@ -10,32 +10,16 @@ import math
 from collections.abc import Mapping
 from typing import NoReturn
 
-from flext_observability.exceptions import ConfigurationError
+from flext_observability.exceptions import RuleFieldError
 from flext_observability.models._types import safe_repr
 
 __all__ = [
-    "RuleFieldError",
     "check_choice",
     "check_number",
     "check_pattern",
     "check_str_map",
     "check_tag_map",
 ]
-
-
-class RuleFieldError(ConfigurationError):
-    """A field of an alert rule is invalid.
-
-    Carries the rule name, the field and the problem separately, so the rules-file loader can
-    re-word the message with the file name and the file's key for that field.
-    """
-
-    def __init__(self, rule: str, field: str, problem: str) -> None:
-        """Build the error; the message reads "rule 'r': field 'f': <problem>"."""
-        self.rule = rule
-        self.field = field
-        self.problem = problem
-        super().__init__(f"rule {rule!r}: field {field!r}: {problem}")
 
 
 def fail(rule: str, field: str, problem: str) -> NoReturn:

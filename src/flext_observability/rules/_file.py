@@ -25,9 +25,8 @@ from dataclasses import MISSING, Field, fields
 from pathlib import Path
 from typing import Any
 
-from flext_observability.exceptions import ConfigurationError
+from flext_observability.exceptions import ConfigurationError, RuleFieldError
 from flext_observability.models._types import safe_repr
-from flext_observability.rules._checks import RuleFieldError
 from flext_observability.rules._kinds import (
     AbsenceRule,
     AlertRule,

@@ -18,9 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar, NoReturn
 
+from flext_observability.exceptions import RuleFieldError
 from flext_observability.models._types import AlertSeverity, LogLevel, safe_repr
 from flext_observability.rules._checks import (
-    RuleFieldError,
     check_choice,
     check_number,
     check_pattern,
@@ -37,7 +37,6 @@ __all__ = [
     "HealthRule",
     "LatencyRule",
     "LogRateRule",
-    "RuleFieldError",
     "SpanRule",
     "ThresholdRule",
 ]

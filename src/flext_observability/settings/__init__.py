@@ -6,6 +6,7 @@ Precedence, per field: explicit argument > environment > `[tool.flext-observabil
 
 from __future__ import annotations
 
+from flext_observability._internal.exports import publish
 from flext_observability.settings._settings import (
     FlextObservabilitySettings,
     OtlpSignalConfig,
@@ -21,3 +22,5 @@ __all__ = [
     "field_docs",
     "reset_logged_problems",
 ]
+
+publish(globals(), __all__)

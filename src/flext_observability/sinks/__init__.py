@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flext_observability._internal.exports import publish
 from flext_observability.sinks._base import Entity, Sink
 from flext_observability.sinks.callback import CallbackSink
 from flext_observability.sinks.memory import MemorySink
@@ -17,3 +18,5 @@ __all__ = [
     "Sink",
     "WebhookSink",
 ]
+
+publish(globals(), __all__)

@@ -36,8 +36,9 @@ from flext_observability._internal.convert.sanitize import (
     sanitize_attributes,
 )
 from flext_observability._internal.convert.trace import resource_service_name
-from flext_observability.models._base import new_id, trusted
+from flext_observability.models._base import trusted
 from flext_observability.models._metric import FlextMetric, HistogramData, check_metric_name
+from flext_observability.models._sources import new_entity_id
 from flext_observability.models._types import MetricType
 
 __all__ = ["OnSkip", "metric_to_entities", "metrics_to_entities"]
@@ -128,7 +129,7 @@ def _trusted_metric(data: dict[str, Any]) -> FlextMetric | None:
     ):
         return None
     values = {
-        "id": new_id(),
+        "id": new_entity_id(),
         "timestamp": data["timestamp"],
         "service_name": data["service_name"],
         "name": data["name"],

@@ -31,9 +31,10 @@ from flext_observability._internal.convert.sanitize import (
     sanitize_attributes,
     sanitize_value,
 )
-from flext_observability.models._base import new_id, trusted
+from flext_observability.models._base import trusted
 from flext_observability.models._log import ExceptionInfo, FlextLogEntry
-from flext_observability.models._types import LogLevel, utc_now
+from flext_observability.models._sources import new_entity_id, utc_now
+from flext_observability.models._types import LogLevel
 
 __all__ = [
     "exception_info",
@@ -178,7 +179,7 @@ def trusted_log_entry(data: dict[str, Any]) -> FlextLogEntry:
     sanitised strings and attributes, hex ids, an `ExceptionInfo`, an aware UTC timestamp).
     """
     values = {
-        "id": data["id"] if "id" in data else new_id(),
+        "id": data["id"] if "id" in data else new_entity_id(),
         "timestamp": data["timestamp"] if "timestamp" in data else utc_now(),
         "service_name": data.get("service_name"),
         "level": data.get("level", LogLevel.INFO),

@@ -30,8 +30,6 @@ from opentelemetry.sdk._logs.export import (
 from opentelemetry.sdk.metrics import Counter, MeterProvider
 from opentelemetry.sdk.metrics.export import (
     AggregationTemporality,
-    MetricExporter,
-    MetricExportResult,
     MetricsData,
     PeriodicExportingMetricReader,
 )
@@ -45,6 +43,7 @@ from opentelemetry.sdk.trace.export import (
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import Link, SpanContext, StatusCode
 
+from _helpers import RecordingMetricExporter
 from flext_observability._internal.guard import internal_error_counts, reset_internal_errors
 from flext_observability.redaction import MARKER, Redactor
 from flext_observability.redaction._exporters import (
@@ -327,28 +326,6 @@ def test_one_poisoned_log_record_does_not_sink_the_batch() -> None:
 # -- metrics ----------------------------------------------------------------------------------
 
 
-class _CaptureMetrics(MetricExporter):
-    """A real MetricExporter that keeps what it is given."""
-
-    def __init__(self) -> None:
-        super().__init__(preferred_temporality={Counter: AggregationTemporality.DELTA})
-        self.batches: list[MetricsData] = []
-        self.flushed = self.closed = False
-
-    def export(
-        self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any
-    ) -> MetricExportResult:
-        self.batches.append(metrics_data)
-        return MetricExportResult.SUCCESS
-
-    def force_flush(self, timeout_millis: float = 10_000) -> bool:
-        self.flushed = True
-        return True
-
-    def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
-        self.closed = True
-
-
 def _points(data: MetricsData) -> list[tuple[str, dict[str, Any]]]:
     return [
         (metric.name, dict(point.attributes or {}))
@@ -361,7 +338,7 @@ def _points(data: MetricsData) -> list[tuple[str, dict[str, Any]]]:
 
 def test_metric_attributes_are_redacted() -> None:
     """Data point attributes are scrubbed; clean metrics pass through as the same objects."""
-    capture = _CaptureMetrics()
+    capture = RecordingMetricExporter({Counter: AggregationTemporality.DELTA})
     wrapper = RedactingMetricExporter(capture)
     assert wrapper._preferred_temporality == {Counter: AggregationTemporality.DELTA}
     reader = PeriodicExportingMetricReader(wrapper, export_interval_millis=math.inf)

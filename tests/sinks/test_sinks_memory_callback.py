@@ -16,11 +16,9 @@ from flext_observability.sinks import CallbackSink, Entity, MemorySink, Sink
 
 @pytest.fixture(autouse=True)
 def _reset_guard() -> Iterator[None]:
-    """Start every test with no internal errors counted and strict mode off."""
+    """Start and end every test with no internal errors counted (conftest resets strict mode)."""
     _guard.reset_internal_errors()
-    _guard.set_strict(False)
     yield
-    _guard.set_strict(False)
     _guard.reset_internal_errors()
 
 
@@ -144,9 +142,9 @@ def test_callback_sink_isolates_a_raising_fn(caplog: pytest.LogCaptureFixture) -
     assert "RuntimeError: boom" in warnings[0]
 
 
+@pytest.mark.usefixtures("flext_strict")
 def test_callback_sink_reraises_in_strict_mode() -> None:
     """Strict mode makes a raising fn loud."""
-    _guard.set_strict(True)
 
     def fn(entity: Entity) -> None:
         raise ValueError(entity.id)

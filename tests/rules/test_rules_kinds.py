@@ -29,20 +29,9 @@ from flext_observability.rules import (
     LogRateRule,
     ThresholdRule,
 )
+from flext_observability.testing import FakeClock
 
 T0 = 0.0
-
-
-class FakeClock:
-    """A settable clock in seconds."""
-
-    def __init__(self, now: float = T0) -> None:
-        """Start at `now`."""
-        self.now = now
-
-    def __call__(self) -> float:
-        """Return the current fake time."""
-        return self.now
 
 
 def span(
@@ -95,7 +84,7 @@ def test_threshold_fires_exactly_when_the_comparison_holds(
                 name="t", metric="queue.*", tags={"q": "orders"}, op=op, threshold=threshold
             )
         ],
-        clock=FakeClock(),
+        clock=FakeClock(seconds=T0),
     )
     other = FlextMetric(name="queue.depth", value=value, tags={"q": "other"})
     assert engine.observe([other]) == []
@@ -117,7 +106,7 @@ def test_error_ratio_edges(total: int, data: st.DataObject, edge: Edge) -> None:
     min_count = data.draw(st.integers(min_value=1, max_value=41), label="min_count")
     ratio = errors / total
     threshold = min(max(edge(ratio), 0.0), 1.0)
-    clock = FakeClock()
+    clock = FakeClock(seconds=T0)
     engine = AlertEngine(
         [
             ErrorRatioRule(
@@ -169,7 +158,7 @@ def test_latency_percentile_edges(
     threshold = max(edge(value), 0.0)
     engine = AlertEngine(
         [LatencyRule(name="l", percentile=percentile, threshold_ms=threshold, min_count=min_count)],
-        clock=FakeClock(),
+        clock=FakeClock(seconds=T0),
     )
     fired = engine.observe(spans)
     expected = len(durations) >= min_count and value > threshold
@@ -186,7 +175,7 @@ def test_latency_percentile_edges(
 )
 def test_log_rate_counts_at_or_above_level(count: int, threshold: int, level: str) -> None:
     """Log rate fires iff more than `threshold` logs at or above the level are in the window."""
-    clock = FakeClock()
+    clock = FakeClock(seconds=T0)
     engine = AlertEngine(
         [LogRateRule(name="r", level="warning", logger="app.db", window_s=10, threshold=threshold)],
         clock=clock,
@@ -215,7 +204,7 @@ def test_health_consecutive_runs(runs: list[HealthStatus], consecutive: int, sta
     worse = {HealthStatus.UNHEALTHY} | ({HealthStatus.DEGRADED} if status == "degraded" else set())
     engine = AlertEngine(
         [HealthRule(name="h", check="db", status=status, consecutive=consecutive)],
-        clock=FakeClock(),
+        clock=FakeClock(seconds=T0),
     )
     seen: list[AlertStatus] = []
     for run in runs:
@@ -245,7 +234,7 @@ def test_absence_fires_after_duration_without_data(
     duration: float, edge: Edge, use_metric: bool
 ) -> None:
     """Absence fires iff nothing matching arrived for at least `duration_s`; data resolves it."""
-    clock = FakeClock()
+    clock = FakeClock(seconds=T0)
     rule = (
         AbsenceRule(name="a", metric="heartbeat", duration_s=duration)
         if use_metric
@@ -267,7 +256,7 @@ def test_absence_fires_after_duration_without_data(
 @given(for_s=st.floats(min_value=0.001, max_value=1e5), edge=st.sampled_from(EDGES))
 def test_for_duration_delays_activation(for_s: float, edge: Edge) -> None:
     """A rule with `for_s` activates only once its condition has held for `for_s`."""
-    clock = FakeClock()
+    clock = FakeClock(seconds=T0)
     engine = AlertEngine(
         [ThresholdRule(name="t", metric="cpu", threshold=0.9, for_s=for_s, severity="ERROR")],
         clock=clock,

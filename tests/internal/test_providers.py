@@ -17,10 +17,10 @@ from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 from opentelemetry.sdk.trace.export import ConsoleSpanExporter
 from opentelemetry.sdk.trace.sampling import ParentBased, Sampler
 
-from flext_observability._internal import guard as _guard
 from flext_observability._internal import providers as _providers
 from flext_observability.exceptions import ConfigurationError
 from flext_observability.settings import FlextObservabilitySettings
+from flext_observability.testing import strict_mode
 
 
 def _settings(**kwargs: Any) -> FlextObservabilitySettings:
@@ -124,12 +124,8 @@ def test_an_unknown_exporter_is_skipped_or_raises_in_strict_mode() -> None:
     assert _providers.build_span_exporters(settings) == []
     assert _providers.build_log_exporters(settings) == []
     assert _providers.build_metric_readers(settings) == []
-    _guard.set_strict(True)
-    try:
-        with pytest.raises(ConfigurationError, match="'nope'"):
-            _providers.build_span_exporters(settings)
-    finally:
-        _guard.set_strict(False)
+    with strict_mode(), pytest.raises(ConfigurationError, match="'nope'"):
+        _providers.build_span_exporters(settings)
 
 
 def test_parent_based_is_the_default_shape() -> None:
@@ -152,9 +148,8 @@ def test_an_exporter_that_cannot_start_is_skipped_and_the_rest_keeps_working(
         assert "the 'prometheus' metrics exporter could not start: OSError" in caplog.text
         for reader in readers:
             reader.shutdown()
-        _guard.set_strict(True)
-        try:
-            with pytest.raises(ConfigurationError, match="'prometheus' metrics exporter"):
-                _providers.build_metric_readers(settings)
-        finally:
-            _guard.set_strict(False)
+        with (
+            strict_mode(),
+            pytest.raises(ConfigurationError, match="'prometheus' metrics exporter"),
+        ):
+            _providers.build_metric_readers(settings)

@@ -32,6 +32,7 @@ from flext_observability.models import (
 )
 from flext_observability.sinks import STORE_KINDS, Entity, Sink, SQLiteStore
 from flext_observability.sinks._store_db import drop_reason
+from flext_observability.testing import FakeClock
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 TRACE_A = "a" * 32
@@ -40,18 +41,6 @@ TRACE_B = "b" * 32
 
 def _at(minutes: float) -> datetime:
     return T0 + timedelta(minutes=minutes)
-
-
-class FakeClock:
-    """An injected clock (epoch seconds) that tests move by hand."""
-
-    def __init__(self, when: datetime) -> None:
-        """Stand at `when`."""
-        self.now = when.timestamp()
-
-    def __call__(self) -> float:
-        """Return the current fake time."""
-        return self.now
 
 
 @pytest.fixture

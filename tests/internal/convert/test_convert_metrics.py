@@ -27,6 +27,7 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from flext_observability._internal.convert.metrics import metrics_to_entities
 from flext_observability._internal.convert.sanitize import ns_to_datetime
 from flext_observability.models import FlextMetric
+from flext_observability.testing import DeterministicIds
 
 T0 = 1_700_000_000_000_000_000
 
@@ -66,6 +67,11 @@ def reader() -> Iterator[InMemoryMetricReader]:
     provider.shutdown()
 
 
+def numbered(dumps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The dumps with the ids the deterministic kit gives entities 1, 2, ... in order."""
+    return [dump | {"id": DeterministicIds.entity_id(n)} for n, dump in enumerate(dumps, 1)]
+
+
 def _points(data: MetricsData) -> dict[str, list[Any]]:
     return {
         metric.name: list(metric.data.data_points)
@@ -75,6 +81,7 @@ def _points(data: MetricsData) -> dict[str, list[Any]]:
     }
 
 
+@pytest.mark.usefixtures("flext_ids")
 def test_every_instrument_kind_maps_to_entities(reader: InMemoryMetricReader) -> None:
     """Counter, up-down counter, histogram, exponential histogram and gauge map as in SPEC §3."""
     data = reader.get_metrics_data()
@@ -92,78 +99,80 @@ def test_every_instrument_kind_maps_to_entities(reader: InMemoryMetricReader) ->
         }
 
     common = {"service_name": "checkout", "histogram": None}
-    assert [e.model_dump(exclude={"id"}) for e in entities] == [
-        {
-            **common,
-            **times("orders", 0),
-            "name": "orders",
-            "value": 2,
-            "unit": "{order}",
-            "tags": {"region": "eu"},
-            "metric_type": "counter",
-        },
-        {
-            **common,
-            **times("orders", 1),
-            "name": "orders",
-            "value": 3,
-            "unit": "{order}",
-            "tags": {"region": "us", "retried": True},
-            "metric_type": "counter",
-        },
-        {
-            **common,
-            **times("queue.depth"),
-            "name": "queue.depth",
-            "value": 3,
-            "unit": "",
-            "tags": {},
-            "metric_type": "gauge",
-        },
-        {
-            **times("http.latency"),
-            "service_name": "checkout",
-            "name": "http.latency",
-            "value": 555,
-            "unit": "ms",
-            "tags": {"route": "/orders"},
-            "metric_type": "histogram",
-            "histogram": {
-                "count": 3,
-                "sum": 555.0,
-                "min": 5.0,
-                "max": 500.0,
-                "bounds": [10.0, 100.0],
-                "bucket_counts": [1, 1, 1],
+    assert [e.model_dump() for e in entities] == numbered(
+        [
+            {
+                **common,
+                **times("orders", 0),
+                "name": "orders",
+                "value": 2,
+                "unit": "{order}",
+                "tags": {"region": "eu"},
+                "metric_type": "counter",
             },
-        },
-        {
-            **times("rpc.latency"),
-            "service_name": "checkout",
-            "name": "rpc.latency",
-            "value": 4.5,
-            "unit": "s",
-            "tags": {},
-            "metric_type": "histogram",
-            "histogram": {
-                "count": 2,
-                "sum": 4.5,
-                "min": 1.5,
-                "max": 3.0,
-                "bounds": [],
-                "bucket_counts": [],
+            {
+                **common,
+                **times("orders", 1),
+                "name": "orders",
+                "value": 3,
+                "unit": "{order}",
+                "tags": {"region": "us", "retried": True},
+                "metric_type": "counter",
             },
-        },
-        {
-            **common,
-            **times("room.temperature"),
-            "name": "room.temperature",
-            "value": 21.5,
-            "unit": "Cel",
-            "tags": {"room": "a"},
-            "metric_type": "gauge",
-        },
-    ]
+            {
+                **common,
+                **times("queue.depth"),
+                "name": "queue.depth",
+                "value": 3,
+                "unit": "",
+                "tags": {},
+                "metric_type": "gauge",
+            },
+            {
+                **times("http.latency"),
+                "service_name": "checkout",
+                "name": "http.latency",
+                "value": 555,
+                "unit": "ms",
+                "tags": {"route": "/orders"},
+                "metric_type": "histogram",
+                "histogram": {
+                    "count": 3,
+                    "sum": 555.0,
+                    "min": 5.0,
+                    "max": 500.0,
+                    "bounds": [10.0, 100.0],
+                    "bucket_counts": [1, 1, 1],
+                },
+            },
+            {
+                **times("rpc.latency"),
+                "service_name": "checkout",
+                "name": "rpc.latency",
+                "value": 4.5,
+                "unit": "s",
+                "tags": {},
+                "metric_type": "histogram",
+                "histogram": {
+                    "count": 2,
+                    "sum": 4.5,
+                    "min": 1.5,
+                    "max": 3.0,
+                    "bounds": [],
+                    "bucket_counts": [],
+                },
+            },
+            {
+                **common,
+                **times("room.temperature"),
+                "name": "room.temperature",
+                "value": 21.5,
+                "unit": "Cel",
+                "tags": {"room": "a"},
+                "metric_type": "gauge",
+            },
+        ]
+    )
     assert skipped == []
     assert all(type(e).model_validate_json(e.model_dump_json()) == e for e in entities)
 
@@ -209,14 +218,16 @@ def _data(*metrics: Metric, resource: Resource | None = None) -> MetricsData:
     )
 
 
+@pytest.mark.usefixtures("flext_ids")
 def test_non_finite_point_is_skipped_and_counted_without_losing_the_rest() -> None:
     """A NaN point among good ones is skipped; the good points keep their sanitised tags."""
     points = [_number(1.0, k="a"), _number(math.nan, k="b"), _number(2.0, k=b"\xff", n=math.inf)]
     data = _data(Metric(name="level", description=None, unit=None, data=Gauge(data_points=points)))
     skipped: list[str] = []
     entities = metrics_to_entities(data, on_skip=lambda name, _exc: skipped.append(name))
-    assert [e.model_dump(exclude={"id"}) for e in entities] == [
+    assert [e.model_dump() for e in entities] == [
         {
+            "id": entity_id,
             "timestamp": ns_to_datetime(T0),
             "service_name": "a\ufffd",
             "name": "level",
@@ -227,7 +238,10 @@ def test_non_finite_point_is_skipped_and_counted_without_losing_the_rest() -> No
             "start_time": None,
             "histogram": None,
         }
-        for value, tags in ((1.0, {"k": "a"}), (2.0, {"k": "\ufffd", "n": "inf"}))
+        for entity_id, value, tags in (
+            ("entity-0001", 1.0, {"k": "a"}),
+            ("entity-0003", 2.0, {"k": "\ufffd", "n": "inf"}),  # the NaN point drew -0002
+        )
     ]
     assert skipped == ["level"]
     assert [e.value for e in metrics_to_entities(data)] == [1.0, 2.0]  # on_skip is optional

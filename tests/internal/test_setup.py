@@ -27,6 +27,7 @@ from flext_observability.models import (
     HealthStatus,
     MetricType,
 )
+from flext_observability.sinks import MemorySink
 from flext_observability.sinks._base import Entity
 from flext_observability.testing import Capture
 
@@ -94,7 +95,7 @@ def test_setup_attaches_to_a_provider_set_by_someone_else(released: None) -> Non
     exported = InMemorySpanExporter()
     mine.add_span_processor(SimpleSpanProcessor(exported))
     trace.set_tracer_provider(mine)
-    sink = fo.MemorySink()
+    sink = MemorySink()
     obs = _setup.setup(store_enabled=False, health_enabled=False, sinks=[sink])
     assert obs.tracer_provider is mine
     with trace.get_tracer("t").start_as_current_span("shared"):

@@ -11,7 +11,6 @@ from opentelemetry.sdk.metrics import Exemplar
 from opentelemetry.sdk.metrics.export import (
     AggregationTemporality,
     Metric,
-    MetricExporter,
     MetricExportResult,
     MetricsData,
     NumberDataPoint,
@@ -25,10 +24,10 @@ from opentelemetry.sdk.trace.export import SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
+from _helpers import RecordingMetricExporter
 from flext_observability._internal.guard import (
     internal_error_counts,
     reset_internal_errors,
-    set_strict,
 )
 from flext_observability.models import FlextLogEntry, LogLevel
 from flext_observability.redaction import MARKER, Redactor
@@ -39,14 +38,14 @@ from flext_observability.redaction._exporters import (
     RedactingSpanExporter,
 )
 from flext_observability.redaction._otel_data import redact_any
+from flext_observability.testing import strict_mode
 
 
 @pytest.fixture(autouse=True)
 def _fresh_counts() -> Iterator[None]:
-    """Each test starts and ends with no internal errors counted and strict mode off."""
+    """Each test starts and ends with no internal errors counted (conftest resets strict mode)."""
     reset_internal_errors()
     yield
-    set_strict(False)
     reset_internal_errors()
 
 
@@ -66,7 +65,8 @@ def test_unreadable_batches_fail_without_exporting() -> None:
     assert RedactingLogRecordExporter(logs).export(_Unlistable()) is (  # type: ignore[arg-type]
         LogRecordExportResult.FAILURE
     )
-    assert RedactingMetricExporter(_Capture()).export(None) is MetricExportResult.FAILURE  # type: ignore[arg-type]
+    metrics = RedactingMetricExporter(RecordingMetricExporter())
+    assert metrics.export(None) is MetricExportResult.FAILURE  # type: ignore[arg-type]
     assert (spans.get_finished_spans(), logs.get_finished_logs()) == ((), ())
     assert internal_error_counts() == {
         "redaction.export.span": 1,
@@ -75,13 +75,13 @@ def test_unreadable_batches_fail_without_exporting() -> None:
     }
 
 
+@pytest.mark.usefixtures("flext_strict")
 def test_strict_mode_raises() -> None:
     """In strict mode internal errors are raised instead of being swallowed."""
-    set_strict(True)
     with pytest.raises(RuntimeError, match="cannot iterate"):
         RedactingSpanExporter(InMemorySpanExporter()).export(_Unlistable())  # type: ignore[arg-type]
     with pytest.raises(AttributeError):
-        RedactingMetricExporter(_Capture()).export(None)  # type: ignore[arg-type]
+        RedactingMetricExporter(RecordingMetricExporter()).export(None)  # type: ignore[arg-type]
 
 
 def test_strict_mode_raises_from_the_redactor(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -94,29 +94,11 @@ def test_strict_mode_raises_from_the_redactor(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(redaction, "redact_entity_fields", broken)
     entry = FlextLogEntry(message="m")
     assert Redactor().redact_url("https://u:p@h/") == "REDACTED"
-    set_strict(True)
-    with pytest.raises(RuntimeError, match="boom"):
-        Redactor().redact_url("https://u:p@h/")
-    with pytest.raises(RuntimeError, match="boom"):
-        Redactor().redact_entity(entry)
-
-
-class _Capture(MetricExporter):
-    def __init__(self) -> None:
-        super().__init__()
-        self.batches: list[MetricsData] = []
-
-    def export(
-        self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any
-    ) -> MetricExportResult:
-        self.batches.append(metrics_data)
-        return MetricExportResult.SUCCESS
-
-    def force_flush(self, timeout_millis: float = 10_000) -> bool:
-        return True
-
-    def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
-        """Nothing to release."""
+    with strict_mode():
+        with pytest.raises(RuntimeError, match="boom"):
+            Redactor().redact_url("https://u:p@h/")
+        with pytest.raises(RuntimeError, match="boom"):
+            Redactor().redact_entity(entry)
 
 
 def _data(points: list[Any]) -> MetricsData:
@@ -143,7 +125,7 @@ def test_metric_exemplars_and_poisoned_points() -> None:
     exemplar = Exemplar({"api_key": "k", "route": "/x"}, 1.0, 10)
     clean_exemplar = Exemplar({"route": "/y"}, 2.0, 11)
     point = NumberDataPoint({"route": "/x"}, 0, 1, 5, exemplars=[clean_exemplar, exemplar])
-    capture = _Capture()
+    capture = RecordingMetricExporter()
     clean = _data([NumberDataPoint({"route": "/z"}, 0, 1, 1)])
     wrapper = RedactingMetricExporter(capture)
     assert wrapper.export(clean) is MetricExportResult.SUCCESS

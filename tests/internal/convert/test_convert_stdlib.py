@@ -51,6 +51,7 @@ def _record(
     return record
 
 
+@pytest.mark.usefixtures("flext_ids")
 def test_full_record_maps_every_field() -> None:
     """Message, level, code location, thread, extras, correlation id, exception and ids map."""
     try:
@@ -63,7 +64,8 @@ def test_full_record_maps_every_field() -> None:
         extra={"correlation_id": "req-9", "order.id": 17, "items": ("a", "b"), "none": None},
     )
     entry = stdlib_record_to_entry(record, trace_id=0xABC, span_id=0xDEF, service_name="shop")
-    assert entry.model_dump(exclude={"id"}) == {
+    assert entry.model_dump() == {
+        "id": "entity-0001",
         "timestamp": CREATED_DT,
         "service_name": "shop",
         "level": "error",

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from flext_observability.exceptions import ConfigurationError
+from flext_observability.exceptions import ConfigurationError, RuleFieldError
 from flext_observability.rules import (
     AbsenceRule,
     AlertEngine,
@@ -18,7 +18,6 @@ from flext_observability.rules import (
     HealthRule,
     LatencyRule,
     LogRateRule,
-    RuleFieldError,
     ThresholdRule,
     load_rules_file,
     parse_duration,
@@ -26,7 +25,7 @@ from flext_observability.rules import (
     rules_from_pyproject,
 )
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "rules.toml"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "rules.toml"
 
 
 def test_example_rules_file_loads_every_kind() -> None:

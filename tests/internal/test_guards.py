@@ -48,14 +48,6 @@ class BrokenPipeline:
         return True
 
 
-@pytest.fixture
-def strict() -> Iterator[None]:
-    """Strict mode for one test."""
-    _guard.set_strict(True)
-    yield
-    _guard.set_strict(False)
-
-
 _READERS: list[EntityMetricReader] = []
 
 
@@ -115,7 +107,7 @@ def test_hooks_swallow_and_count_internal_errors(caplog: pytest.LogCaptureFixtur
     _guard.reset_internal_errors()
 
 
-@pytest.mark.usefixtures("strict")
+@pytest.mark.usefixtures("flext_strict")
 def test_strict_mode_re_raises_on_the_application_thread() -> None:
     """With FLEXT_OBSERVABILITY_STRICT the same bugs surface as exceptions."""
     for name, hook in _hooks():
@@ -137,7 +129,7 @@ class RaisingSink:
         return None
 
 
-@pytest.mark.usefixtures("strict")
+@pytest.mark.usefixtures("flext_strict")
 def test_the_worker_never_dies_even_in_strict_mode(caplog: pytest.LogCaptureFixture) -> None:
     """Worker-side errors are reported loudly (with traceback) but delivery continues."""
     memory = MemorySink()

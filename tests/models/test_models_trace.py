@@ -21,6 +21,7 @@ from flext_observability.models import (
     new_span_id,
     new_trace_id,
 )
+from flext_observability.testing import DeterministicIds, FakeClock
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 TRACE = "0af7651916cd43dd8448eb211c80319c"
@@ -260,16 +261,19 @@ def test_finish_with_explicit_status() -> None:
     assert _span().finish(status=TraceStatus.UNSET, end_time=T0).value.status is TraceStatus.UNSET
 
 
-def test_finish_defaults_end_time_to_now() -> None:
+def test_finish_defaults_end_time_to_now(flext_clock: FakeClock) -> None:
     """Without end_time the span ends now."""
-    finished = _span(start_time=datetime.now(UTC)).finish().value
-    assert finished.end_time is not None
-    assert abs(datetime.now(UTC) - finished.end_time) < timedelta(minutes=1)
+    started = _span(start_time=flext_clock.wall())
+    flext_clock.advance(0.25)
+    finished = started.finish().value
+    assert (finished.end_time, finished.duration_ms) == (flext_clock.wall(), 250.0)
 
 
-def test_finish_clamps_default_end_time_when_start_is_in_the_future() -> None:
+def test_finish_clamps_default_end_time_when_start_is_in_the_future(
+    flext_clock: FakeClock,
+) -> None:
     """If the clock is behind the start (clock step), the default end time is the start."""
-    future = datetime.now(UTC) + timedelta(hours=1)
+    future = flext_clock.wall() + timedelta(hours=1)
     finished = _span(start_time=future).finish().value
     assert (finished.end_time, finished.duration_ms) == (future, 0.0)
 
@@ -353,6 +357,7 @@ def test_finish_with_unknown_status_is_a_failure() -> None:
     )
 
 
+@pytest.mark.usefixtures("flext_ids")
 def test_child_shares_trace_and_records_parent() -> None:
     """child() starts a new span in the same trace whose parent is this span."""
     parent = _span(context={"tenant": "t1"}, scope="lib")
@@ -362,10 +367,13 @@ def test_child_shares_trace_and_records_parent() -> None:
         attributes={"db.system": "sqlite"},
         start_time=T0 + timedelta(milliseconds=1),
     ).value
-    assert child.model_dump(exclude={"id", "span_id"}) == {
+    new_span = DeterministicIds.span_id(1)
+    assert child.model_dump() == {
+        "id": f"{TRACE}-{new_span}",
         "timestamp": T0 + timedelta(milliseconds=1),
         "service_name": "api",
         "trace_id": TRACE,
+        "span_id": new_span,
         "parent_span_id": SPAN,
         "operation_name": "SELECT",
         "kind": TraceKind.CLIENT,
@@ -379,16 +387,17 @@ def test_child_shares_trace_and_records_parent() -> None:
         "events": [],
         "scope": "lib",
     }
-    assert child.span_id != SPAN
-    assert child.id == f"{TRACE}-{child.span_id}"
     assert (parent.is_root, child.is_root) == (True, False)
 
 
-def test_child_defaults_start_now_and_kind_internal() -> None:
+def test_child_defaults_start_now_and_kind_internal(flext_clock: FakeClock) -> None:
     """A child without start_time starts now, with kind internal and no attributes."""
     child = _span().child("step").value
-    assert (child.kind, child.attributes) == (TraceKind.INTERNAL, {})
-    assert abs(datetime.now(UTC) - child.start_time) < timedelta(minutes=1)
+    assert (child.kind, child.attributes, child.start_time) == (
+        TraceKind.INTERNAL,
+        {},
+        flext_clock.wall(),
+    )
 
 
 def test_child_with_invalid_input_is_a_failure() -> None:
@@ -402,7 +411,7 @@ def test_random_ids_skip_the_all_zero_value(monkeypatch: pytest.MonkeyPatch) -> 
     """If the random source yields all zeros (invalid in W3C), another id is drawn."""
     draws = iter(["00000000", "0000000000000000", "0000000000000001"])
     monkeypatch.setattr(
-        "flext_observability.models._trace.secrets.token_hex", lambda _: next(draws)
+        "flext_observability.models._sources.secrets.token_hex", lambda _: next(draws)
     )
     assert new_span_id() == "0000000000000001"
 

@@ -11,6 +11,7 @@ import pytest
 from _helpers import run_python, validation_errors
 from flext_observability import FlextResult
 from flext_observability.models import AlertSeverity, AlertStatus, FlextAlert, alert_fingerprint
+from flext_observability.testing import FAKE_START, FakeClock
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 _FINGERPRINT = "9ebadd4e31661b33ea521be51a0cea34"
@@ -204,13 +205,15 @@ def test_acknowledge_and_resolve_record_times() -> None:
     assert (resolved.is_active, acked.is_active, _alert().is_active) == (False, True, True)
 
 
-def test_transition_times_default_to_now() -> None:
+def test_transition_times_default_to_now(flext_clock: FakeClock) -> None:
     """Without `at`, acknowledge and resolve use the current UTC time."""
-    resolved = _alert().acknowledge().value.resolve().value
-    assert resolved.acknowledged_at is not None
-    assert resolved.resolved_at is not None
-    for when in (resolved.acknowledged_at, resolved.resolved_at):
-        assert abs(datetime.now(UTC) - when) < timedelta(minutes=1)
+    acked = _alert().acknowledge().value
+    flext_clock.advance(90)
+    resolved = acked.resolve().value
+    assert (resolved.acknowledged_at, resolved.resolved_at) == (
+        FAKE_START,
+        FAKE_START + timedelta(seconds=90),
+    )
 
 
 def test_fingerprint_depends_on_name_source_and_labels_only() -> None:

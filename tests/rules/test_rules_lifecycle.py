@@ -14,7 +14,6 @@ import pytest
 from flext_observability._internal.guard import (
     internal_error_counts,
     reset_internal_errors,
-    set_strict,
 )
 from flext_observability.exceptions import ConfigurationError
 from flext_observability.models import (
@@ -39,25 +38,10 @@ from flext_observability.rules import (
     rules_from_pyproject,
 )
 from flext_observability.rules._windows import ErrorRatioEvaluator, LogRateEvaluator
+from flext_observability.testing import FakeClock, strict_mode
 
 EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
-
-
-class FakeClock:
-    """A settable clock in seconds, with the matching wall-clock time."""
-
-    def __init__(self) -> None:
-        """Start at 0."""
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        """Return the current fake time."""
-        return self.now
-
-    def wall(self) -> datetime:
-        """Return the wall-clock time matching `now`."""
-        return EPOCH + timedelta(seconds=self.now)
 
 
 def span(*, error: bool, n: int = 1, operation: str = "checkout") -> FlextTrace:
@@ -79,19 +63,13 @@ def cpu(value: float) -> FlextMetric:
     return FlextMetric(name="cpu", value=value, tags={"host": "a"})
 
 
-def without_id(alert: FlextAlert) -> dict[str, Any]:
-    """The alert as a dict, without its random id."""
-    data = alert.model_dump()
-    del data["id"]
-    return data
-
-
 @pytest.fixture
 def clock() -> FakeClock:
     """A fake clock starting at 0 s (2025-01-01T00:00:00Z)."""
-    return FakeClock()
+    return FakeClock(EPOCH, seconds=0.0)
 
 
+@pytest.mark.usefixtures("flext_ids")
 def test_full_lifecycle_activation_dedup_escalation_resolution_cooldown(clock: FakeClock) -> None:
     """Active → deduplicated → escalated once → resolved with resolved_at → cooldown → again."""
     rule = ErrorRatioRule(
@@ -108,6 +86,7 @@ def test_full_lifecycle_activation_dedup_escalation_resolution_cooldown(clock: F
     [fired] = engine.observe([span(error=True, n=1), span(error=False, n=2)])
     fingerprint = alert_fingerprint("checkout-errors", "checkout-errors", {"team": "payments"})
     expected: dict[str, Any] = {
+        "id": "entity-0001",
         "timestamp": EPOCH,
         "service_name": "shop",
         "name": "checkout-errors",
@@ -133,7 +112,7 @@ def test_full_lifecycle_activation_dedup_escalation_resolution_cooldown(clock: F
         "value": 0.5,
         "threshold": 0.1,
     }
-    assert without_id(fired) == expected
+    assert fired.model_dump() == expected
     assert engine.active() == [fired]
 
     clock.now = 10
@@ -142,8 +121,7 @@ def test_full_lifecycle_activation_dedup_escalation_resolution_cooldown(clock: F
     assert engine.evaluate() == []
     clock.now = 30
     [escalated] = engine.evaluate()
-    assert escalated.id == fired.id
-    assert without_id(escalated) == expected | {
+    assert escalated.model_dump() == expected | {
         "severity": "error",
         "details": expected["details"] | {"escalated_from": "warning"},
     }
@@ -152,11 +130,12 @@ def test_full_lifecycle_activation_dedup_escalation_resolution_cooldown(clock: F
 
     clock.now = 70  # every span arrived before t=10 (<= 70 - 60): the window is empty
     [resolved] = engine.evaluate()
-    assert resolved.id == fired.id
-    assert without_id(resolved) == without_id(escalated) | {
-        "status": "resolved",
-        "resolved_at": EPOCH + timedelta(seconds=70),
-    }
+    assert resolved == escalated.model_copy(
+        update={
+            "status": AlertStatus.RESOLVED,
+            "resolved_at": EPOCH + timedelta(seconds=70),
+        }
+    )
     assert engine.active() == []
 
     clock.now = 80  # breaching again inside the cooldown: nothing
@@ -165,12 +144,14 @@ def test_full_lifecycle_activation_dedup_escalation_resolution_cooldown(clock: F
     assert engine.evaluate() == []
     clock.now = 120  # cooldown over, the t=80 spans are still in the window
     [again] = engine.evaluate()
-    assert (again.id != fired.id, again.fingerprint, again.severity, again.status) == (
-        True,
-        fingerprint,
-        "warning",
-        AlertStatus.ACTIVE,
-    )
+    assert again.model_dump() == expected | {
+        "id": "entity-0002",  # a new alert, not the resolved one
+        "timestamp": EPOCH + timedelta(seconds=120),
+        "message": "error ratio 1.00 > 0.1 for checkout over 1m (2/2 spans)",
+        "details": expected["details"] | {"errors": "2"},
+        "span_id": f"{5:016x}",  # the latest failing span
+        "value": 1.0,
+    }
 
 
 def test_acknowledge_stops_escalation(clock: FakeClock) -> None:
@@ -382,11 +363,9 @@ def test_a_failing_rule_is_reported_and_others_keep_working(clock: FakeClock) ->
         )
         assert [alert.name for alert in fired] == ["h"]
         assert internal_error_counts() == {"alert rule 'broken'": 2}  # 1 metric + 1 evaluation
-        set_strict(True)
-        with pytest.raises(RuntimeError, match="bug"):
+        with strict_mode(), pytest.raises(RuntimeError, match="bug"):
             engine.evaluate()
     finally:
-        set_strict(False)
         reset_internal_errors()
 
 

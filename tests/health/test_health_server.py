@@ -143,8 +143,6 @@ def test_non_critical_unhealthy_is_degraded_and_ready(
 
 def test_ready_callable_gates_readiness(registry: HealthRegistry) -> None:
     """`ready()` returning False, or raising, makes /readyz answer 503."""
-    was_strict = _guard.is_strict()
-    _guard.set_strict(False)
     flag = threading.Event()
 
     def broken() -> bool:
@@ -159,7 +157,6 @@ def test_ready_callable_gates_readiness(registry: HealthRegistry) -> None:
         assert fetch(servers[0].url + "/readyz").status == 200
         assert fetch(servers[1].url + "/readyz").status == 503
     finally:
-        _guard.set_strict(was_strict)
         _guard.reset_internal_errors()
         assert all(server.stop(WAIT) for server in servers)
 
@@ -339,6 +336,7 @@ def test_health_modules_do_not_import_opentelemetry() -> None:
     assert out.stdout.strip() == "[]"
 
 
+@pytest.mark.usefixtures("flext_strict")
 def test_a_failing_request_in_strict_mode_is_reported_not_printed(
     registry: HealthRegistry, capfd: pytest.CaptureFixture[str]
 ) -> None:
@@ -347,8 +345,6 @@ def test_a_failing_request_in_strict_mode_is_reported_not_printed(
     def broken() -> bool:
         raise RuntimeError("boom")
 
-    was_strict = _guard.is_strict()
-    _guard.set_strict(True)
     _guard.reset_internal_errors()
     server = ProbeServer(registry, ready=broken)
     server.start()
@@ -358,7 +354,6 @@ def test_a_failing_request_in_strict_mode_is_reported_not_printed(
         assert fetch(server.url + "/livez").status == 200  # the server keeps serving
         assert _guard.internal_error_counts() == {"server.request": 1}
     finally:
-        _guard.set_strict(was_strict)
         _guard.reset_internal_errors()
         assert server.stop(WAIT)
     assert capfd.readouterr().err == ""

@@ -28,7 +28,7 @@ from flext_observability.sinks._base import Sink
 from flext_observability.sinks._webhook_http import mask_url, parse_retry_after
 from flext_observability.sinks.webhook import WebhookSink
 
-SRC = Path(__file__).resolve().parents[1] / "src"
+SRC = Path(__file__).resolve().parents[2] / "src"
 
 
 @dataclass
