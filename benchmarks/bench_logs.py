@@ -9,7 +9,7 @@ SDK `LoggerProvider` with `BatchLogRecordProcessor` to a no-op exporter:
   the SDK's deprecated `LoggingHandler`), which translates the record to an OTel `LogRecord` and
   emits it on the calling thread;
 - ours: `EntityLoggingHandler` on a pipeline (redaction on, a real sink) whose worker builds the
-  `FlextLogEntry` and emits the OTel record through the provider (`_entity_pipeline._LogBridge`),
+  `FlextLogEntry` and emits the OTel record through the provider (`logs.log_twin`),
   whose exporter is wrapped in `RedactingLogRecordExporter`; the provider also carries
   `EntityLogRecordProcessor`, as `setup()` wires it.
 
@@ -38,9 +38,8 @@ from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
 from opentelemetry.sdk.resources import Resource
 
-from flext_observability._internal.entity_pipeline import build_pipeline
-from flext_observability._internal.pipeline import Pipeline
-from flext_observability.logs import EntityLoggingHandler, EntityLogRecordProcessor
+from flext_observability._internal.pipeline import Pipeline, build_pipeline
+from flext_observability.logs import EntityLoggingHandler, EntityLogRecordProcessor, log_twin
 from flext_observability.redaction import Redactor
 from flext_observability.redaction._exporters import RedactingLogRecordExporter
 
@@ -110,7 +109,7 @@ def our_side(sinks: SinkFactory) -> Side:
         sinks=[sinks.make()],
         redact=redactor.redact_entity,
         service_name="bench-api",
-        log_provider=provider,
+        log_twin=log_twin(provider),
     )
     provider.add_log_record_processor(EntityLogRecordProcessor(pipeline))
     handler = EntityLoggingHandler(pipeline, level=logging.INFO)

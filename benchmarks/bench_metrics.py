@@ -27,7 +27,7 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.resources import Resource
 
-from flext_observability._internal.entity_pipeline import build_pipeline
+from flext_observability._internal.pipeline import build_pipeline
 from flext_observability.readers import EntityMetricReader
 from flext_observability.redaction import Redactor
 

@@ -44,7 +44,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import SpanKind, Tracer
 
-from flext_observability._internal.entity_pipeline import build_pipeline
+from flext_observability._internal.pipeline import build_pipeline
 from flext_observability.processors import EntitySpanProcessor
 from flext_observability.redaction import Redactor
 from flext_observability.redaction._exporters import RedactingSpanExporter

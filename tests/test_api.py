@@ -300,7 +300,7 @@ class _Unprintable:
         (f"{TRACE}-{'0' * 16}", repr(f"{TRACE}-{'0' * 16}")),
         (f"00-{TRACE}-{SPAN}", repr(f"00-{TRACE}-{SPAN}")),
         (42, "42"),
-        (_Unprintable(), "<_Unprintable>"),
+        (_Unprintable(), "<_Unprintable object: repr() raised RuntimeError>"),
     ],
 )
 def test_invalid_parent_is_a_failure(parent: object, shown: str) -> None:

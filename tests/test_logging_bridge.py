@@ -9,8 +9,7 @@ from collections.abc import Sequence
 from opentelemetry import trace
 
 from flext_observability.logs import EXCLUDED_LOGGERS, EntityLoggingHandler
-from flext_observability.models import FlextLogEntry, FlextTrace
-from flext_observability.sinks._base import Entity
+from flext_observability.models import Entity, FlextLogEntry, FlextTrace
 from flext_observability.sinks.callback import CallbackSink
 from flext_observability.sinks.memory import MemorySink
 from flext_observability.testing import Capture

@@ -54,14 +54,19 @@ from flext_observability.models import (
 from flext_observability.result import FlextResult
 
 if TYPE_CHECKING:
-    from flext_observability._internal.handle import FlextObservability
-    from flext_observability._internal.setup import emit, force_flush, setup, shutdown
+    from flext_observability._internal.setup import (
+        FlextObservability,
+        emit,
+        force_flush,
+        setup,
+        shutdown,
+    )
     from flext_observability.monitor import flext_monitor_function
 
     __version__: str
 
 _LAZY = {
-    "FlextObservability": "flext_observability._internal.handle",
+    "FlextObservability": "flext_observability._internal.setup",
     "emit": "flext_observability._internal.setup",
     "flext_monitor_function": "flext_observability.monitor",
     "force_flush": "flext_observability._internal.setup",

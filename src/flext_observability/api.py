@@ -1,4 +1,4 @@
-"""The simple API (SPEC §4): build entities as values, never raising.
+"""The simple API: build entities as values, never raising.
 
 Each `flext_create_*` returns a `FlextResult`; a failure's message contains the documented phrase
 and the specific cause, e.g. ``"Invalid metric name: name cannot be empty"``. To record an entity
@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from flext_observability._internal.text import shown
 from flext_observability.models import (
     FlextAlert,
     FlextHealthCheck,
@@ -20,7 +21,7 @@ from flext_observability.models import (
 )
 from flext_observability.models._base import build
 from flext_observability.models._metric import check_metric_name, check_metric_value
-from flext_observability.models._types import MetricType, normalize_enum, safe_repr
+from flext_observability.models._types import MetricType, normalize_enum
 from flext_observability.result import FlextResult
 
 if TYPE_CHECKING:
@@ -40,7 +41,7 @@ _PARENT_ID = re.compile(r"^([0-9a-f]{32})-([0-9a-f]{16})$")
 
 
 def infer_metric_type(name: str, unit: str = "") -> MetricType:
-    """Infer a metric's type from its unit and name (SPEC §4; first match wins)."""
+    """Infer a metric's type from its unit and name (first match wins)."""
     unit_l = unit.lower()
     name_l = name.lower()
     if unit_l in {"count", "counts"}:
@@ -122,7 +123,7 @@ def _parse_parent(parent: object) -> tuple[str, str]:
                     return trace_id, span_id
     msg = (
         "Invalid trace: parent_trace_id must be a parent's id ('<trace_id>-<span_id>'), "
-        f"a FlextTrace or a W3C traceparent, got {safe_repr(parent)}"
+        f"a FlextTrace or a W3C traceparent, got {shown(parent)}"
     )
     raise ValueError(msg)
 

@@ -23,8 +23,7 @@ from typing import Any
 from opentelemetry.instrumentation.distro import BaseDistro  # type: ignore[attr-defined]
 from opentelemetry.sdk._configuration import _BaseConfigurator
 
-from flext_observability._internal.handle import FlextObservability
-from flext_observability._internal.setup import setup
+from flext_observability._internal.setup import FlextObservability, setup
 from flext_observability.exceptions import ConfigurationError
 from flext_observability.settings._parse import mask_url
 

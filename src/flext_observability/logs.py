@@ -9,21 +9,28 @@ exporter, and never recurses: records from the SDK's, the transports' and our ow
 records logged on the pipeline's worker thread, are never captured.
 
 `EntityLogRecordProcessor` covers logs emitted through the OTel Logs API directly (not through
-this handler): it queues them for conversion to entities.
+this handler): it queues them for conversion to entities. The OTel twin of a bridged record is
+emitted on the worker (`log_twin`) while `BRIDGE_ACTIVE` is set, so that this processor does not
+convert it a second time. `setup()` installs the handler (`install_logging_handler`) and adds
+`BridgeDrainProcessor` first to its `LoggerProvider`.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 
-from opentelemetry.context import get_current
-from opentelemetry.sdk._logs import LogRecordProcessor, ReadWriteLogRecord
+from opentelemetry._logs import LogRecord, SeverityNumber
+from opentelemetry.context import Context, get_current
+from opentelemetry.sdk._logs import LoggerProvider, LogRecordProcessor, ReadWriteLogRecord
 
-from flext_observability._internal.entity_pipeline import BRIDGE_ACTIVE, build_pipeline
-from flext_observability._internal.guard import is_strict, report_internal_error
-from flext_observability._internal.pipeline import Pipeline
+from flext_observability._internal.convert.severity import severity_of_levelno
+from flext_observability._internal.emit import log_attributes
+from flext_observability._internal.guard import guard
+from flext_observability._internal.pipeline import LogTwin, Pipeline, build_pipeline
+from flext_observability.models import FlextLogEntry
 from flext_observability.sinks._base import Sink
 
 __all__ = ["EXCLUDED_LOGGERS", "EntityLogRecordProcessor", "EntityLoggingHandler"]
@@ -40,6 +47,60 @@ EXCLUDED_LOGGERS: tuple[str, ...] = (
 """Logger names (and their children) never captured: the SDK, transports, and ourselves."""
 
 _CACHE_LIMIT = 10_000
+_SEVERITY_TEXT = {"WARNING": "WARN", "CRITICAL": "FATAL"}
+_EMIT = guard("EntityLoggingHandler.emit")
+_ON_EMIT = guard("EntityLogRecordProcessor.on_emit")
+
+
+class _BridgeFlag(threading.local):
+    active = False
+
+
+BRIDGE_ACTIVE = _BridgeFlag()
+"""True on the worker while it emits a bridged stdlib record into the OTel Logs SDK."""
+
+
+def log_twin(provider: LoggerProvider) -> LogTwin:
+    """Return what emits a bridged record's OTel twin through `provider` (on the worker)."""
+
+    def emit_twin(record: logging.LogRecord, context: Context, entry: FlextLogEntry) -> None:
+        otel_record = LogRecord(
+            timestamp=int(record.created * 1e9),
+            observed_timestamp=time.time_ns(),
+            context=context,
+            severity_text=_SEVERITY_TEXT.get(record.levelname, record.levelname),
+            severity_number=SeverityNumber(severity_of_levelno(record.levelno)),
+            body=entry.message,
+            attributes=log_attributes(entry),
+        )
+        BRIDGE_ACTIVE.active = True
+        try:
+            provider.get_logger(record.name).emit(otel_record)
+        finally:
+            BRIDGE_ACTIVE.active = False
+
+    return emit_twin
+
+
+def install_logging_handler(pipeline: Pipeline, log_level: str) -> Callable[[], None]:
+    """Attach one `EntityLoggingHandler` to the root logger; return its removal."""
+    root = logging.getLogger()
+    level = logging.getLevelName(log_level)
+    level = level if isinstance(level, int) else logging.INFO
+    for handler in root.handlers:
+        if isinstance(handler, EntityLoggingHandler):
+            return lambda: None  # never two bridges: records would be duplicated
+    handler = EntityLoggingHandler(pipeline, level=level)
+    root.addHandler(handler)
+    if root.level > level or root.level == logging.NOTSET:
+        # The root level gates every logger without its own level; lower it so the captured
+        # level is really captured (documented: FLEXT_OBSERVABILITY_LOG_LEVEL).
+        root.setLevel(level)
+
+    def remove() -> None:
+        root.removeHandler(handler)
+
+    return remove
 
 
 class EntityLoggingHandler(logging.Handler):
@@ -100,11 +161,8 @@ class EntityLoggingHandler(logging.Handler):
                 return
             if threading.get_ident() == self._pipeline.worker_ident:
                 return
-            self._pipeline.submit("log", (record, get_current()))
-        except Exception as exc:
-            if is_strict():
-                raise
-            report_internal_error("EntityLoggingHandler.emit", exc)
+            with _EMIT:
+                self._pipeline.submit("log", (record, get_current()))
         finally:
             local.active = False
 
@@ -137,12 +195,8 @@ class EntityLogRecordProcessor(LogRecordProcessor):
         """Queue the record; never blocks, never raises."""
         if BRIDGE_ACTIVE.active:
             return
-        try:
+        with _ON_EMIT:
             self._pipeline.submit("otel_log", log_record)
-        except Exception as exc:
-            if is_strict():
-                raise
-            report_internal_error("EntityLogRecordProcessor.on_emit", exc)
 
     def shutdown(self) -> None:
         """Shut the owned pipeline down."""
@@ -176,21 +230,12 @@ class BridgeDrainProcessor(LogRecordProcessor):
     def on_emit(self, log_record: ReadWriteLogRecord) -> None:
         """Nothing to do per record."""
 
+    @guard("BridgeDrainProcessor.shutdown")
     def shutdown(self) -> None:
         """Drain the pipeline (bounded) so the exporters still see its log records."""
-        try:
-            self._pipeline.flush(self._shutdown_timeout)
-        except Exception as exc:
-            if is_strict():
-                raise
-            report_internal_error("BridgeDrainProcessor.shutdown", exc)
+        self._pipeline.flush(self._shutdown_timeout)
 
+    @guard("BridgeDrainProcessor.force_flush", default=False)
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         """Drain the pipeline within the timeout; False if it expired."""
-        try:
-            return self._pipeline.flush(timeout_millis / 1000)
-        except Exception as exc:
-            if is_strict():
-                raise
-            report_internal_error("BridgeDrainProcessor.force_flush", exc)
-            return False
+        return self._pipeline.flush(timeout_millis / 1000)

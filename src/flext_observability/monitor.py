@@ -1,6 +1,6 @@
-"""`flext_monitor_function`: a span and two metrics around every call (SPEC §5).
+"""`flext_monitor_function`: a span and two metrics around every call.
 
-Decisions where the SPEC is silent:
+Decisions:
 
 - The span is named after the function's `__qualname__` (or the given name), kind INTERNAL,
   with attribute `code.function.name` = the fully qualified `module.qualname` (the stable

@@ -15,9 +15,8 @@ from opentelemetry import baggage
 from opentelemetry.context import Context, get_current
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
-from flext_observability._internal.entity_pipeline import build_pipeline
-from flext_observability._internal.guard import is_strict, report_internal_error
-from flext_observability._internal.pipeline import Pipeline
+from flext_observability._internal.guard import guard
+from flext_observability._internal.pipeline import Pipeline, build_pipeline
 from flext_observability.sinks._base import Sink
 
 __all__ = ["EntitySpanProcessor"]
@@ -26,6 +25,8 @@ __all__ = ["EntitySpanProcessor"]
 # since 1.0). Reading it directly is one dict lookup per span start, where `baggage.get_all`
 # also builds a MappingProxy every time; if it ever disappears, `get_all` is used instead.
 _BAGGAGE_KEY: str | None = getattr(baggage, "_BAGGAGE_KEY", None)
+_ON_START = guard("EntitySpanProcessor.on_start")
+_ON_END = guard("EntitySpanProcessor.on_end")
 
 
 class EntitySpanProcessor(SpanProcessor):
@@ -60,7 +61,7 @@ class EntitySpanProcessor(SpanProcessor):
         """Remember the parent's baggage, if any (one dict lookup when there is none)."""
         if not self._capture_baggage:
             return
-        try:
+        with _ON_START:
             context = parent_context if parent_context is not None else get_current()
             entries = (
                 context.get(_BAGGAGE_KEY) if _BAGGAGE_KEY is not None else baggage.get_all(context)
@@ -68,14 +69,10 @@ class EntitySpanProcessor(SpanProcessor):
             if entries and isinstance(entries, Mapping):
                 span_id = span.get_span_context().span_id
                 self._baggage[span_id] = {str(k): str(v) for k, v in entries.items()}
-        except Exception as exc:
-            if is_strict():
-                raise
-            report_internal_error("EntitySpanProcessor.on_start", exc)
 
     def on_end(self, span: ReadableSpan) -> None:
         """Queue the span for conversion; never blocks, never raises."""
-        try:
+        with _ON_END:
             if self._baggage:
                 context = span.get_span_context()
                 extra = self._baggage.pop(context.span_id, None) if context else None
@@ -83,10 +80,6 @@ class EntitySpanProcessor(SpanProcessor):
                     self._pipeline.submit("span_with_baggage", (span, extra))
                     return
             self._pipeline.submit("span", span)
-        except Exception as exc:
-            if is_strict():
-                raise
-            report_internal_error("EntitySpanProcessor.on_end", exc)
 
     def shutdown(self) -> None:
         """Shut the owned pipeline down (a shared one is shut down by its owner)."""

@@ -20,9 +20,8 @@ from opentelemetry.sdk.metrics.export import (
     PeriodicExportingMetricReader,
 )
 
-from flext_observability._internal.entity_pipeline import build_pipeline
-from flext_observability._internal.guard import is_strict, report_internal_error
-from flext_observability._internal.pipeline import Pipeline
+from flext_observability._internal.guard import guard
+from flext_observability._internal.pipeline import Pipeline, build_pipeline
 from flext_observability.sinks._base import Sink
 
 __all__ = ["EntityMetricReader"]
@@ -43,19 +42,14 @@ class _PipelineMetricExporter(MetricExporter):
         self._pipeline = pipeline
         self._owned = owned
 
+    @guard("EntityMetricReader.export", default=MetricExportResult.FAILURE)
     def export(
         self,
         metrics_data: MetricsData,
         timeout_millis: float = 10_000,  # noqa: ARG002 - SDK signature; queuing never waits
         **kwargs: Any,  # noqa: ARG002 - SDK signature
     ) -> MetricExportResult:
-        try:
-            self._pipeline.submit("metrics", metrics_data)
-        except Exception as exc:
-            if is_strict():
-                raise
-            report_internal_error("EntityMetricReader.export", exc)
-            return MetricExportResult.FAILURE
+        self._pipeline.submit("metrics", metrics_data)
         return MetricExportResult.SUCCESS
 
     def force_flush(self, timeout_millis: float = 10_000) -> bool:

@@ -1,4 +1,4 @@
-"""`FlextResult`: an immutable, railway-style success-or-failure value (SPEC §2)."""
+"""`FlextResult`: an immutable, railway-style success-or-failure value."""
 
 from __future__ import annotations
 

@@ -43,9 +43,10 @@ from opentelemetry.util._once import Once
 from flext_observability._internal import monitor as _monitor
 from flext_observability._internal import setup as _setup
 from flext_observability._internal.guard import is_strict, reset_internal_errors, set_strict
-from flext_observability._internal.handle import FlextObservability
+from flext_observability._internal.setup import FlextObservability
 from flext_observability.logs import EntityLoggingHandler
 from flext_observability.models import (
+    Entity,
     FlextAlert,
     FlextHealthCheck,
     FlextLogEntry,
@@ -53,7 +54,6 @@ from flext_observability.models import (
     FlextTrace,
 )
 from flext_observability.models._sources import REAL_SOURCES, current_sources, install_sources
-from flext_observability.sinks._base import Entity
 from flext_observability.sinks.memory import MemorySink
 
 __all__ = [

@@ -19,6 +19,7 @@ from flext_observability.health import HealthRegistry, ProbeServer
 from flext_observability.models import (
     AlertSeverity,
     AlertStatus,
+    Entity,
     FlextAlert,
     FlextHealthCheck,
     FlextLogEntry,
@@ -31,7 +32,6 @@ from flext_observability.models import (
     TraceKind,
     TraceStatus,
 )
-from flext_observability.sinks._base import Entity
 from flext_observability.sinks.store import SQLiteStore
 
 TRACE_A = "a" * 31 + "1"

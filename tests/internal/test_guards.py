@@ -15,18 +15,17 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from flext_observability._internal import guard as _guard
-from flext_observability._internal.entity_pipeline import build_pipeline
 from flext_observability._internal.export_health import (
     ExportTracker,
     TrackedLogExporter,
     TrackedMetricExporter,
     TrackedSpanExporter,
 )
+from flext_observability._internal.pipeline import build_pipeline
 from flext_observability.logs import EntityLoggingHandler, EntityLogRecordProcessor
-from flext_observability.models import FlextTrace
+from flext_observability.models import Entity, FlextTrace
 from flext_observability.processors import EntitySpanProcessor
 from flext_observability.readers import EntityMetricReader
-from flext_observability.sinks._base import Entity
 from flext_observability.sinks.memory import MemorySink
 
 

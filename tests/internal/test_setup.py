@@ -19,6 +19,7 @@ from flext_observability import testing
 from flext_observability._internal import setup as _setup
 from flext_observability.logs import EntityLoggingHandler
 from flext_observability.models import (
+    Entity,
     FlextAlert,
     FlextHealthCheck,
     FlextLogEntry,
@@ -28,7 +29,6 @@ from flext_observability.models import (
     MetricType,
 )
 from flext_observability.sinks import MemorySink
-from flext_observability.sinks._base import Entity
 from flext_observability.testing import Capture
 
 

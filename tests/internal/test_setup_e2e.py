@@ -14,7 +14,7 @@ from opentelemetry import metrics, trace
 from _receivers import Rotel
 from flext_observability import testing
 from flext_observability._internal import setup as _setup
-from flext_observability._internal.handle import FlextObservability
+from flext_observability._internal.setup import FlextObservability
 from flext_observability.logs import EntityLoggingHandler
 from flext_observability.models import FlextLogEntry, FlextMetric, FlextTrace
 from flext_observability.sinks.memory import MemorySink

@@ -283,7 +283,7 @@ def test_unencodable_log_bodies_are_fixed() -> None:
     logger.emit(LogRecord(body={"n": 2**80, "s": "x\ud800", 3: [b"raw", None]}))  # type: ignore[dict-item]
     records = memory.get_finished_logs()
     assert [r.log_record.body for r in records] == [
-        "<_Unprintable object>",
+        "<_Unprintable object: repr() raised RuntimeError>",
         {"n": str(2**80), "s": "x\ufffd", "3": [b"raw", None]},
     ]
     assert encode_logs(records).SerializeToString()

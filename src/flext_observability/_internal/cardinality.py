@@ -1,4 +1,4 @@
-"""A cardinality limit for metric streams (RELIABILITY: 2000 series per instrument + overflow).
+"""A cardinality limit for metric streams (2000 series per instrument, then an overflow series).
 
 The OpenTelemetry metrics specification bounds each metric stream to a number of attribute sets
 (default 2000) and folds measurements for new attribute sets beyond it into one overflow series

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextvars
 import threading
-from datetime import datetime
 from typing import Any
 
 from opentelemetry import trace
@@ -26,44 +25,29 @@ from opentelemetry.sdk.trace.id_generator import IdGenerator, RandomIdGenerator
 from opentelemetry.trace import (
     NonRecordingSpan,
     SpanContext,
-    SpanKind,
     Status,
-    StatusCode,
     TraceFlags,
 )
 
+from flext_observability._internal.convert.severity import severity_of_level
+from flext_observability._internal.convert.trace import SPAN_KIND_OF, STATUS_CODE_OF
 from flext_observability._internal.pipeline import Pipeline
+from flext_observability._internal.time import datetime_to_ns
 from flext_observability.models import (
+    Entity,
     FlextAlert,
     FlextHealthCheck,
     FlextLogEntry,
     FlextMetric,
     FlextTrace,
-    LogLevel,
     MetricType,
 )
-from flext_observability.sinks._base import Entity
 
 __all__ = ["EmitIdGenerator", "Emitter", "log_attributes"]
 
 _FORCED_IDS: contextvars.ContextVar[tuple[int, int] | None] = contextvars.ContextVar(
     "flext_forced_ids", default=None
 )
-_KINDS = {
-    "internal": SpanKind.INTERNAL,
-    "server": SpanKind.SERVER,
-    "client": SpanKind.CLIENT,
-    "producer": SpanKind.PRODUCER,
-    "consumer": SpanKind.CONSUMER,
-}
-_STATUS = {"unset": StatusCode.UNSET, "ok": StatusCode.OK, "error": StatusCode.ERROR}
-_SEVERITY = {
-    LogLevel.DEBUG: (SeverityNumber.DEBUG, "DEBUG"),
-    LogLevel.INFO: (SeverityNumber.INFO, "INFO"),
-    LogLevel.WARNING: (SeverityNumber.WARN, "WARN"),
-    LogLevel.ERROR: (SeverityNumber.ERROR, "ERROR"),
-    LogLevel.CRITICAL: (SeverityNumber.FATAL, "FATAL"),
-}
 
 
 class EmitIdGenerator(IdGenerator):
@@ -105,10 +89,6 @@ def _sampled_context(trace_id: str, span_id: str, *, remote: bool) -> Context:
         trace_flags=TraceFlags(TraceFlags.SAMPLED),
     )
     return trace.set_span_in_context(NonRecordingSpan(span_context))
-
-
-def _ns(moment: datetime) -> int:
-    return int(moment.timestamp() * 1_000_000) * 1000
 
 
 class Emitter:
@@ -188,20 +168,22 @@ class Emitter:
             span = self._tracer.start_span(
                 entity.operation_name,
                 context=parent,
-                kind=_KINDS[entity.kind.value],
+                kind=SPAN_KIND_OF[entity.kind],
                 attributes=dict(entity.attributes),
-                start_time=_ns(entity.start_time),
+                start_time=datetime_to_ns(entity.start_time),
             )
         finally:
             _FORCED_IDS.reset(token)
         for key, value in entity.context.items():
             span.set_attribute(f"flext.context.{key}", value)
         for event in entity.events:
-            span.add_event(event.name, dict(event.attributes), timestamp=_ns(event.timestamp))
+            span.add_event(
+                event.name, dict(event.attributes), timestamp=datetime_to_ns(event.timestamp)
+            )
         if entity.status.value != "unset":
-            span.set_status(Status(_STATUS[entity.status.value], entity.status_message or None))
+            span.set_status(Status(STATUS_CODE_OF[entity.status], entity.status_message or None))
         end = entity.end_time or entity.start_time
-        span.end(end_time=_ns(end))
+        span.end(end_time=datetime_to_ns(end))
 
     def _log(self, entry: FlextLogEntry) -> None:
         if self._logger_provider is None:
@@ -213,12 +195,12 @@ class Emitter:
             else None
         )
         attributes = log_attributes(entry)
-        number, text = _SEVERITY[entry.level]
+        severity = severity_of_level(entry.level)
         record = LogRecord(
-            timestamp=_ns(entry.timestamp),
+            timestamp=datetime_to_ns(entry.timestamp),
             context=context,
-            severity_number=number,
-            severity_text=text,
+            severity_number=SeverityNumber(severity.number),
+            severity_text=severity.text,
             body=entry.message,
             attributes=attributes,
         )

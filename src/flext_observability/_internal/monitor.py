@@ -5,7 +5,7 @@ attribute dict, so a call costs one `start_span`, one context attach/detach, two
 `perf_counter_ns` reads, one `span.end()` and two metric recordings.
 
 Our own failures (a broken provider, a raising `__str__`) never reach the caller: they go to
-`report_internal_error`; only in strict mode are they re-raised, and never while the wrapped
+the internal-error guard; only in strict mode are they re-raised, and never while the wrapped
 function's own exception is in flight (that exception is always the one that propagates).
 """
 
@@ -23,7 +23,8 @@ from opentelemetry.context import Context
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 
-from flext_observability._internal.guard import is_strict, report_internal_error
+from flext_observability._internal.guard import guard
+from flext_observability._internal.text import safe_str
 
 __all__ = [
     "SCOPE",
@@ -35,12 +36,15 @@ __all__ = [
 ]
 
 SCOPE: Final = "flext_observability"
-"""Instrumentation scope name of our tracer and meter (SPEC §1)."""
+"""Instrumentation scope name of our tracer and meter (the package name)."""
 
 DURATION_NAME: Final = "flext.function.duration"
 CALLS_NAME: Final = "flext.function.calls"
 _MAX_ERROR_TYPES: Final = 64  # per function; beyond this the attribute dict is built per call
-_SITE = "monitor"
+_GUARD = guard("monitor")
+# While the wrapped function's own exception is in flight, ours is only reported, even in
+# strict mode: the user's exception is always the one that propagates.
+_QUIET_GUARD = guard("monitor", reraise=False)
 
 
 DURATION_BUCKETS = (
@@ -225,16 +229,12 @@ class CallSite:
 
     def start(self) -> Started:
         """Start the span (the caller makes `Started.context` current around the body)."""
-        try:
+        with _GUARD:
             span = self.telemetry().tracer.start_span(
                 self.span_name, kind=SpanKind.INTERNAL, attributes=self._span_attrs
             )
             return Started(span, trace.set_span_in_context(span), perf_counter_ns())
-        except Exception as exc:
-            if is_strict():
-                raise
-            report_internal_error(_SITE, exc)
-            return Started(trace.INVALID_SPAN, context_api.get_current(), 0, failed=True)
+        return Started(trace.INVALID_SPAN, context_api.get_current(), 0, failed=True)
 
     def finish(self, started: Started, exc: BaseException | None) -> None:
         """End the span and record both metrics; `exc` is what the call raised, if anything.
@@ -246,7 +246,7 @@ class CallSite:
         if started.failed:
             return
         elapsed = (perf_counter_ns() - started.start_ns) / 1e9
-        try:
+        with _QUIET_GUARD if isinstance(exc, Exception) else _GUARD:
             attrs = self._ok_attrs
             if isinstance(exc, Exception):
                 attrs = self._error_attrs_for(type(exc))
@@ -259,10 +259,6 @@ class CallSite:
             # measurement, so the two metrics always agree.
             if getattr(tel.duration, "_real_instrument", tel.duration) is not None:
                 tel.calls.add(attrs)
-        except Exception as internal:
-            if is_strict() and not isinstance(exc, Exception):
-                raise
-            report_internal_error(_SITE, internal)
 
     def _error_attrs_for(self, exc_type: type[BaseException]) -> dict[str, AttributeValue]:
         attrs = self._error_attrs.get(exc_type)
@@ -283,17 +279,9 @@ def _mark_error(span: trace.Span, exc: Exception, error_type: AttributeValue) ->
     Runs while the user's exception is in flight, so even in strict mode a failure here is only
     reported: the user's exception is always the one that propagates.
     """
-    try:
+    with _QUIET_GUARD:  # e.g. a raising __str__ loses only the event
         if span.is_recording():
             span.set_attribute("error.type", error_type)
-            span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {_safe_str(exc)}"))
+            message = safe_str(exc, fallback="<unprintable>")
+            span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {message}"))
             span.record_exception(exc)
-    except Exception as internal:  # noqa: BLE001 - e.g. a raising __str__ loses only the event
-        report_internal_error(_SITE, internal)
-
-
-def _safe_str(exc: BaseException) -> str:
-    try:
-        return str(exc)
-    except Exception:  # noqa: BLE001 - a raising __str__ must not escape
-        return "<unprintable>"

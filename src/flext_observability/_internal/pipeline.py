@@ -5,22 +5,56 @@ objects to entities in batches, redacts them, lets observers (the alert engine) 
 hands the batch to the sinks. A full queue drops the item and counts it per signal and reason,
 with one warning per interval. The pipeline is fork-aware: the child starts with an empty queue
 and a new worker, so parent data is never delivered twice.
+
+What each payload kind is, and becomes (`build_pipeline`):
+
+- `span` (a `ReadableSpan`) and `span_with_baggage` (the span and its parent's baggage): a trace;
+- `metrics` (`MetricsData`): one metric per data point;
+- `log` (a stdlib `LogRecord` and the OTel `Context` it was logged in, from the logging bridge):
+  a log entry, and the bridge's OTel twin of the record (`log_twin`, see `logs.py`);
+- `otel_log` (a `ReadWriteLogRecord` from the Logs API): a log entry;
+- `entity` (an entity the application emitted): itself.
 """
 
 from __future__ import annotations
 
 import collections
-import os
 import threading
 import time
-import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final, Literal, overload
 
-from flext_observability._internal.guard import is_strict, logger, report_internal_error
-from flext_observability.sinks._base import Entity, Sink
+from opentelemetry import trace
 
-__all__ = ["Converter", "Observer", "Pipeline"]
+from flext_observability._internal import fork
+from flext_observability._internal.convert.logs import log_record_to_entry
+from flext_observability._internal.convert.metrics import metrics_to_entities
+from flext_observability._internal.convert.stdlib import stdlib_record_to_entry
+from flext_observability._internal.convert.trace import span_to_trace
+from flext_observability._internal.guard import guard, logger
+from flext_observability.models import Entity, FlextLogEntry
+from flext_observability.sinks._base import Sink
+
+if TYPE_CHECKING:
+    import logging
+
+    from opentelemetry.context import Context
+    from opentelemetry.sdk._logs import ReadWriteLogRecord
+    from opentelemetry.sdk.metrics.export import MetricsData
+    from opentelemetry.sdk.trace import ReadableSpan
+
+__all__ = [
+    "SIGNAL_OF_KIND",
+    "Converter",
+    "LogTwin",
+    "Observer",
+    "PayloadKind",
+    "Pipeline",
+    "build_pipeline",
+]
+
+PayloadKind = Literal["span", "span_with_baggage", "metrics", "log", "otel_log", "entity"]
+"""What a queued payload is (the module docstring lists each kind's payload type)."""
 
 Converter = Callable[[Any], Iterable[Entity]]
 """Turns one queued payload into entities (runs on the worker)."""
@@ -28,13 +62,22 @@ Converter = Callable[[Any], Iterable[Entity]]
 Observer = Callable[[Sequence[Entity]], Sequence[Entity]]
 """Sees each converted batch; returns extra entities to deliver (e.g. alerts)."""
 
-SIGNAL_OF_KIND = {
+LogTwin = Callable[["logging.LogRecord", "Context", FlextLogEntry], None]
+"""Emits the OTel twin of a bridged stdlib record (on the worker; see `logs.py`)."""
+
+SIGNAL_OF_KIND: Final[dict[PayloadKind, str]] = {
     "span": "traces",
+    "span_with_baggage": "traces",
     "metrics": "metrics",
     "log": "logs",
     "otel_log": "logs",
     "entity": "entities",
 }
+"""The signal a payload kind's drops are counted under."""
+
+# The worker reports its failures and goes on, even in strict mode: it must never die.
+_OBSERVER = guard("pipeline.observer", reraise=False)
+_REDACT = guard("pipeline.redact", reraise=False)
 
 
 class _FlushMarker:
@@ -62,7 +105,7 @@ class Pipeline:
     def __init__(
         self,
         *,
-        converters: Mapping[str, Converter],
+        converters: Mapping[PayloadKind, Converter],
         sinks: Sequence[Sink] = (),
         redact: Callable[[Entity], Entity] | None = None,
         observers: Sequence[Observer] = (),
@@ -95,17 +138,12 @@ class Pipeline:
         self._closed = False
         self._shutdown_deadline: float | None = None
         self._reinit()
-        weak = weakref.WeakMethod(self._after_fork)
-
-        def _after_fork_in_child() -> None:
-            method = weak()
-            if method is not None:
-                method()
-
-        os.register_at_fork(after_in_child=_after_fork_in_child)
+        fork.register(self, after_in_child=self._after_fork)
 
     def _reinit(self) -> None:
-        self._queue: collections.deque[tuple[str, Any]] = collections.deque()
+        self._queue: collections.deque[tuple[PayloadKind | Literal["flush"], Any]] = (
+            collections.deque()
+        )
         self._wake = threading.Event()
         self._lock = threading.Lock()
         self._worker: threading.Thread | None = None
@@ -120,7 +158,21 @@ class Pipeline:
 
     # -- application thread ------------------------------------------------------------------
 
-    def submit(self, kind: str, payload: Any) -> bool:
+    @overload
+    def submit(self, kind: Literal["span"], payload: ReadableSpan) -> bool: ...
+    @overload
+    def submit(
+        self, kind: Literal["span_with_baggage"], payload: tuple[ReadableSpan, dict[str, str]]
+    ) -> bool: ...
+    @overload
+    def submit(self, kind: Literal["metrics"], payload: MetricsData) -> bool: ...
+    @overload
+    def submit(self, kind: Literal["log"], payload: tuple[logging.LogRecord, Context]) -> bool: ...
+    @overload
+    def submit(self, kind: Literal["otel_log"], payload: ReadWriteLogRecord) -> bool: ...
+    @overload
+    def submit(self, kind: Literal["entity"], payload: Entity) -> bool: ...
+    def submit(self, kind: PayloadKind, payload: object) -> bool:
         """Queue a payload for conversion; never blocks. Returns False when dropped."""
         queue = self._queue
         if self._stopping or len(queue) >= self.capacity:
@@ -131,9 +183,9 @@ class Pipeline:
             self._wake.set()
         return True
 
-    def count_drop(self, kind: str, reason: str, count: int = 1) -> None:
-        """Count dropped items of a payload kind (or signal); warn once per interval."""
-        signal = SIGNAL_OF_KIND.get(kind, kind)
+    def count_drop(self, kind: PayloadKind, reason: str, count: int = 1) -> None:
+        """Count dropped items of a payload kind (under its signal); warn once per interval."""
+        signal = SIGNAL_OF_KIND[kind]
         with self._lock:
             self._drops[signal, reason] += count
             now = self._clock()
@@ -215,11 +267,9 @@ class Pipeline:
         if now - self._last_tick < self._tick_interval:
             return
         self._last_tick = now
-        try:
+        extra: list[Entity] = []
+        with guard("pipeline.tick", reraise=False):  # the worker reports, never dies
             extra = list(self._tick())
-        except Exception as exc:  # noqa: BLE001 - the worker reports, never dies
-            report_internal_error("pipeline.tick", exc)
-            return
         if extra:
             self._deliver(self._apply_redaction(extra))
 
@@ -229,35 +279,32 @@ class Pipeline:
         while queue:
             if deadline is not None and self._clock() >= deadline:
                 return
-            batch: list[tuple[str, Any]] = []
+            batch: list[tuple[PayloadKind, Any]] = []
             markers: list[_FlushMarker] = []
             while queue and len(batch) < self._batch_size:
                 item = queue.popleft()
                 if isinstance(item[1], _FlushMarker):
                     markers.append(item[1])
                     break
-                batch.append(item)
+                batch.append(item)  # type: ignore[arg-type] # not a flush marker, see above
             self._process(batch)
             for marker in markers:
                 marker.done.set()
 
-    def _process(self, batch: list[tuple[str, Any]]) -> None:
+    def _process(self, batch: list[tuple[PayloadKind, Any]]) -> None:
         entities: list[Entity] = []
         for kind, payload in batch:
-            try:
+            with guard(f"pipeline.convert.{kind}", reraise=False):
                 entities.extend(self._converters[kind](payload))
-            except Exception as exc:  # noqa: BLE001 - the worker reports, never dies
-                report_internal_error(f"pipeline.convert.{kind}", exc)
-                self.count_drop(kind, "conversion_error")
+                continue
+            self.count_drop(kind, "conversion_error")
         if not entities:
             return
         entities = self._apply_redaction(entities)
         extra: list[Entity] = []
         for observer in self._observers:
-            try:
+            with _OBSERVER:
                 extra.extend(observer(entities))
-            except Exception as exc:  # noqa: BLE001 - the worker reports, never dies
-                report_internal_error("pipeline.observer", exc)
         if extra:
             entities.extend(self._apply_redaction(extra))
         self._deliver(entities)
@@ -268,21 +315,19 @@ class Pipeline:
             return entities
         out: list[Entity] = []
         for entity in entities:
-            try:
+            with _REDACT:
                 out.append(redact(entity))
-            except Exception as exc:  # noqa: BLE001 - the worker reports, never dies
-                # Never deliver an entity we could not scrub: drop it and count.
-                report_internal_error("pipeline.redact", exc)
-                self.count_drop("entity", "redaction_error")
+                continue
+            # Never deliver an entity we could not scrub: drop it and count.
+            self.count_drop("entity", "redaction_error")
         return out
 
     def _deliver(self, entities: Sequence[Entity]) -> None:
         for sink in self._sinks:
-            try:
+            with guard(f"sink.{type(sink).__name__}", reraise=False):
                 sink.write(entities)
-            except Exception as exc:  # noqa: BLE001 - the worker reports, never dies
-                report_internal_error(f"sink.{type(sink).__name__}", exc)
-                self.count_drop("entity", "sink_error", len(entities))
+                continue
+            self.count_drop("entity", "sink_error", len(entities))
         self._delivered += len(entities)
 
     # -- flush and shutdown ------------------------------------------------------------------
@@ -306,13 +351,10 @@ class Pipeline:
         ok = True
         for sink in self._sinks:
             remaining = None if deadline is None else max(0.0, deadline - self._clock())
-            try:
-                ok = sink.flush(remaining) and ok
-            except Exception as exc:
-                if is_strict():
-                    raise
-                report_internal_error(f"sink.{type(sink).__name__}.flush", exc)
-                ok = False
+            flushed = False
+            with guard(f"sink.{type(sink).__name__}.flush"):
+                flushed = sink.flush(remaining)
+            ok = flushed and ok
         return ok
 
     def shutdown(self, timeout: float | None = None) -> bool:
@@ -336,8 +378,65 @@ class Pipeline:
         self._closed = True
         for sink in self._sinks:
             remaining = None if deadline is None else max(0.0, deadline - self._clock())
-            try:
+            with guard(f"sink.{type(sink).__name__}.close", reraise=False):  # close every sink
                 sink.close(remaining)
-            except Exception as exc:  # noqa: BLE001 - closing must finish for every sink
-                report_internal_error(f"sink.{type(sink).__name__}.close", exc)
         return finished and not left
+
+
+def _log_converter(service_name: str | None, log_twin: LogTwin | None) -> Converter:
+    """A bridged stdlib record becomes a log entry in the span context it was logged in."""
+
+    def convert(payload: tuple[logging.LogRecord, Context]) -> list[Entity]:
+        record, context = payload
+        span_context = trace.get_current_span(context).get_span_context()
+        entry = stdlib_record_to_entry(
+            record,
+            trace_id=span_context.trace_id,
+            span_id=span_context.span_id,
+            service_name=service_name,
+        )
+        if log_twin is not None:
+            log_twin(record, context, entry)
+        return [entry]
+
+    return convert
+
+
+def build_pipeline(
+    *,
+    sinks: Sequence[Sink] = (),
+    redact: Callable[[Entity], Entity] | None = None,
+    observers: Sequence[Observer] = (),
+    service_name: str | None = None,
+    log_twin: LogTwin | None = None,
+    capacity: int = 8192,
+    batch_size: int = 512,
+    schedule_delay: float = 0.5,
+    tick: Callable[[], Iterable[Entity]] | None = None,
+) -> Pipeline:
+    """Build a pipeline that converts every payload kind our components queue."""
+    pipeline_ref: list[Pipeline] = []
+
+    def skipped_point(_name: str, _exc: BaseException) -> None:
+        pipeline_ref[0].count_drop("metrics", "conversion_error")
+
+    converters: dict[PayloadKind, Converter] = {
+        "span": lambda span: [span_to_trace(span)],
+        "span_with_baggage": lambda item: [span_to_trace(item[0], context=item[1])],
+        "metrics": lambda data: metrics_to_entities(data, on_skip=skipped_point),
+        "log": _log_converter(service_name, log_twin),
+        "otel_log": lambda record: [log_record_to_entry(record)],
+        "entity": lambda entity: [entity],
+    }
+    pipeline = Pipeline(
+        converters=converters,
+        sinks=sinks,
+        redact=redact,
+        observers=observers,
+        capacity=capacity,
+        batch_size=batch_size,
+        schedule_delay=schedule_delay,
+        tick=tick,
+    )
+    pipeline_ref.append(pipeline)
+    return pipeline

@@ -1,4 +1,8 @@
-"""`setup()`: the only place providers are built (SPEC §6), and the module-level shortcuts.
+"""`setup()`, the `FlextObservability` handle it returns, and the module-level shortcuts.
+
+`setup()` resolves the settings and has `wiring.build` assemble the system; the handle owns it
+from then on (emit, force_flush, shutdown with one shared deadline). The module-level `emit`,
+`force_flush` and `shutdown` act on the active handle.
 
 `setup()` is idempotent: while a setup is active, calling it again returns the same handle (and
 says once if the new settings differ). When a TracerProvider, MeterProvider or LoggerProvider
@@ -9,21 +13,162 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import os
 import sys
 import threading
-from collections.abc import Sequence
-from typing import Any
+import time
+from collections.abc import Callable, Sequence
+from types import TracebackType
+from typing import Any, Self
 
+from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.trace import TracerProvider
+
+from flext_observability._internal import fork
 from flext_observability._internal import wiring as _wiring
-from flext_observability._internal.guard import logger, set_strict
-from flext_observability._internal.handle import FlextObservability
+from flext_observability._internal.guard import guard, logger, set_strict
+from flext_observability._internal.pipeline import Pipeline
+from flext_observability._internal.wiring import System
+from flext_observability.health import HealthRegistry
+from flext_observability.models import Entity
 from flext_observability.result import FlextResult
 from flext_observability.rules import Rule
+from flext_observability.rules._alerts import Alerts
 from flext_observability.settings import FlextObservabilitySettings
-from flext_observability.sinks._base import Entity, Sink
+from flext_observability.sinks._base import Sink
+from flext_observability.sinks.store import SQLiteStore
 
-__all__ = ["active", "emit", "force_flush", "setup", "shutdown"]
+__all__ = ["FlextObservability", "active", "emit", "force_flush", "setup", "shutdown"]
+
+
+def _start_daemon(fn: Callable[[], object]) -> Callable[[float | None], bool]:
+    """Run `fn` on a daemon thread; return a waiter that says whether it finished in time.
+
+    The SDK's own flush/shutdown calls ignore or stretch their timeouts (an OTLP export to a
+    black-holed collector can block ~10 s per signal); a daemon thread lets us keep our deadline
+    and still let the process exit.
+    """
+    done = threading.Event()
+    outcome: list[bool] = []
+
+    def target() -> None:
+        try:
+            with guard("shutdown", reraise=False):  # shutdown must go on
+                outcome.append(fn() is not False)
+                return
+            outcome.append(False)
+        finally:
+            done.set()
+
+    threading.Thread(target=target, name="flext-observability-deadline", daemon=True).start()
+    return lambda timeout: done.wait(timeout) and all(outcome)
+
+
+class FlextObservability:
+    """The live system `setup()` built: providers, entity pipeline, store, health and alerts.
+
+    Use `emit()` to record entities, `health` to register checks, `alerts` for the alert engine,
+    `force_flush(timeout)` and `shutdown(timeout)` (idempotent; one shared deadline), or the
+    handle as a context manager.
+    """
+
+    def __init__(self, system: System) -> None:
+        """Wrap what `wiring.build` assembled; `setup()` is the only caller."""
+        self.settings: FlextObservabilitySettings = system.settings
+        self.pipeline: Pipeline = system.pipeline
+        self.tracer_provider: TracerProvider | None = system.tracer_provider
+        self.meter_provider: MeterProvider | None = system.meter_provider
+        self.logger_provider: LoggerProvider | None = system.logger_provider
+        self.health: HealthRegistry = system.health
+        self.alerts: Alerts = system.alerts
+        self.store: SQLiteStore | None = system.store
+        self._owns_providers = system.owns_providers
+        self._emitter = system.emitter
+        self._cleanups = system.cleanups
+        self._shutdown_lock = threading.Lock()
+        self._is_shutdown = False
+
+    @property
+    def is_shutdown(self) -> bool:
+        """Whether `shutdown()` has run; afterwards every call is a cheap no-op."""
+        return self._is_shutdown
+
+    def emit(self, entity: Entity | FlextResult[Any]) -> bool:
+        """Record an entity (or a successful `FlextResult` of one) in the live pipeline.
+
+        Returns False when nothing was recorded (after shutdown, or a failed result); never
+        raises outside strict mode.
+        """
+        if self._is_shutdown:
+            return False
+        with guard("emit"):
+            if isinstance(entity, FlextResult):
+                if entity.is_failure:
+                    return False
+                self._emitter.emit(entity.value)
+            else:
+                self._emitter.emit(entity)
+            return True
+        return False
+
+    def _providers(self) -> list[Any]:
+        return [
+            p
+            for p in (self.tracer_provider, self.meter_provider, self.logger_provider)
+            if p is not None
+        ]
+
+    def force_flush(self, timeout: float | None = None) -> bool:
+        """Export and deliver everything recorded so far; False if `timeout` expired first."""
+        if self._is_shutdown:
+            return True
+        deadline = None if timeout is None else time.monotonic() + timeout
+
+        def remaining() -> float | None:
+            return None if deadline is None else max(0.0, deadline - time.monotonic())
+
+        waiters = [_start_daemon(p.force_flush) for p in self._providers()]
+        ok = all([wait(remaining()) for wait in waiters])  # noqa: C419 - wait for every one
+        # Spans/metrics/logs flushed above are now in the pipeline's queue.
+        return self.pipeline.flush(remaining()) and ok
+
+    def shutdown(self, timeout: float | None = None) -> bool:
+        """Flush and stop everything within one deadline (default: the configured one)."""
+        with self._shutdown_lock:
+            if self._is_shutdown:
+                return True
+            self._is_shutdown = True
+        total = self.settings.shutdown_timeout_ms / 1000 if timeout is None else timeout
+        deadline = time.monotonic() + total
+
+        def remaining() -> float:
+            return max(0.0, deadline - time.monotonic())
+
+        # Everything stops in parallel against one deadline: our cleanups (health scheduler,
+        # probe server, logging handler) and the providers (their final metric collection lands
+        # in the pipeline; exporters may block on the network). The pipeline drains into the
+        # sinks once the providers are done, or when only a reserve of the deadline is left.
+        reserve = min(1.0, 0.3 * total)
+        waiters = [_start_daemon(cleanup) for cleanup in self._cleanups]
+        stop = "shutdown" if self._owns_providers else "force_flush"
+        waiters += [_start_daemon(getattr(p, stop)) for p in self._providers()]
+        providers_ok = all([wait(max(0.0, remaining() - reserve)) for wait in waiters])  # noqa: C419
+        pipeline_ok = self.pipeline.shutdown(remaining())
+        return providers_ok and pipeline_ok
+
+    def __enter__(self) -> Self:
+        """Return the handle itself."""
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Shut down within the configured deadline."""
+        self.shutdown()
+
 
 _lock = threading.RLock()
 _active: FlextObservability | None = None
@@ -63,7 +208,7 @@ def setup(
                 )
             return _active
         set_strict(resolved.strict)
-        handle = _wiring.build(resolved, sinks=sinks, rules=rules)
+        handle = FlextObservability(_wiring.build(resolved, sinks=sinks, rules=rules))
         _active = handle
         _register_exit_hooks()
         return handle
@@ -128,7 +273,7 @@ def _register_exit_hooks() -> None:
         return
     _atexit_registered = True
     atexit.register(_atexit_shutdown)
-    os.register_at_fork(after_in_child=_after_fork_in_child)
+    fork.register(after_in_child=_after_fork_in_child)
 
 
 def _reset_for_tests() -> None:

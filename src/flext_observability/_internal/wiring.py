@@ -1,37 +1,41 @@
-"""Builds the whole system from settings; called only by `setup()`.
+"""Builds the whole system from settings, OpenTelemetry side included; called only by `setup()`.
 
 The order: entity side first (redactor, store, notifiers, alert engine, pipeline), then the
 three providers with their standard exporters and our components, then the logging bridge,
-health checks, probe server and our own metrics.
+health checks, probe server and our own metrics. When a provider was already set by someone
+else, our components attach to it instead.
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from opentelemetry._logs import LogRecord, SeverityNumber
+from opentelemetry import metrics, trace
+from opentelemetry._logs import LogRecord, SeverityNumber, get_logger_provider, set_logger_provider
 from opentelemetry.instrumentation.utils import suppress_instrumentation
+from opentelemetry.metrics import CallbackOptions, Observation
 from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
 from flext_observability._internal import cardinality
-from flext_observability._internal.emit import Emitter
-from flext_observability._internal.entity_pipeline import build_pipeline
+from flext_observability._internal import providers as _providers
+from flext_observability._internal.convert.severity import severity_of_alert
+from flext_observability._internal.emit import EmitIdGenerator, Emitter
 from flext_observability._internal.export_health import (
     ExportTracker,
+    TrackedLogExporter,
+    TrackedMetricExporter,
+    TrackedSpanExporter,
 )
 from flext_observability._internal.guard import logger
-from flext_observability._internal.handle import FlextObservability
-from flext_observability._internal.pipeline import Pipeline
-from flext_observability._internal.wiring_otel import (
-    add_log_exporters,
-    build_logger_provider,
-    build_meter_provider,
-    build_tracer_provider,
-    install_logging_handler,
-    register_own_metrics,
-)
+from flext_observability._internal.pipeline import Pipeline, build_pipeline
 from flext_observability.exceptions import ConfigurationError
 from flext_observability.health import (
     HealthRegistry,
@@ -41,10 +45,20 @@ from flext_observability.health import (
     store_writable_check,
 )
 from flext_observability.logs import (
+    BridgeDrainProcessor,
     EntityLogRecordProcessor,
+    install_logging_handler,
+    log_twin,
 )
-from flext_observability.models import AlertSeverity, FlextAlert, FlextHealthCheck
+from flext_observability.models import Entity, FlextAlert, FlextHealthCheck
+from flext_observability.processors import EntitySpanProcessor
+from flext_observability.readers import EntityMetricReader
 from flext_observability.redaction import Redactor
+from flext_observability.redaction._exporters import (
+    RedactingLogRecordExporter,
+    RedactingMetricExporter,
+    RedactingSpanExporter,
+)
 from flext_observability.rules import (
     AlertEngine,
     AlertRule,
@@ -54,19 +68,13 @@ from flext_observability.rules import (
 )
 from flext_observability.rules._alerts import Alerts
 from flext_observability.settings import FlextObservabilitySettings
-from flext_observability.sinks._base import Entity, Sink
+from flext_observability.sinks._base import Sink
 from flext_observability.sinks.store import SQLiteStore
 from flext_observability.sinks.webhook import WebhookSink
 
-__all__ = ["build"]
+__all__ = ["ALERT_LOGGER", "System", "build"]
 
 
-_ALERT_SEVERITY = {
-    AlertSeverity.INFO: SeverityNumber.INFO,
-    AlertSeverity.WARNING: SeverityNumber.WARN,
-    AlertSeverity.ERROR: SeverityNumber.ERROR,
-    AlertSeverity.CRITICAL: SeverityNumber.FATAL,
-}
 ALERT_LOGGER = "flext_observability.alerts"
 
 
@@ -94,7 +102,7 @@ def _alert_logger(provider: LoggerProvider | None) -> Callable[[Sequence[Entity]
             otel_logger.emit(
                 LogRecord(
                     event_name="flext.alert",
-                    severity_number=_ALERT_SEVERITY[alert.severity],
+                    severity_number=SeverityNumber(severity_of_alert(alert.severity).number),
                     severity_text=alert.severity.value.upper(),
                     body=alert.message,
                     attributes=attributes,
@@ -168,7 +176,7 @@ def _entity_side(
         observers=[observe] if settings.alerts_enabled else [],
         tick=tick if settings.alerts_enabled else None,
         service_name=settings.service_name,
-        log_provider=log_provider,
+        log_twin=log_twin(log_provider) if log_provider is not None else None,
         capacity=settings.queue_size,
         batch_size=settings.batch_size,
     )
@@ -197,10 +205,169 @@ def _health(
     return registry
 
 
+# -- the OpenTelemetry side: providers, exporters, our metrics ----------------------------
+
+_BUILT: weakref.WeakSet[object] = weakref.WeakSet()
+"""Providers an earlier setup() built (OpenTelemetry lets a process set each global once)."""
+
+
+def note_attach(kind: str, existing: object) -> None:
+    if existing in _BUILT:
+        logger.warning(
+            "flext-observability: setup() after shutdown() reuses the %s of the first setup "
+            "(OpenTelemetry sets global providers once per process); its exporters stay shut "
+            "down, entities still flow",
+            kind,
+        )
+    else:
+        logger.info("flext-observability: attaching to the %s that is already set", kind)
+
+
+def build_tracer_provider(
+    settings: FlextObservabilitySettings,
+    pipeline: Pipeline,
+    tracker: ExportTracker,
+    redactor: Redactor,
+) -> tuple[TracerProvider, bool]:
+    existing = trace.get_tracer_provider()
+    if isinstance(existing, TracerProvider):
+        note_attach("TracerProvider", existing)
+        existing.add_span_processor(EntitySpanProcessor(pipeline))
+        return existing, False
+    provider = TracerProvider(
+        resource=_providers.build_resource(settings),
+        sampler=_providers.build_sampler(settings),
+        span_limits=_providers.build_span_limits(settings),
+        id_generator=EmitIdGenerator(),
+        shutdown_on_exit=False,
+    )
+    for exporter in _providers.build_span_exporters(settings):
+        wrapped = TrackedSpanExporter(RedactingSpanExporter(exporter, redactor=redactor), tracker)
+        provider.add_span_processor(BatchSpanProcessor(wrapped))
+    provider.add_span_processor(EntitySpanProcessor(pipeline))
+    trace.set_tracer_provider(provider)
+    _BUILT.add(provider)
+    return provider, True
+
+
+def build_meter_provider(
+    settings: FlextObservabilitySettings,
+    pipeline: Pipeline,
+    tracker: ExportTracker,
+    redactor: Redactor,
+) -> tuple[MeterProvider, bool]:
+    entity_reader = EntityMetricReader(
+        pipeline, interval_s=settings.metric_export_interval_ms / 1000
+    )
+    existing = metrics.get_meter_provider()
+    if isinstance(existing, MeterProvider):
+        note_attach("MeterProvider", existing)
+        existing.add_metric_reader(entity_reader)
+        return existing, False
+
+    def wrap(exporter: Any) -> Any:
+        return TrackedMetricExporter(RedactingMetricExporter(exporter, redactor=redactor), tracker)
+
+    readers = [*_providers.build_metric_readers(settings, wrap), entity_reader]
+    provider = MeterProvider(
+        resource=_providers.build_resource(settings),
+        metric_readers=readers,
+        shutdown_on_exit=False,
+    )
+    metrics.set_meter_provider(provider)
+    _BUILT.add(provider)
+    return provider, True
+
+
+def build_logger_provider(settings: FlextObservabilitySettings) -> tuple[LoggerProvider, bool]:
+    existing = get_logger_provider()
+    if isinstance(existing, LoggerProvider):
+        note_attach("LoggerProvider", existing)
+        return existing, False
+    provider = LoggerProvider(resource=_providers.build_resource(settings), shutdown_on_exit=False)
+    set_logger_provider(provider)
+    _BUILT.add(provider)
+    return provider, True
+
+
+def add_log_exporters(
+    settings: FlextObservabilitySettings,
+    provider: LoggerProvider,
+    pipeline: Pipeline,
+    tracker: ExportTracker,
+    redactor: Redactor,
+) -> None:
+    """Add the pipeline drain first, then the exporting processors (`BridgeDrainProcessor`)."""
+    drain_timeout = settings.shutdown_timeout_ms / 1000 / 2
+    provider.add_log_record_processor(
+        BridgeDrainProcessor(pipeline, shutdown_timeout=drain_timeout)
+    )
+    for exporter in _providers.build_log_exporters(settings):
+        wrapped = TrackedLogExporter(
+            RedactingLogRecordExporter(exporter, redactor=redactor), tracker
+        )
+        provider.add_log_record_processor(BatchLogRecordProcessor(wrapped))
+
+
+def register_own_metrics(
+    meter_provider: MeterProvider, pipeline: Pipeline, health: HealthRegistry
+) -> None:
+    meter = meter_provider.get_meter("flext_observability")
+
+    def dropped(_options: CallbackOptions) -> list[Observation]:
+        return [
+            Observation(count, {"signal": signal, "reason": reason})
+            for (signal, reason), count in pipeline.dropped.items()
+        ]
+
+    def queue_size(_options: CallbackOptions) -> list[Observation]:
+        return [Observation(pipeline.stats()["queue_size"])]
+
+    def health_status(_options: CallbackOptions) -> list[Observation]:
+        return [Observation(value, attrs) for value, attrs in health.gauge_points()]
+
+    meter.create_observable_counter(
+        "flext.observability.dropped",
+        callbacks=[dropped],
+        unit="{item}",
+        description="Telemetry items dropped by flext-observability, by signal and reason.",
+    )
+    meter.create_observable_gauge(
+        "flext.observability.queue.size",
+        callbacks=[queue_size],
+        unit="{item}",
+        description="Items waiting in the entity pipeline's queue.",
+    )
+    meter.create_observable_gauge(
+        "flext.health.status",
+        callbacks=[health_status],
+        description="Health check status: 1 healthy, 0.5 degraded, 0 unhealthy, -1 unknown.",
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class System:
+    """Every component `build` assembled; `setup()` wraps it in the `FlextObservability` handle."""
+
+    settings: FlextObservabilitySettings
+    pipeline: Pipeline
+    tracer_provider: TracerProvider | None
+    meter_provider: MeterProvider | None
+    logger_provider: LoggerProvider | None
+    owns_providers: bool
+    """Whether the three providers are ours to shut down (else they are only flushed)."""
+    emitter: Emitter
+    health: HealthRegistry
+    alerts: Alerts
+    store: SQLiteStore | None
+    cleanups: list[Callable[[], object]]
+    """What stops at shutdown besides the providers and the pipeline (scheduler, server, ...)."""
+
+
 def build(
     settings: FlextObservabilitySettings, *, sinks: Sequence[Sink], rules: Sequence[Rule]
-) -> FlextObservability:
-    """Build every component from `settings` and return the handle."""
+) -> System:
+    """Build every component from `settings`."""
     redactor = Redactor(
         enabled=settings.redaction_enabled,
         extra_patterns=settings.redaction_extra_patterns,
@@ -228,7 +395,7 @@ def build(
         if owns_logs:
             add_log_exporters(settings, log_provider, pipeline, tracker, redactor)
         log_provider.add_log_record_processor(EntityLogRecordProcessor(pipeline))
-        cleanups.append(install_logging_handler(settings, pipeline))
+        cleanups.append(install_logging_handler(pipeline, settings.log_level))
     health = _health(settings, pipeline, store, tracker)
     if settings.health_enabled:
         health.start()
@@ -258,7 +425,7 @@ def build(
         meter=meter_provider.get_meter("flext_observability.emit") if meter_provider else None,
         logger_provider=log_provider,
     )
-    return FlextObservability(
+    return System(
         settings=settings,
         pipeline=pipeline,
         tracer_provider=tracer_provider,

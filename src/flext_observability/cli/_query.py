@@ -1,6 +1,6 @@
 """The store query commands: `summary`, `traces`, `logs`, `metrics`, `alerts`, `health`.
 
-`--json` prints one entity per line, exactly the SPEC model's JSON (`model_dump_json`).
+`--json` prints one entity per line, exactly the entity model's JSON (`model_dump_json`).
 """
 
 from __future__ import annotations
@@ -18,13 +18,13 @@ from flext_observability.cli._format import (
     short_time,
 )
 from flext_observability.models import (
+    Entity,
     FlextAlert,
     FlextHealthCheck,
     FlextLogEntry,
     FlextMetric,
     FlextTrace,
 )
-from flext_observability.sinks._base import Entity
 from flext_observability.sinks.store import SQLiteStore
 
 __all__ = ["QUERY_COMMANDS", "add_query_arguments"]

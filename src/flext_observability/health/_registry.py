@@ -21,13 +21,12 @@ edge from `gauge_points()`.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
-import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
+from flext_observability._internal import fork
 from flext_observability._internal.guard import guard
 from flext_observability.health._builtin import (
     export_health_check,
@@ -59,8 +58,6 @@ __all__ = [
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-_REGISTRIES: weakref.WeakSet[HealthRegistry] = weakref.WeakSet()
 
 
 class HealthRegistry:
@@ -96,7 +93,7 @@ class HealthRegistry:
         self._specs: dict[str, CheckSpec] = {}
         self._restart_in_child = False
         self._reset_state()
-        _REGISTRIES.add(self)
+        fork.register(self, after_in_child=self._after_fork_in_child)
 
     def _reset_state(self) -> None:
         self._lock = threading.Lock()
@@ -375,12 +372,3 @@ class HealthRegistry:
         return [
             (status_value(result.status), {"check": name}) for name, result in self.latest().items()
         ]
-
-
-def _after_fork_in_child() -> None:
-    for registry in list(_REGISTRIES):
-        registry._after_fork_in_child()  # noqa: SLF001 - the module owns its registries
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)

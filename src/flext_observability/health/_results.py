@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from flext_observability._internal.text import safe_str
 from flext_observability.models._events import FlextHealthCheck
 from flext_observability.models._types import HealthStatus
 from flext_observability.result import FlextResult
@@ -39,15 +40,6 @@ def status_value(status: HealthStatus) -> float:
     return STATUS_VALUES[status]
 
 
-def _safe_text(value: object) -> str:
-    try:
-        text = value if isinstance(value, str) else str(value)
-    except Exception:  # noqa: BLE001 - a raising __str__ must not escape a health check
-        return "<unprintable>"
-    # A lone surrogate would poison JSON encoding downstream; replace it here, once.
-    return _truncate(text.encode("utf-8", "replace").decode("utf-8"))
-
-
 def _truncate(text: str) -> str:
     return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 3] + "..."
 
@@ -60,9 +52,9 @@ def describe_exception(exc: BaseException) -> str:
     """
     name = type(exc).__name__
     if isinstance(exc, OSError) and exc.strerror:
-        detail = _safe_text(exc.strerror)
+        detail = _truncate(safe_str(exc.strerror, fallback="<unprintable>"))
     else:
-        detail = _safe_text(exc)
+        detail = _truncate(safe_str(exc, fallback="<unprintable>"))
     return _truncate(f"{name}: {detail}") if detail else name
 
 
@@ -147,7 +139,7 @@ def _normalize(
         return _build(
             name,
             HealthStatus.UNHEALTHY,
-            _safe_text(outcome.error),
+            _truncate(safe_str(outcome.error, fallback="<unprintable>")),
             duration_ms=duration_ms,
             service_name=service_name,
         )
@@ -158,7 +150,10 @@ def _normalize(
     elif outcome is None:
         status = HealthStatus.HEALTHY
     elif isinstance(outcome, tuple) and len(outcome) == 2:  # noqa: PLR2004 - (status, message)
-        status, message = _parse_status(outcome[0]), _safe_text(outcome[1])
+        status, message = (
+            _parse_status(outcome[0]),
+            _truncate(safe_str(outcome[1], fallback="<unprintable>")),
+        )
     else:
         status = _parse_status(outcome)
     if status is None:

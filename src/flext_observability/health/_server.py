@@ -15,17 +15,16 @@ from __future__ import annotations
 
 import hmac
 import json
-import os
 import socket
 import socketserver
 import sys
 import threading
 import time
-import weakref
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from flext_observability._internal import fork
 from flext_observability._internal.guard import guard, report_internal_error
 from flext_observability.exceptions import ConfigurationError
 from flext_observability.health._registry import HealthRegistry
@@ -35,7 +34,6 @@ __all__ = ["ProbeServer"]
 
 _MAX_MESSAGE = 256
 _REQUEST_TIMEOUT = 5.0  # seconds a client may take to send its request
-_SERVERS: weakref.WeakSet[ProbeServer] = weakref.WeakSet()
 
 
 class _Server(ThreadingHTTPServer):
@@ -160,7 +158,7 @@ class ProbeServer:
         self._lock = threading.Lock()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
-        _SERVERS.add(self)
+        fork.register(self, after_in_child=self._after_fork_in_child)
 
     def __repr__(self) -> str:
         """Describe the server without its token."""
@@ -281,12 +279,3 @@ class ProbeServer:
         if server is not None:
             with guard("server.fork"):
                 server.socket.close()
-
-
-def _after_fork_in_child() -> None:
-    for probe in list(_SERVERS):
-        probe._after_fork_in_child()  # noqa: SLF001 - the module owns its servers
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)

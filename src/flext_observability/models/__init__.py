@@ -1,4 +1,4 @@
-"""The five telemetry entities and their enums (SPEC §3).
+"""The five telemetry entities and their enums.
 
 Frozen pydantic v2 models that forbid unknown fields; no OpenTelemetry imports. Every entity
 round-trips exactly through JSON: `type(e).model_validate_json(e.model_dump_json()) == e`.

@@ -39,7 +39,7 @@ class FlextEntity(Frozen):
 
 
 def describe_validation_error(exc: BaseException, phrase: str) -> str:
-    """Turn a validation error into one sentence that contains a documented SPEC phrase.
+    """Turn a validation error into one sentence that starts with the documented error phrase.
 
     Our own validators already start their message with the phrase ("Invalid metric name: ...");
     other errors (wrong types, unknown fields) are prefixed with `phrase` and the field path.

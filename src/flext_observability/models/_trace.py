@@ -9,6 +9,7 @@ from typing import Any, Self
 
 from pydantic import Field, field_validator, model_validator
 
+from flext_observability._internal.text import safe_str
 from flext_observability.models._base import FlextEntity, Frozen, build, rebuild
 from flext_observability.models._sources import new_span_id, new_trace_id, utc_now
 from flext_observability.models._types import (
@@ -193,18 +194,11 @@ class FlextTrace(FlextEntity):
         return build(FlextTrace, data, "Invalid trace")
 
 
-def _safe_str(error: BaseException) -> str:
-    try:
-        return str(error)
-    except Exception:  # noqa: BLE001 - a raising __str__ must not escape
-        return ""
-
-
 def error_text(error: BaseException | str) -> str:
     """Describe an error as `Type: message` without ever raising."""
     if isinstance(error, str):
         return error
-    text = _safe_str(error)
+    text = safe_str(error, fallback="")
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
@@ -221,7 +215,7 @@ def _exception_event(error: BaseException | str, at: datetime) -> SpanEvent:
         # OTel semantic conventions (and the SDK's record_exception): the message is str(exc).
         attrs = {
             "exception.type": _qualified_name(type(error)),
-            "exception.message": _safe_str(error),
+            "exception.message": safe_str(error, fallback=""),
             "exception.stacktrace": "".join(traceback.format_exception(error)),
         }
     return SpanEvent(name="exception", timestamp=at, attributes=attrs)

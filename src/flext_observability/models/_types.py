@@ -1,6 +1,6 @@
 """Enums and annotated field types shared by the entity models (pure; no OpenTelemetry).
 
-Validators raise `ValueError` whose message starts with the documented SPEC phrase
+Validators raise `ValueError` whose message starts with the documented error phrase
 ("Invalid metric name: ...") so the simple API can surface it unchanged.
 """
 
@@ -13,6 +13,8 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator
+
+from flext_observability._internal.text import shown
 
 __all__ = [
     "AlertSeverity",
@@ -27,13 +29,12 @@ __all__ = [
     "UtcDatetime",
     "check_hex_id",
     "normalize_enum",
-    "safe_repr",
     "utc",
 ]
 
 
 class MetricType(StrEnum):
-    """How a metric data point aggregates (OTel Sum/Gauge/Histogram mapping in SPEC §3)."""
+    """How a metric data point aggregates (an OTel Sum, Gauge or Histogram)."""
 
     COUNTER = "counter"
     GAUGE = "gauge"
@@ -122,18 +123,9 @@ def normalize_enum(
         if key in enum._value2member_map_:
             return enum(key)
     allowed = ", ".join(m.value for m in enum)
-    shown = safe_repr(value)
-    msg = f"{phrase}: expected one of {allowed}, got {shown}"
+    text = shown(value)
+    msg = f"{phrase}: expected one of {allowed}, got {text}"
     raise ValueError(msg)
-
-
-def safe_repr(value: object, limit: int = 60) -> str:
-    """Return a short repr of `value`, never raising (user objects may have a bad __repr__)."""
-    try:
-        text = repr(value)
-    except Exception:  # noqa: BLE001 - user objects may have a raising __repr__
-        text = f"<{type(value).__name__}>"
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def level_before(value: object) -> object:
@@ -213,7 +205,7 @@ def check_hex_id(value: str | None, length: int, what: str, phrase: str) -> str 
     if value is None:
         return None
     if len(value) != length or not _HEX.fullmatch(value):
-        msg = f"{phrase}: {what} must be {length} lowercase hex digits, got {safe_repr(value)}"
+        msg = f"{phrase}: {what} must be {length} lowercase hex digits, got {shown(value)}"
         raise ValueError(msg)
     if value.strip("0") == "":
         msg = f"{phrase}: {what} must not be all zeros"

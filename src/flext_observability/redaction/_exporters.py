@@ -29,7 +29,8 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.trace import Status
 
-from flext_observability._internal.guard import is_strict, report_internal_error
+from flext_observability._internal.guard import guard
+from flext_observability._internal.text import fix_surrogates
 from flext_observability.redaction import Redactor
 from flext_observability.redaction._otel_data import (
     bounded,
@@ -41,7 +42,6 @@ from flext_observability.redaction._otel_data import (
     redact_links,
     shallow_copy,
 )
-from flext_observability.redaction._rules import fix_surrogates
 
 __all__ = ["RedactingLogRecordExporter", "RedactingMetricExporter", "RedactingSpanExporter"]
 
@@ -175,12 +175,10 @@ class RedactingMetricExporter(MetricExporter):
         self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any
     ) -> MetricExportResult:
         """Redact every data point and export the result."""
-        try:
+        data = None
+        with guard("redaction.export.metrics"):
             data = self._metrics_data(metrics_data)
-        except Exception as exc:
-            if is_strict():
-                raise
-            report_internal_error("redaction.export.metrics", exc)
+        if data is None:
             return MetricExportResult.FAILURE
         return self._exporter.export(data, timeout_millis=timeout_millis, **kwargs)
 

@@ -16,9 +16,9 @@ from opentelemetry.sdk.trace import Event
 from opentelemetry.sdk.util import BoundedList
 from opentelemetry.trace import Link
 
-from flext_observability._internal.guard import is_strict, report_internal_error
+from flext_observability._internal.guard import guard
+from flext_observability._internal.text import fix_surrogates, safe_repr
 from flext_observability.redaction import MARKER, Redactor
-from flext_observability.redaction._rules import fix_surrogates
 
 __all__ = [
     "bounded",
@@ -36,7 +36,6 @@ T = TypeVar("T")
 _INT64_MIN = -(2**63)
 _INT64_MAX = 2**63 - 1
 _MAX_DEPTH = 8
-_MAX_REPR = 1000
 _PLAIN = frozenset({bool, float, bytes})
 
 
@@ -45,23 +44,16 @@ def each(items: Sequence[T], fn: Callable[[T], T], site: str) -> list[T] | None:
 
     Returns None only if the batch itself cannot be iterated (the caller reports failure).
     """
-    try:
-        iterator = list(items)
-    except Exception as exc:
-        if is_strict():
-            raise
-        report_internal_error(site, exc)
-        return None
-    out: list[T] = []
-    for item in iterator:
-        try:
-            out.append(fn(item))
-        except Exception as exc:
+    site_guard = guard(site)
+    with site_guard:
+        batch = list(items)
+        out: list[T] = []
+        for item in batch:
             # Never export what could not be scrubbed; one bad item must not sink the batch.
-            if is_strict():
-                raise
-            report_internal_error(site, exc)
-    return out
+            with site_guard:
+                out.append(fn(item))
+        return out
+    return None
 
 
 def redact_attrs(
@@ -139,7 +131,7 @@ def redact_any(redactor: Redactor, key: str | None, value: Any, depth: int) -> A
 
 def _container(redactor: Redactor, value: Any, depth: int) -> Any:
     if depth >= _MAX_DEPTH:
-        return redactor.redact_text(_safe_repr(value))
+        return redactor.redact_text(safe_repr(value))
     if isinstance(value, Mapping):
         out: dict[str, Any] = {}
         changed = False
@@ -154,15 +146,7 @@ def _container(redactor: Redactor, value: Any, depth: int) -> Any:
         if all(new is old for new, old in zip(items, value)):  # noqa: B905 - same length
             return value
         return items
-    return redactor.redact_text(_safe_repr(value))
-
-
-def _safe_repr(value: object) -> str:
-    try:
-        text = repr(value)
-    except Exception:  # noqa: BLE001 - user objects may raise anything from __repr__
-        return f"<{type(value).__qualname__} object>"
-    return fix_surrogates(text[:_MAX_REPR])
+    return redactor.redact_text(safe_repr(value))
 
 
 def shallow_copy(record: Any) -> Any:

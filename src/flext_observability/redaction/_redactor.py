@@ -1,4 +1,4 @@
-"""Secret and PII scrubbing, on by default (RELIABILITY "Security"); pure, no OpenTelemetry.
+"""Secret and PII scrubbing, on by default; pure, no OpenTelemetry.
 
 A `Redactor` applies three rules, in this order of precedence:
 
@@ -24,7 +24,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
 
-from flext_observability._internal.guard import is_strict, report_internal_error
+from flext_observability._internal.guard import guard
+from flext_observability._internal.text import fix_surrogates
 from flext_observability.exceptions import ConfigurationError
 from flext_observability.models import Entity
 from flext_observability.redaction._entity import mask_entity, redact_entity_fields
@@ -32,7 +33,6 @@ from flext_observability.redaction._rules import (
     MARKER,
     URL_MARKER,
     URL_SENSITIVE_QUERY_KEYS,
-    fix_surrogates,
     is_sensitive_key,
     might_hold_secret,
 )
@@ -51,6 +51,12 @@ _MAX_PASSES = 4
 _MAX_DEPTH = 8
 """Nesting depth of sequences and mappings scanned exactly; anything deeper is replaced
 wholesale, so a pathological input can neither recurse without bound nor slip through."""
+# Scrubbing never raises and fails closed: a failure gives the fully masked value.
+_TEXT = guard("redaction.text")
+_URL = guard("redaction.url")
+_VALUE = guard("redaction.value")
+_ATTRIBUTES = guard("redaction.attributes")
+_ENTITY = guard("redaction.entity")
 
 
 class Redactor:
@@ -117,10 +123,9 @@ class Redactor:
         """Return `text` with every secret found in it replaced (see the module docstring)."""
         if not self._enabled or type(text) is not str:
             return text
-        try:
+        with _TEXT:
             return self._cached_scan(text)
-        except Exception as exc:  # noqa: BLE001 - scrubbing never raises; fails closed
-            return _failed("redaction.text", exc, MARKER)
+        return MARKER  # scrubbing fails closed
 
     def _cached_scan(self, text: str) -> str:
         """`_scan`, remembered for short strings (may raise: callers fail closed)."""
@@ -148,10 +153,9 @@ class Redactor:
         """
         if not self._enabled or type(url) is not str:
             return url
-        try:
+        with _URL:
             return redact_url(fix_surrogates(url), self.is_sensitive)
-        except Exception as exc:  # noqa: BLE001 - scrubbing never raises; fails closed
-            return _failed("redaction.url", exc, URL_MARKER)
+        return URL_MARKER
 
     def _scan(self, text: str) -> str:
         text = fix_surrogates(text)
@@ -180,20 +184,18 @@ class Redactor:
         """
         if not self._enabled:
             return value
-        try:
+        with _VALUE:
             return self._value(key, value, 0)
-        except Exception as exc:  # noqa: BLE001 - scrubbing never raises; fails closed
-            return _failed("redaction.value", exc, MARKER)
+        return MARKER
 
     def redact_attributes(self, attributes: Mapping[str, Any]) -> dict[str, Any]:
         """Return a new dict with every value redacted by `redact_value`."""
         if not self._enabled:
             return dict(attributes)
-        try:
+        with _ATTRIBUTES:
             changed = self._mapping(attributes, 0)
             return dict(attributes) if changed is None else changed
-        except Exception as exc:  # noqa: BLE001 - scrubbing never raises; fails closed
-            return _failed("redaction.attributes", exc, dict.fromkeys(attributes, MARKER))
+        return dict.fromkeys(attributes, MARKER)
 
     def redact_changed(self, attributes: Mapping[str, Any]) -> dict[str, Any] | None:
         """Return the redacted copy of `attributes`, or None when nothing had to change.
@@ -203,10 +205,9 @@ class Redactor:
         """
         if not self._enabled:
             return None
-        try:
+        with _ATTRIBUTES:
             return self._mapping(attributes, 0)
-        except Exception as exc:  # noqa: BLE001 - scrubbing never raises; fails closed
-            return _failed("redaction.attributes", exc, dict.fromkeys(attributes, MARKER))
+        return dict.fromkeys(attributes, MARKER)
 
     def _value(self, key: str | None, value: Any, depth: int) -> Any:  # noqa: PLR0911 - one return per value kind
         if key is not None and value is not None and self.is_sensitive(key):
@@ -268,13 +269,9 @@ class Redactor:
         """
         if not self._enabled:
             return entity
-        try:
+        with _ENTITY:
             return redact_entity_fields(entity, self.redact_text, self.redact_changed)
-        except Exception as exc:
-            if is_strict():
-                raise
-            report_internal_error("redaction.entity", exc)
-            return mask_entity(entity)
+        return mask_entity(entity)
 
 
 def _compile(pattern: object) -> re.Pattern[str]:
@@ -299,14 +296,3 @@ def _allow_key(key: object) -> str:
             f"redaction_allow: expected attribute key strings, got {type(key).__name__}"
         )
     return key.lower()
-
-
-_T = TypeVar("_T")
-
-
-def _failed(site: str, exc: Exception, fallback: _T) -> _T:
-    """Report an internal error and return the fully masked `fallback` (strict: re-raise)."""
-    if is_strict():
-        raise exc
-    report_internal_error(site, exc)
-    return fallback

@@ -24,7 +24,6 @@ __all__ = [
     "SCAN_SOURCE",
     "URL_MARKER",
     "URL_SENSITIVE_QUERY_KEYS",
-    "fix_surrogates",
     "is_sensitive_key",
     "luhn_ok",
     "might_hold_secret",
@@ -49,7 +48,6 @@ _KEY = re.compile(
 _CAMEL_ACRONYM = re.compile(r"([A-Z]+)([A-Z][a-z])")
 _CAMEL = re.compile(r"([a-z0-9])([A-Z])")
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
-_SURROGATES = re.compile("[\ud800-\udfff]")
 _CARD_DIGITS_MIN = 13
 _CARD_DIGITS_MAX = 19
 
@@ -78,13 +76,6 @@ def luhn_ok(digits: str) -> bool:
                 value -= 9
         total += value
     return total % 10 == 0
-
-
-def fix_surrogates(text: str) -> str:
-    """Replace lone surrogates (which UTF-8, JSON and protobuf reject) with U+FFFD."""
-    if text.isascii():
-        return text
-    return _SURROGATES.sub("\ufffd", text)
 
 
 # -- the text scanner ------------------------------------------------------------------------

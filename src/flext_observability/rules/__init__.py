@@ -1,4 +1,4 @@
-"""In-process alert rules (SPEC §10): rule kinds, the engine, and the rules-file loader.
+"""In-process alert rules: rule kinds, the engine, and the rules-file loader.
 
 Pure Python, no OpenTelemetry. The pipeline worker feeds the engine with batches of entities
 (`AlertEngine.observe`) and, periodically, with the time (`AlertEngine.evaluate`); both return

@@ -10,8 +10,8 @@ import math
 from collections.abc import Mapping
 from typing import NoReturn
 
+from flext_observability._internal.text import shown
 from flext_observability.exceptions import RuleFieldError
-from flext_observability.models._types import safe_repr
 
 __all__ = [
     "check_choice",
@@ -51,7 +51,7 @@ def check_number(
     """Return `value` as a finite float within the bounds (an int when `integer`)."""
     expected = _bound_text(minimum, maximum, min_exclusive=min_exclusive, integer=integer)
     if isinstance(value, bool) or not isinstance(value, int | float):
-        fail(rule, field, f"expected {expected}, got {safe_repr(value)}")
+        fail(rule, field, f"expected {expected}, got {shown(value)}")
     number = float(value)
     bad = (
         not math.isfinite(number)
@@ -60,7 +60,7 @@ def check_number(
         or (maximum is not None and number > maximum)
     )
     if bad:
-        fail(rule, field, f"expected {expected}, got {safe_repr(value)}")
+        fail(rule, field, f"expected {expected}, got {shown(value)}")
     return number
 
 
@@ -68,25 +68,25 @@ def check_choice(rule: str, field: str, value: object, allowed: tuple[str, ...])
     """Return `value` lowercased when it is one of `allowed` (case-insensitive)."""
     if isinstance(value, str) and value.strip().lower() in allowed:
         return value.strip().lower()
-    fail(rule, field, f"expected one of {', '.join(allowed)}, got {safe_repr(value)}")
+    fail(rule, field, f"expected one of {', '.join(allowed)}, got {shown(value)}")
 
 
 def check_pattern(rule: str, field: str, value: object) -> str:
     """Return a non-empty name filter (`*`, `?` and `[...]` globs allowed)."""
     if not isinstance(value, str) or not value.strip():
-        fail(rule, field, f"expected a non-empty name or glob pattern, got {safe_repr(value)}")
+        fail(rule, field, f"expected a non-empty name or glob pattern, got {shown(value)}")
     return value
 
 
 def check_str_map(rule: str, field: str, value: object) -> dict[str, str]:
     """Return a copy of a string-to-string table (the rule's `labels`)."""
     if not isinstance(value, Mapping):
-        fail(rule, field, f"expected a table of strings, got {safe_repr(value)}")
+        fail(rule, field, f"expected a table of strings, got {shown(value)}")
     result: dict[str, str] = {}
     for key, item in value.items():  # pyright: ignore[reportUnknownVariableType]
         if not isinstance(key, str) or not key or not isinstance(item, str):
-            shown = safe_repr({key: item})
-            fail(rule, field, f"expected non-empty string keys and string values, got {shown}")
+            text = shown({key: item})
+            fail(rule, field, f"expected non-empty string keys and string values, got {text}")
         result[key] = item
     return result
 
@@ -94,11 +94,11 @@ def check_str_map(rule: str, field: str, value: object) -> dict[str, str]:
 def check_tag_map(rule: str, field: str, value: object) -> dict[str, str | int | float | bool]:
     """Return a copy of a tag filter: string keys, scalar values (compared as strings)."""
     if not isinstance(value, Mapping):
-        fail(rule, field, f"expected a table of tag values, got {safe_repr(value)}")
+        fail(rule, field, f"expected a table of tag values, got {shown(value)}")
     result: dict[str, str | int | float | bool] = {}
     for key, item in value.items():  # pyright: ignore[reportUnknownVariableType]
         if not isinstance(key, str) or not key or not isinstance(item, str | int | float | bool):
-            shown = safe_repr({key: item})
-            fail(rule, field, f"expected string keys and string/number/bool values, got {shown}")
+            text = shown({key: item})
+            fail(rule, field, f"expected string keys and string/number/bool values, got {text}")
         result[key] = item
     return result

@@ -21,16 +21,15 @@ except in strict mode.
 from __future__ import annotations
 
 import math
-import os
 import threading
 import time
-import weakref
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
-from flext_observability._internal.guard import is_strict, report_internal_error
+from flext_observability._internal import fork
+from flext_observability._internal.guard import Guard, guard
 from flext_observability.exceptions import ConfigurationError
-from flext_observability.models import AlertStatus, FlextAlert
+from flext_observability.models import AlertStatus, Entity, FlextAlert
 from flext_observability.models._base import rebuild
 from flext_observability.result import FlextResult
 from flext_observability.rules._kinds import AlertRule
@@ -42,7 +41,6 @@ from flext_observability.rules._state import (
     make_evaluator,
 )
 from flext_observability.rules._windows import NOT_HOLDING, Finding, GroupKey
-from flext_observability.sinks._base import Entity
 
 __all__ = ["DEFAULT_MAX_GROUPS", "DEFAULT_MAX_SAMPLES", "AlertEngine"]
 
@@ -51,7 +49,12 @@ DEFAULT_MAX_SAMPLES = 10_000
 DEFAULT_MAX_GROUPS = 100
 """Series, loggers or checks one rule tracks at most; new ones beyond are ignored."""
 
-_engines: weakref.WeakSet[AlertEngine] = weakref.WeakSet()
+_ENGINE_GUARD = guard("alert engine")
+
+
+def _rule_guard(rule: AlertRule) -> Guard[None]:
+    """The guard of one rule: its failures are counted under its name."""
+    return guard(f"alert rule {rule.name!r}")
 
 
 class AlertEngine:
@@ -95,7 +98,7 @@ class AlertEngine:
         self._outbox: list[FlextAlert] = []
         for rule in rules:
             self.add_rule(rule)
-        _engines.add(self)
+        fork.register(self, after_in_child=self._after_fork)
 
     # -- rules ---------------------------------------------------------------------------------
 
@@ -136,11 +139,13 @@ class AlertEngine:
             for entity in entities:
                 by_type.setdefault(type(entity), []).append(entity)
             for evaluator in self._evaluators.values():
-                for entity in by_type.get(accepted_type(evaluator.rule), ()):
-                    try:
+                accepted = by_type.get(accepted_type(evaluator.rule), ())
+                if not accepted:
+                    continue
+                rule_guard = _rule_guard(evaluator.rule)  # a rule never breaks the worker
+                for entity in accepted:
+                    with rule_guard:
                         evaluator.ingest(entity, now)
-                    except Exception as exc:  # noqa: BLE001 - a rule never breaks the worker
-                        self._report(evaluator.rule, exc)
             return self._evaluate(now)
 
     def evaluate(self, now: float | None = None) -> list[FlextAlert]:
@@ -150,24 +155,15 @@ class AlertEngine:
 
     def _evaluate(self, now: float) -> list[FlextAlert]:
         out, self._outbox = self._outbox, []
-        try:
+        with _ENGINE_GUARD:
             self._expire_silences(now, out)
-        except Exception as exc:  # noqa: BLE001 - reported; strict mode re-raises in _report
-            self._report(None, exc)
         for name, evaluator in self._evaluators.items():
-            try:
+            with _rule_guard(evaluator.rule):  # one rule's failure never stops the others
                 findings = evaluator.findings(now)
                 tracks = self._tracks[name]
                 for key in [*findings, *(key for key in tracks if key not in findings)]:
                     self._step(evaluator.rule, key, findings.get(key, NOT_HOLDING), now, out)
-            except Exception as exc:  # noqa: BLE001 - one rule's failure never stops the others
-                self._report(evaluator.rule, exc)
         return out
-
-    def _report(self, rule: AlertRule | None, exc: Exception) -> None:
-        if is_strict():
-            raise exc
-        report_internal_error(f"alert rule {rule.name!r}" if rule else "alert engine", exc)
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -321,12 +317,3 @@ class AlertEngine:
         self._outbox.clear()
         for rule in rules:
             self.add_rule(rule)
-
-
-def _reset_after_fork() -> None:
-    for engine in list(_engines):
-        engine._after_fork()  # noqa: SLF001 - module-private fork hook
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_reset_after_fork)

@@ -25,8 +25,8 @@ from dataclasses import MISSING, Field, fields
 from pathlib import Path
 from typing import Any
 
+from flext_observability._internal.text import shown
 from flext_observability.exceptions import ConfigurationError, RuleFieldError
-from flext_observability.models._types import safe_repr
 from flext_observability.rules._kinds import (
     AbsenceRule,
     AlertRule,
@@ -72,7 +72,7 @@ def parse_duration(value: object) -> float:
             return float(value)
     elif isinstance(value, str) and (match := _DURATION.match(value)):
         return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
-    raise ValueError(f"expected {_DURATION_HELP}, got {safe_repr(value)}")
+    raise ValueError(f"expected {_DURATION_HELP}, got {shown(value)}")
 
 
 def load_rules_file(path: str | Path) -> list[AlertRule]:
@@ -106,7 +106,7 @@ def rules_from_mapping(data: Mapping[str, Any], origin: str) -> list[AlertRule]:
     """Build rules from a parsed table holding `rules = [...]`; `origin` prefixes errors."""
     if not isinstance(data, Mapping):
         raise ConfigurationError(
-            f"{origin}: expected a table with a 'rules' array, got {safe_repr(data)}"
+            f"{origin}: expected a table with a 'rules' array, got {shown(data)}"
         )
     unknown = sorted(set(data) - {"rules"})
     if unknown:
@@ -114,7 +114,7 @@ def rules_from_mapping(data: Mapping[str, Any], origin: str) -> list[AlertRule]:
     entries = data.get("rules", [])
     if not isinstance(entries, list):
         raise ConfigurationError(
-            f"{origin}: field 'rules': expected an array of tables, got {safe_repr(entries)}"
+            f"{origin}: field 'rules': expected an array of tables, got {shown(entries)}"
         )
     rules: list[AlertRule] = []
     seen: set[str] = set()
@@ -131,8 +131,8 @@ def rules_from_mapping(data: Mapping[str, Any], origin: str) -> list[AlertRule]:
 
 def _build_rule(entry: object, origin: str, index: int) -> AlertRule:
     if not isinstance(entry, Mapping):
-        shown = safe_repr(entry)
-        raise ConfigurationError(f"{origin}: rule #{index}: expected a table, got {shown}")
+        text = shown(entry)
+        raise ConfigurationError(f"{origin}: rule #{index}: expected a table, got {text}")
     name = entry.get("name")
     who = f"rule {name!r}" if isinstance(name, str) and name.strip() else f"rule #{index}"
     prefix = f"{origin}: {who}"
@@ -161,7 +161,7 @@ def _rule_class(entry: Mapping[str, Any], prefix: str) -> type[AlertRule]:
         raise _field_error(prefix, "name", "required")
     kind = entry.get("kind")
     if kind not in _KINDS:
-        problem = f"expected one of {', '.join(_KINDS)}, got {safe_repr(kind)}"
+        problem = f"expected one of {', '.join(_KINDS)}, got {shown(kind)}"
         raise _field_error(prefix, "kind", problem)
     allowed = _COMMON | _KEYS[kind]
     for key in entry:

@@ -1,4 +1,4 @@
-"""The six alert rule kinds (SPEC §10): frozen, keyword-only dataclasses validated on creation.
+"""The six alert rule kinds: frozen, keyword-only dataclasses validated on creation.
 
 Durations are seconds (`for_s`, `cooldown_s`, `escalate_after_s`, `window_s`, `duration_s`); the
 rules file spells them `for`, `cooldown`, `escalate_after`, `window`, `duration` and also accepts
@@ -18,8 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar, NoReturn
 
+from flext_observability._internal.text import shown
 from flext_observability.exceptions import RuleFieldError
-from flext_observability.models._types import AlertSeverity, LogLevel, safe_repr
+from flext_observability.models._types import AlertSeverity, LogLevel
 from flext_observability.rules._checks import (
     check_choice,
     check_number,
@@ -74,7 +75,7 @@ class AlertRule:
     def __post_init__(self) -> None:
         """Validate and normalise every field; raise `RuleFieldError` naming rule and field."""
         if not isinstance(self.name, str) or not self.name.strip():
-            fail(safe_repr(self.name), "name", f"expected a non-empty string, got {self.name!r}")
+            fail(shown(self.name), "name", f"expected a non-empty string, got {self.name!r}")
         self._set("severity", check_choice(self.name, "severity", self.severity, _SEVERITIES))
         self._set("for_s", self._seconds("for_s", self.for_s))
         self._set("cooldown_s", self._seconds("cooldown_s", self.cooldown_s))
@@ -131,7 +132,7 @@ class ThresholdRule(AlertRule):
         self._set("metric", check_pattern(self.name, "metric", self.metric))
         self._set("tags", check_tag_map(self.name, "tags", self.tags))
         if self.op not in COMPARATORS:
-            self._fail("op", f"expected one of {', '.join(COMPARATORS)}, got {safe_repr(self.op)}")
+            self._fail("op", f"expected one of {', '.join(COMPARATORS)}, got {shown(self.op)}")
         self._set("threshold", check_number(self.name, "threshold", self.threshold))
 
 

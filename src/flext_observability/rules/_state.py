@@ -9,6 +9,7 @@ from typing import Protocol
 
 from flext_observability.exceptions import ConfigurationError
 from flext_observability.models import (
+    Entity,
     FlextHealthCheck,
     FlextLogEntry,
     FlextMetric,
@@ -37,7 +38,6 @@ from flext_observability.rules._windows import (
     is_glob,
     matches,
 )
-from flext_observability.sinks._base import Entity
 
 __all__ = ["KNOWN_RULES", "Evaluator", "accepted_type", "check_capacity", "make_evaluator"]
 

@@ -17,9 +17,8 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import NamedTuple
 
-from flext_observability.models import FlextLogEntry, FlextTrace, LogLevel, TraceStatus
+from flext_observability.models import Entity, FlextLogEntry, FlextTrace, LogLevel, TraceStatus
 from flext_observability.rules._kinds import ErrorRatioRule, LatencyRule, LogRateRule
-from flext_observability.sinks._base import Entity
 
 __all__ = [
     "NO_GROUP",

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from flext_observability._internal.exports import publish
-from flext_observability.sinks._base import Entity, Sink
+from flext_observability.models import Entity
+from flext_observability.sinks._base import Sink
 from flext_observability.sinks.callback import CallbackSink
 from flext_observability.sinks.memory import MemorySink
 from flext_observability.sinks.store import STORE_KINDS, SQLiteStore

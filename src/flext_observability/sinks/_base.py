@@ -10,17 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
-from flext_observability.models import (
-    FlextAlert,
-    FlextHealthCheck,
-    FlextLogEntry,
-    FlextMetric,
-    FlextTrace,
-)
+from flext_observability.models import Entity
 
-__all__ = ["Entity", "Sink"]
-
-Entity = FlextMetric | FlextTrace | FlextAlert | FlextHealthCheck | FlextLogEntry
+__all__ = ["Sink"]
 
 
 @runtime_checkable

@@ -23,10 +23,11 @@ import sqlite3
 from datetime import datetime
 from typing import Literal
 
+from flext_observability._internal.time import datetime_to_ns
 from flext_observability.exceptions import StoreError
+from flext_observability.models import Entity
 from flext_observability.models._types import LogLevel, level_before, normalize_enum
-from flext_observability.sinks._base import Entity
-from flext_observability.sinks._store_schema import TABLES, Table, to_ns
+from flext_observability.sinks._store_schema import TABLES, Table
 
 __all__ = ["Order", "OrderBy", "build_query", "decode_rows"]
 
@@ -92,10 +93,10 @@ def build_query(  # noqa: C901, PLR0912 - one branch per documented filter
     params: list[object] = []
     if since is not None:
         where.append("timestamp >= ?")
-        params.append(to_ns(since))
+        params.append(datetime_to_ns(since))
     if until is not None:
         where.append("timestamp < ?")
-        params.append(to_ns(until))
+        params.append(datetime_to_ns(until))
     if trace_id is not None:
         if not table.has_trace_id:
             raise _not_applicable("trace_id", table, "has_trace_id")

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from flext_observability._internal.time import datetime_to_ns
 from flext_observability.models import (
+    Entity,
     FlextAlert,
     FlextHealthCheck,
     FlextLogEntry,
@@ -29,7 +30,6 @@ from flext_observability.models._types import (
     LogLevel,
     TraceStatus,
 )
-from flext_observability.sinks._base import Entity
 
 __all__ = [
     "KINDS",
@@ -39,20 +39,11 @@ __all__ = [
     "create_schema_sql",
     "table_for",
     "table_for_entity",
-    "to_ns",
 ]
 
 SCHEMA_VERSION = 1
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ERROR_SEVERITIES = frozenset({AlertSeverity.ERROR, AlertSeverity.CRITICAL})
-
-
-def to_ns(value: datetime) -> int:
-    """Return `value` as UTC epoch nanoseconds (naive input is taken as UTC)."""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return (value - _EPOCH) // timedelta(microseconds=1) * 1000
 
 
 _LOG_RANK = {member: rank for rank, member in enumerate(LogLevel)}
@@ -93,7 +84,7 @@ class Table:
     def row(self, entity: Entity) -> tuple[object, ...]:
         """Return the INSERT parameters for `entity`."""
         name, is_error, *extra = self.values(entity)
-        common = (entity.id, to_ns(entity.timestamp), entity.service_name, name, is_error)
+        common = (entity.id, datetime_to_ns(entity.timestamp), entity.service_name, name, is_error)
         return (*common, entity.model_dump_json(), *extra)
 
 

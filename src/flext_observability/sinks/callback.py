@@ -5,13 +5,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Sequence
 
-from flext_observability._internal.guard import is_strict, report_internal_error
+from flext_observability._internal.guard import guard
 from flext_observability.exceptions import ConfigurationError
-from flext_observability.sinks._base import Entity
+from flext_observability.models import Entity
 
 __all__ = ["CallbackSink"]
 
-_SITE = "sinks.callback"
+_GUARD = guard("sinks.callback")
 
 
 class CallbackSink:
@@ -58,14 +58,13 @@ class CallbackSink:
         for entity in entities:
             if self._kinds is not None and not isinstance(entity, self._kinds):
                 continue
-            try:
-                self._fn(entity)
-            except Exception as exc:
-                with self._lock:
-                    self._errors += 1
-                if is_strict():
+            with _GUARD:
+                try:
+                    self._fn(entity)
+                except Exception:
+                    with self._lock:
+                        self._errors += 1
                     raise
-                report_internal_error(_SITE, exc)
 
     def flush(self, timeout: float | None = None) -> bool:  # noqa: ARG002 - protocol signature
         """Return True: calls are synchronous."""

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import TypeVar
 
 from flext_observability.exceptions import ConfigurationError
-from flext_observability.sinks._base import Entity
+from flext_observability.models import Entity
 
 __all__ = ["MemorySink"]
 

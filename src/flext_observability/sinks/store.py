@@ -30,12 +30,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Self
 
+from flext_observability._internal import fork
 from flext_observability._internal.guard import guard, logger
 from flext_observability.exceptions import ConfigurationError, StoreError
-from flext_observability.models import FlextTrace
+from flext_observability.models import Entity, FlextTrace
 from flext_observability.sinks import _store_db as db
-from flext_observability.sinks import _store_fork
-from flext_observability.sinks._base import Entity
 from flext_observability.sinks._store_query import Order, OrderBy, build_query, decode_rows
 from flext_observability.sinks._store_schema import KINDS, TABLES, table_for, table_for_entity
 
@@ -111,7 +110,12 @@ class SQLiteStore:
         self._writes_since_maintenance = 0
         self._last_maintenance = clock()
         self._last_warning: float | None = None
-        _store_fork.track(self)
+        fork.register(
+            self,
+            before=self._fork_prepare,
+            after_in_parent=self._fork_parent,
+            after_in_child=self._fork_child,
+        )
         if readonly:
             self._conn = db.open_reader(self.path, lock_timeout=self._lock_timeout)
 
@@ -232,7 +236,7 @@ class SQLiteStore:
                         self._conn.execute("PRAGMA optimize")
                     self._conn.close()
             self._conn = None
-        _store_fork.untrack(self)
+        fork.unregister(self)
 
     def __enter__(self) -> Self:
         """Return the store; `with` closes it."""

@@ -1,4 +1,4 @@
-"""`WebhookSink`: POST every `FlextAlert` it receives to a webhook URL (SPEC §10).
+"""`WebhookSink`: POST every `FlextAlert` it receives to a webhook URL.
 
 Each notification is one `POST` with `Content-Type: application/json` whose body is exactly
 `alert.model_dump_json()`; the alert engine sends one when an alert becomes active, escalates and
@@ -30,15 +30,14 @@ import os
 import random
 import threading
 import time
-import weakref
 from collections import Counter, deque
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Final
 
-from flext_observability._internal.guard import is_strict, report_internal_error
-from flext_observability.models import FlextAlert
-from flext_observability.sinks._base import Entity
+from flext_observability._internal import fork
+from flext_observability._internal.guard import guard
+from flext_observability.models import Entity, FlextAlert
 from flext_observability.sinks._webhook_http import (
     Outcome,
     Target,
@@ -56,7 +55,6 @@ DEFAULT_CLOSE_TIMEOUT: Final = 5.0
 """Seconds `close(None)` waits, the documented default shutdown deadline."""
 
 logger = logging.getLogger("flext_observability.webhook")
-_TRACKED: weakref.WeakSet[WebhookSink] = weakref.WeakSet()
 
 
 class WebhookSink:
@@ -116,7 +114,7 @@ class WebhookSink:
         self._rand = rand
         self._closed = False
         self._reset_runtime()
-        _TRACKED.add(self)
+        fork.register(self, after_in_child=self._reset_runtime)
 
     def _reset_runtime(self) -> None:
         # Everything a forked child must not inherit: locks, queue, thread, counts.
@@ -164,7 +162,7 @@ class WebhookSink:
 
     def write(self, entities: Sequence[Entity]) -> None:
         """Queue every `FlextAlert` in `entities` for sending; never blocks or raises."""
-        try:
+        with guard(_SITE):
             self._check_fork()
             alerts = [e for e in entities if isinstance(e, FlextAlert)]
             if not alerts:
@@ -188,10 +186,6 @@ class WebhookSink:
                     f"alert webhook {self._target.masked}: queue full ({self._queue_size}); "
                     f"dropped {full} notification(s)"
                 )
-        except Exception as exc:
-            if is_strict():
-                raise
-            report_internal_error(_SITE, exc)
 
     def _ensure_thread(self) -> None:
         if self._thread is None:
@@ -238,7 +232,7 @@ class WebhookSink:
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(max(deadline - time.monotonic(), 0.0))
-        _TRACKED.discard(self)
+        fork.unregister(self)
 
     def _interruptible_sleep(self, seconds: float) -> None:
         self._stop.wait(seconds)
@@ -251,11 +245,9 @@ class WebhookSink:
                 if self._stop.is_set():
                     return
                 alert = self._queue.popleft()
-            try:
+            reason: str | None = "error"
+            with guard(_SITE, reraise=False):  # the sender thread must survive
                 reason = self._deliver(alert)
-            except Exception as exc:  # noqa: BLE001 - the sender thread must survive
-                report_internal_error(_SITE, exc)
-                reason = "error"
             with self._cond:
                 if reason is None:
                     self._sent += 1
@@ -312,11 +304,3 @@ class WebhookSink:
         if suppressed:
             message += f" ({suppressed} similar warning(s) suppressed)"
         logger.warning("%s", self._target.scrub(message))
-
-
-def _after_fork_in_child() -> None:
-    for sink in list(_TRACKED):
-        sink._reset_runtime()  # noqa: SLF001 - our own fork hook
-
-
-os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -24,7 +24,8 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import NonRecordingSpan, SpanContext
 
 from _convert_strategies import attribute_maps, attribute_values
-from flext_observability._internal.convert.logs import level_from_severity, log_record_to_entry
+from flext_observability._internal.convert.logs import log_record_to_entry
+from flext_observability._internal.convert.severity import level_from_severity
 from flext_observability.models import ExceptionInfo, FlextLogEntry
 
 T0 = 1_700_000_000_000_000_000

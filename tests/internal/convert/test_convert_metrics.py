@@ -25,7 +25,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
 from flext_observability._internal.convert.metrics import metrics_to_entities
-from flext_observability._internal.convert.sanitize import ns_to_datetime
+from flext_observability._internal.time import ns_to_datetime
 from flext_observability.models import FlextMetric
 from flext_observability.testing import DeterministicIds
 

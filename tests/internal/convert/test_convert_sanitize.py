@@ -13,17 +13,19 @@ from hypothesis import given, settings
 
 from _convert_strategies import Colour, Raising, attribute_maps, attribute_values, hostile_text
 from flext_observability._internal.convert.sanitize import (
+    jsonish,
+    sanitize_attributes,
+    sanitize_value,
+)
+from flext_observability._internal.text import (
     MAX_REPR_LENGTH,
     MAX_STRING_LENGTH,
     TRUNCATED_MARK,
     clean_str,
-    jsonish,
-    ns_to_datetime,
     safe_repr,
     safe_str,
-    sanitize_attributes,
-    sanitize_value,
 )
+from flext_observability._internal.time import ns_to_datetime
 from flext_observability.models import FlextLogEntry
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -14,10 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from _convert_strategies import Raising, attribute_values, hostile_text
+from flext_observability._internal.convert.severity import level_from_levelno
 from flext_observability._internal.convert.stdlib import (
     exception_info,
     exception_type_name,
-    level_from_levelno,
     stdlib_record_to_entry,
 )
 from flext_observability.models import ExceptionInfo, FlextLogEntry

@@ -23,8 +23,8 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode
 
 from _convert_strategies import attribute_maps, hostile_text
-from flext_observability._internal.convert.sanitize import ns_to_datetime
 from flext_observability._internal.convert.trace import UNNAMED_OPERATION, span_to_trace
+from flext_observability._internal.time import ns_to_datetime
 from flext_observability.models import FlextTrace
 
 T0 = 1_700_000_000_000_000_000  # 2023-11-14T22:13:20Z in Unix nanoseconds

@@ -23,55 +23,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from opentelemetry._logs import SeverityNumber
 from opentelemetry.sdk._logs import ReadableLogRecord, ReadWriteLogRecord
 
 from flext_observability._internal.convert.sanitize import (
-    MAX_STRING_LENGTH,
     jsonish,
-    ns_to_datetime,
-    safe_str,
     sanitize_attributes,
     sanitize_value,
 )
+from flext_observability._internal.convert.severity import level_from_severity
 from flext_observability._internal.convert.stdlib import exception_info, hex_ids, trusted_log_entry
 from flext_observability._internal.convert.trace import resource_service_name, scope_name
+from flext_observability._internal.text import MAX_STRING_LENGTH, safe_str
+from flext_observability._internal.time import ns_to_datetime
 from flext_observability.models._log import ExceptionInfo, FlextLogEntry
-from flext_observability.models._types import LogLevel
 
-__all__ = ["level_from_severity", "log_record_to_entry"]
+__all__ = ["log_record_to_entry"]
 
 _EXCEPTION_KEYS = ("exception.type", "exception.message", "exception.stacktrace")
-_TEXT_LEVELS = {
-    "trace": LogLevel.DEBUG,
-    "debug": LogLevel.DEBUG,
-    "info": LogLevel.INFO,
-    "warn": LogLevel.WARNING,
-    "warning": LogLevel.WARNING,
-    "error": LogLevel.ERROR,
-    "fatal": LogLevel.CRITICAL,
-    "critical": LogLevel.CRITICAL,
-}
-# Upper bound of each OTel severity range (TRACE 1-4, DEBUG 5-8, ... FATAL 21-24).
-_NUMBER_LEVELS = (
-    (SeverityNumber.DEBUG4.value, LogLevel.DEBUG),
-    (SeverityNumber.INFO4.value, LogLevel.INFO),
-    (SeverityNumber.WARN4.value, LogLevel.WARNING),
-    (SeverityNumber.ERROR4.value, LogLevel.ERROR),
-)
-
-
-def level_from_severity(number: object, text: object) -> LogLevel:
-    """Map an OTel severity number (or, when unspecified, the severity text) to a `LogLevel`."""
-    value = number.value if isinstance(number, SeverityNumber) else number
-    if type(value) is int and value > 0:
-        for upper, level in _NUMBER_LEVELS:
-            if value <= upper:
-                return level
-        return LogLevel.CRITICAL
-    if isinstance(text, str):
-        return _TEXT_LEVELS.get(text.strip().lower().rstrip("1234"), LogLevel.INFO)
-    return LogLevel.INFO
 
 
 def _body_text(body: object) -> str:

@@ -1,6 +1,6 @@
 """Convert OpenTelemetry SDK `MetricsData` to `FlextMetric` entities (pure; pipeline worker).
 
-One entity per data point (SPEC §3 "FlextMetric"): a monotonic `Sum` is a counter; a
+One entity per data point: a monotonic `Sum` is a counter; a
 non-monotonic `Sum` and a `Gauge` are gauges; a `Histogram` keeps its explicit buckets; an
 `ExponentialHistogram` is summarised as count/sum/min/max with no buckets. For histograms
 `value` is the sum. `tags` are the point's attributes (sanitised), `start_time` is None when the
@@ -30,12 +30,10 @@ from opentelemetry.sdk.metrics.export import (
     Sum,
 )
 
-from flext_observability._internal.convert.sanitize import (
-    ns_to_datetime,
-    safe_str,
-    sanitize_attributes,
-)
+from flext_observability._internal.convert.sanitize import sanitize_attributes
 from flext_observability._internal.convert.trace import resource_service_name
+from flext_observability._internal.text import safe_str
+from flext_observability._internal.time import ns_to_datetime
 from flext_observability.models._base import trusted
 from flext_observability.models._metric import FlextMetric, HistogramData, check_metric_name
 from flext_observability.models._sources import new_entity_id

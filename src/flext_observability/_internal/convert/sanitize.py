@@ -20,84 +20,27 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from flext_observability._internal.text import (
+    MAX_REPR_LENGTH,
+    MAX_STRING_LENGTH,
+    clean_str,
+    safe_repr,
+    safe_str,
+)
 from flext_observability.models._types import AttributeValue
 
 __all__ = [
-    "MAX_REPR_LENGTH",
-    "MAX_STRING_LENGTH",
-    "TRUNCATED_MARK",
-    "clean_str",
     "jsonish",
-    "ns_to_datetime",
-    "safe_repr",
-    "safe_str",
     "sanitize_attributes",
     "sanitize_value",
 ]
 
-MAX_STRING_LENGTH = 65_536
-"""Longest string kept, in code points (64 Ki); longer ones are cut, bounding memory."""
-
-MAX_REPR_LENGTH = 1_000
-"""Longest rendering of a nested or foreign object used as an attribute value."""
-
-TRUNCATED_MARK = "...[truncated]"
-"""Suffix of every cut string (included in the length limit)."""
-
 _INT64_MIN = -(2**63)
 _INT64_MAX = 2**63 - 1
-_SURROGATES = re.compile("[\ud800-\udfff]")
 _Scalar = str | bool | int | float
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_ONE_US = timedelta(microseconds=1)
-_MIN_US = (datetime.min.replace(tzinfo=UTC) - _EPOCH) // _ONE_US
-_MAX_US = (datetime.max.replace(tzinfo=UTC) - _EPOCH) // _ONE_US
-
-
-def clean_str(value: str, limit: int = MAX_STRING_LENGTH) -> str:
-    """Return `value` as a plain `str`, cut to `limit` and with lone surrogates replaced."""
-    if type(value) is not str:
-        value = str.__str__(value)  # a plain copy: a subclass may override __str__
-    if len(value) > limit:
-        value = value[: max(limit - len(TRUNCATED_MARK), 0)] + TRUNCATED_MARK
-    if not value.isascii() and _SURROGATES.search(value):
-        value = _SURROGATES.sub("\ufffd", value)
-    return value
-
-
-def safe_repr(value: object, limit: int = MAX_REPR_LENGTH) -> str:
-    """Return `repr(value)`, cleaned and cut to `limit`; never raises."""
-    try:
-        text = repr(value)
-    except Exception as exc:  # noqa: BLE001 - user objects may raise anything from __repr__
-        return f"<{type(value).__qualname__} object: repr() raised {type(exc).__qualname__}>"
-    return clean_str(text, limit)
-
-
-def safe_str(value: object, limit: int = MAX_STRING_LENGTH) -> str:
-    """Return `str(value)`, cleaned and cut to `limit`; never raises (falls back to repr)."""
-    if type(value) is str:
-        return clean_str(value, limit)
-    if type(value) is int:
-        return _int_text(value)
-    try:
-        text = str(value)
-    except Exception:  # noqa: BLE001 - user objects may raise anything from __str__
-        return safe_repr(value, min(limit, MAX_REPR_LENGTH))
-    return clean_str(text, limit)
-
-
-def _int_text(value: int) -> str:
-    try:
-        return str(value)
-    except ValueError:  # more digits than sys.get_int_max_str_digits() allows
-        return clean_str(hex(value), MAX_REPR_LENGTH)
 
 
 def jsonish(value: object, limit: int = MAX_REPR_LENGTH) -> str:
@@ -127,7 +70,7 @@ def sanitize_value(value: object) -> AttributeValue | None:  # noqa: PLR0911 - a
 
 
 def _sanitize_int(value: int) -> int | str:
-    return value if _INT64_MIN <= value <= _INT64_MAX else _int_text(value)
+    return value if _INT64_MIN <= value <= _INT64_MAX else safe_str(value)
 
 
 def _sanitize_scalar(value: object) -> _Scalar | None:
@@ -157,7 +100,7 @@ def _sanitize_sequence(items: Sequence[object]) -> list[str] | list[bool] | list
 
 
 def _scalar_text(value: bool | float) -> str:  # noqa: FBT001 - a value, not a flag
-    return _int_text(value) if type(value) is int else str(value)
+    return safe_str(value) if type(value) is int else str(value)
 
 
 def _sanitize_other(value: object) -> AttributeValue:  # noqa: PLR0911 - a type dispatch
@@ -213,13 +156,3 @@ def sanitize_attributes(attributes: Mapping[Any, object] | None) -> dict[str, At
     except Exception:  # noqa: BLE001, S110 - a broken mapping keeps what was read
         pass
     return result
-
-
-def ns_to_datetime(ns: int) -> datetime:
-    """Convert Unix nanoseconds to an aware UTC datetime, truncated to microseconds.
-
-    Truncation is a floor division, so it is monotonic: `a <= b` gives
-    `ns_to_datetime(a) <= ns_to_datetime(b)`. Values outside the datetime range are clamped.
-    """
-    micros = min(max(ns // 1000, _MIN_US), _MAX_US)
-    return _EPOCH + timedelta(microseconds=micros)

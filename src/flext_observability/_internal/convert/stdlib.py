@@ -25,12 +25,9 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
-from flext_observability._internal.convert.sanitize import (
-    safe_repr,
-    safe_str,
-    sanitize_attributes,
-    sanitize_value,
-)
+from flext_observability._internal.convert.sanitize import sanitize_attributes, sanitize_value
+from flext_observability._internal.convert.severity import level_from_levelno
+from flext_observability._internal.text import safe_repr, safe_str
 from flext_observability.models._base import trusted
 from flext_observability.models._log import ExceptionInfo, FlextLogEntry
 from flext_observability.models._sources import new_entity_id, utc_now
@@ -40,7 +37,6 @@ __all__ = [
     "exception_info",
     "exception_type_name",
     "hex_ids",
-    "level_from_levelno",
     "stdlib_record_to_entry",
     "trusted_log_entry",
 ]
@@ -52,21 +48,6 @@ _STANDARD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), No
 }
 _TRACE_ID_LIMIT = 2**128
 _SPAN_ID_LIMIT = 2**64
-
-
-def level_from_levelno(levelno: object) -> LogLevel:
-    """Map a stdlib level number to a `LogLevel` (a non-number maps to info)."""
-    if not isinstance(levelno, int | float):
-        return LogLevel.INFO
-    if levelno <= logging.DEBUG:
-        return LogLevel.DEBUG
-    if levelno < logging.WARNING:
-        return LogLevel.INFO
-    if levelno < logging.ERROR:
-        return LogLevel.WARNING
-    if levelno < logging.CRITICAL:
-        return LogLevel.ERROR
-    return LogLevel.CRITICAL
 
 
 def hex_ids(trace_id: object, span_id: object) -> tuple[str | None, str | None]:

@@ -1,6 +1,6 @@
 """Convert an OpenTelemetry SDK span to a `FlextTrace` (pure; runs on the pipeline worker).
 
-Decisions (SPEC §3 "FlextTrace"):
+Decisions:
 - ids are lowercase hex (`032x` / `016x`); `parent_span_id` is None for roots.
 - an empty or blank span name becomes `UNNAMED_OPERATION` (the model requires a non-empty name).
 - times are truncated from nanoseconds to microseconds by floor division, which is monotonic,
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import timedelta
-from typing import Any
+from typing import Any, Final
 
 from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.sdk.resources import Resource
@@ -24,32 +24,43 @@ from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import SpanKind, StatusCode
 
-from flext_observability._internal.convert.sanitize import (
-    ns_to_datetime,
-    safe_str,
-    sanitize_attributes,
-)
+from flext_observability._internal.convert.sanitize import sanitize_attributes
+from flext_observability._internal.text import safe_str
+from flext_observability._internal.time import ns_to_datetime
 from flext_observability.models._base import trusted
 from flext_observability.models._trace import FlextTrace, SpanEvent
 from flext_observability.models._types import TraceKind, TraceStatus
 
-__all__ = ["UNNAMED_OPERATION", "resource_service_name", "scope_name", "span_to_trace"]
+__all__ = [
+    "SPAN_KIND_OF",
+    "STATUS_CODE_OF",
+    "TRACE_KIND_OF",
+    "TRACE_STATUS_OF",
+    "UNNAMED_OPERATION",
+    "resource_service_name",
+    "scope_name",
+    "span_to_trace",
+]
 
 UNNAMED_OPERATION = "<unnamed>"
 """`operation_name` of a span whose name is empty or blank."""
 
-_KINDS = {
+TRACE_KIND_OF: Final = {
     SpanKind.INTERNAL: TraceKind.INTERNAL,
     SpanKind.SERVER: TraceKind.SERVER,
     SpanKind.CLIENT: TraceKind.CLIENT,
     SpanKind.PRODUCER: TraceKind.PRODUCER,
     SpanKind.CONSUMER: TraceKind.CONSUMER,
 }
-_STATUSES = {
+"""The one span-kind table (OTel -> entity); `SPAN_KIND_OF` is its inverse."""
+SPAN_KIND_OF: Final = {kind: span_kind for span_kind, kind in TRACE_KIND_OF.items()}
+TRACE_STATUS_OF: Final = {
     StatusCode.UNSET: TraceStatus.UNSET,
     StatusCode.OK: TraceStatus.OK,
     StatusCode.ERROR: TraceStatus.ERROR,
 }
+"""The one status table (OTel -> entity); `STATUS_CODE_OF` is its inverse."""
+STATUS_CODE_OF: Final = {status: code for code, status in TRACE_STATUS_OF.items()}
 _TRACE_ID_LIMIT = 2**128
 _SPAN_ID_LIMIT = 2**64
 _ONE_MS = timedelta(milliseconds=1)
@@ -151,10 +162,10 @@ def span_to_trace(
         "parent_span_id": parent_id,
         "operation_name": _operation_name(span.name),
         "service_name": resource_service_name(span.resource),
-        "kind": _KINDS.get(span.kind, TraceKind.INTERNAL),
+        "kind": TRACE_KIND_OF.get(span.kind, TraceKind.INTERNAL),
         "start_time": start,
         "end_time": end,
-        "status": _STATUSES.get(status.status_code, TraceStatus.UNSET),
+        "status": TRACE_STATUS_OF.get(status.status_code, TraceStatus.UNSET),
         "status_message": safe_str(status.description) if status.description else "",
         "attributes": sanitize_attributes(plain_attributes(span.attributes)),
         "events": [_event(event) for event in span.events],
