@@ -42,6 +42,7 @@ from flext_observability.settings import FlextObservabilitySettings
 __all__ = [
     "Signal",
     "build_log_exporters",
+    "build_metric_exporters",
     "build_metric_readers",
     "build_resource",
     "build_sampler",
@@ -249,15 +250,25 @@ def build_log_exporters(settings: FlextObservabilitySettings) -> list[LogRecordE
     return _build_exporters(settings, "logs")
 
 
+def build_metric_exporters(settings: FlextObservabilitySettings) -> list[Any]:
+    """Instantiate the metric exporters: push exporters, and pull readers (Prometheus) as is."""
+    return _build_exporters(settings, "metrics")
+
+
 def build_metric_readers(
     settings: FlextObservabilitySettings,
     wrap: Callable[[MetricExporter], MetricExporter] = lambda exporter: exporter,
+    exporters: list[Any] | None = None,
 ) -> list[MetricReader]:
-    """Instantiate metric readers: push exporters behind a periodic reader, pull readers as is."""
+    """Instantiate metric readers: push exporters behind a periodic reader, pull readers as is.
+
+    `exporters` (from `build_metric_exporters`) defaults to every configured one.
+    """
     interval = settings.metric_export_interval_ms
     timeout = settings.metric_export_timeout_ms
     readers: list[MetricReader] = []
-    for exporter in _build_exporters(settings, "metrics"):
+    chosen = build_metric_exporters(settings) if exporters is None else exporters
+    for exporter in chosen:
         if isinstance(exporter, MetricReader):
             readers.append(exporter)  # a pull exporter such as Prometheus is a reader itself
         else:

@@ -21,6 +21,7 @@ from opentelemetry.metrics import CallbackOptions, Observation
 from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
 from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import MetricReader
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
@@ -52,7 +53,7 @@ from flext_observability.logs import (
 )
 from flext_observability.models import Entity, FlextAlert, FlextHealthCheck
 from flext_observability.processors import EntitySpanProcessor
-from flext_observability.readers import EntityMetricReader
+from flext_observability.readers import EntityMetricReader, shares_collection
 from flext_observability.redaction import Redactor
 from flext_observability.redaction._exporters import (
     RedactingLogRecordExporter,
@@ -256,19 +257,33 @@ def build_meter_provider(
     tracker: ExportTracker,
     redactor: Redactor,
 ) -> tuple[MeterProvider, bool]:
-    entity_reader = EntityMetricReader(
-        pipeline, interval_s=settings.metric_export_interval_ms / 1000
-    )
+    """Our MeterProvider: one reader feeds the entities and every push exporter it can.
+
+    A push exporter (OTLP) that wants what the entity reader collects (`shares_collection`) is
+    fed from the entity reader's collection: one reader means one per-series storage that every
+    measurement on the application thread updates, and one collection per interval. Other push
+    exporters keep their own periodic reader; pull exporters (Prometheus) are readers anyway.
+    """
+    interval_s = settings.metric_export_interval_ms / 1000
     existing = metrics.get_meter_provider()
     if isinstance(existing, MeterProvider):
         note_attach("MeterProvider", existing)
-        existing.add_metric_reader(entity_reader)
+        existing.add_metric_reader(EntityMetricReader(pipeline, interval_s=interval_s))
         return existing, False
 
     def wrap(exporter: Any) -> Any:
         return TrackedMetricExporter(RedactingMetricExporter(exporter, redactor=redactor), tracker)
 
-    readers = [*_providers.build_metric_readers(settings, wrap), entity_reader]
+    exporters = _providers.build_metric_exporters(settings)
+    shared = [e for e in exporters if not isinstance(e, MetricReader) and shares_collection(e)]
+    entity_reader = EntityMetricReader(
+        pipeline,
+        interval_s=interval_s,
+        exporters=[wrap(exporter) for exporter in shared],
+        export_timeout_s=settings.metric_export_timeout_ms / 1000,
+    )
+    others = [e for e in exporters if not any(e is s for s in shared)]
+    readers = [*_providers.build_metric_readers(settings, wrap, others), entity_reader]
     provider = MeterProvider(
         resource=_providers.build_resource(settings),
         metric_readers=readers,
