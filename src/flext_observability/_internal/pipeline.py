@@ -43,6 +43,8 @@ if TYPE_CHECKING:
     from opentelemetry.sdk.metrics.export import MetricsData
     from opentelemetry.sdk.trace import ReadableSpan
 
+    from flext_observability._internal.export_lane import SpanExportTap
+
 __all__ = [
     "SIGNAL_OF_KIND",
     "Converter",
@@ -137,6 +139,7 @@ class Pipeline:
         self._stopping = False
         self._closed = False
         self._shutdown_deadline: float | None = None
+        self._span_tap: SpanExportTap | None = None
         self._reinit()
         fork.register(self, after_in_child=self._after_fork)
 
@@ -230,6 +233,15 @@ class Pipeline:
         """Add a sink (takes effect with the next batch)."""
         self._sinks = [*self._sinks, sink]
 
+    def set_span_tap(self, tap: SpanExportTap | None) -> None:
+        """Route every batch's spans through `tap` (export) before they become entities.
+
+        The tap redacts each span once and exports the sampled ones; the trace entities are
+        built from the redacted spans and skip the entity redaction (captured baggage, which is
+        not part of the span, is scrubbed by the tap). See `_internal/export_lane.py`.
+        """
+        self._span_tap = tap
+
     def add_observer(self, observer: Observer) -> None:
         """Add an observer (takes effect with the next batch)."""
         self._observers = [*self._observers, observer]
@@ -292,15 +304,26 @@ class Pipeline:
                 marker.done.set()
 
     def _process(self, batch: list[tuple[PayloadKind, Any]]) -> None:
+        tap = self._span_tap  # read once: shutdown may unset it meanwhile
+        tapped = self._tap_spans(batch, tap) if tap is not None else {}
         entities: list[Entity] = []
-        for kind, payload in batch:
+        scrubbed: list[bool] = []  # entities built from spans the tap already redacted
+        for index, (kind, payload) in enumerate(batch):
             with guard(f"pipeline.convert.{kind}", reraise=False):
-                entities.extend(self._converters[kind](payload))
+                if index in tapped:
+                    entity = self._tapped_entity(kind, payload, tapped[index], tap)
+                    if entity is not None:
+                        entities.append(entity)
+                        scrubbed.append(True)
+                    continue
+                converted = list(self._converters[kind](payload))
+                entities.extend(converted)
+                scrubbed.extend([False] * len(converted))
                 continue
             self.count_drop(kind, "conversion_error")
         if not entities:
             return
-        entities = self._apply_redaction(entities)
+        entities = self._apply_redaction(entities, scrubbed)
         extra: list[Entity] = []
         for observer in self._observers:
             with _OBSERVER:
@@ -309,12 +332,48 @@ class Pipeline:
             entities.extend(self._apply_redaction(extra))
         self._deliver(entities)
 
-    def _apply_redaction(self, entities: list[Entity]) -> list[Entity]:
+    def _tap_spans(
+        self, batch: list[tuple[PayloadKind, Any]], tap: SpanExportTap
+    ) -> dict[int, ReadableSpan | None]:
+        """Hand the batch's spans to the tap; their redacted versions by batch index."""
+        indexes: list[int] = []
+        spans: list[ReadableSpan] = []
+        for index, (kind, payload) in enumerate(batch):
+            if kind == "span":
+                indexes.append(index)
+                spans.append(payload)
+            elif kind == "span_with_baggage":
+                indexes.append(index)
+                spans.append(payload[0])
+        if not spans:
+            return {}
+        redacted: list[ReadableSpan | None] = [None] * len(spans)
+        with guard("pipeline.span_tap", reraise=False):
+            redacted = tap(spans)
+        return dict(zip(indexes, redacted, strict=True))
+
+    def _tapped_entity(
+        self, kind: PayloadKind, payload: Any, span: ReadableSpan | None, tap: SpanExportTap | None
+    ) -> Any:
+        """The trace of a span the tap redacted (None when it could not be: dropped, counted)."""
+        if span is None:
+            self.count_drop(kind, "redaction_error")
+            return None
+        if kind == "span_with_baggage" and tap is not None:
+            return span_to_trace(span, context=tap.redact_context(payload[1]))
+        return span_to_trace(span)
+
+    def _apply_redaction(
+        self, entities: list[Entity], scrubbed: list[bool] | None = None
+    ) -> list[Entity]:
         redact = self._redact
         if redact is None:
             return entities
         out: list[Entity] = []
-        for entity in entities:
+        for index, entity in enumerate(entities):
+            if scrubbed is not None and scrubbed[index]:
+                out.append(entity)
+                continue
             with _REDACT:
                 out.append(redact(entity))
                 continue

@@ -23,7 +23,6 @@ from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import MetricReader
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
 from flext_observability._internal import cardinality
 from flext_observability._internal import providers as _providers
@@ -35,6 +34,7 @@ from flext_observability._internal.export_health import (
     TrackedMetricExporter,
     TrackedSpanExporter,
 )
+from flext_observability._internal.export_lane import SpanExportTap
 from flext_observability._internal.guard import logger
 from flext_observability._internal.pipeline import Pipeline, build_pipeline
 from flext_observability.exceptions import ConfigurationError
@@ -58,7 +58,6 @@ from flext_observability.redaction import Redactor
 from flext_observability.redaction._exporters import (
     RedactingLogRecordExporter,
     RedactingMetricExporter,
-    RedactingSpanExporter,
 )
 from flext_observability.rules import (
     AlertEngine,
@@ -242,10 +241,27 @@ def build_tracer_provider(
         id_generator=EmitIdGenerator(),
         shutdown_on_exit=False,
     )
-    for exporter in _providers.build_span_exporters(settings):
-        wrapped = TrackedSpanExporter(RedactingSpanExporter(exporter, redactor=redactor), tracker)
-        provider.add_span_processor(BatchSpanProcessor(wrapped))
-    provider.add_span_processor(EntitySpanProcessor(pipeline))
+    # One processor, one queue, one worker per signal: the pipeline's worker redacts each batch
+    # of spans once, hands it to the exporters' lanes and stores the same redacted spans
+    # (`_internal/export_lane.py`), instead of a BatchSpanProcessor per exporter beside it.
+    exporters = [
+        TrackedSpanExporter(exporter, tracker)
+        for exporter in _providers.build_span_exporters(settings)
+    ]
+    tap = (
+        SpanExportTap(
+            exporters,
+            redactor=redactor,
+            on_drop=lambda count, reason: pipeline.count_drop("span", reason, count),
+        )
+        if exporters
+        else None
+    )
+    provider.add_span_processor(
+        EntitySpanProcessor(
+            pipeline, export=tap, shutdown_timeout=settings.shutdown_timeout_ms / 1000
+        )
+    )
     trace.set_tracer_provider(provider)
     _BUILT.add(provider)
     return provider, True
