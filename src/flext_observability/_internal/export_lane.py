@@ -108,7 +108,11 @@ class ExportLane:
                     self._cond.wait()
                 if not self._batches:
                     return  # closed and drained
+                # Take every waiting batch up to `batch_size` spans: the worker hands over small
+                # batches when it is busy, and each export call has a fixed cost.
                 batch = self._batches.popleft()
+                while self._batches and len(batch) + len(self._batches[0]) <= self._batch_size:
+                    batch = batch + self._batches.popleft()
                 self._queued -= len(batch)
                 self._busy = True
             try:
