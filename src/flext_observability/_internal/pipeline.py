@@ -149,6 +149,7 @@ class Pipeline:
         )
         self._wake = threading.Event()
         self._lock = threading.Lock()
+        self._flushes = 0  # flush markers queued and not reached yet
         self._worker: threading.Thread | None = None
 
     def _after_fork(self) -> None:
@@ -266,9 +267,13 @@ class Pipeline:
 
     def _run(self) -> None:
         while not self._stopping:
-            self._wake.wait(self._delay)
+            # Woken early because a batch filled up: convert full batches only and leave the
+            # rest for the next wake-up (or a flush). Converting whatever trickled in while the
+            # worker was busy would mean many tiny batches, each paying a store transaction
+            # and an export call. On the schedule (timeout), everything is drained.
+            woken = self._wake.wait(self._delay)
             self._wake.clear()
-            self.drain()
+            self.drain(full_only=woken)
             self._maybe_tick()
         self.drain(self._shutdown_deadline)
 
@@ -285,11 +290,16 @@ class Pipeline:
         if extra:
             self._deliver(self._apply_redaction(extra))
 
-    def drain(self, deadline: float | None = None) -> None:
-        """Convert and deliver everything queued now (the worker's loop body)."""
+    def drain(self, deadline: float | None = None, *, full_only: bool = False) -> None:
+        """Convert and deliver everything queued now (the worker's loop body).
+
+        `full_only`: stop when less than a batch is left, unless a flush is waiting.
+        """
         queue = self._queue
         while queue:
             if deadline is not None and self._clock() >= deadline:
+                return
+            if full_only and len(queue) < self._batch_size and not self._flushes:
                 return
             batch: list[tuple[PayloadKind, Any]] = []
             markers: list[_FlushMarker] = []
@@ -301,6 +311,8 @@ class Pipeline:
                 batch.append(item)  # type: ignore[arg-type] # not a flush marker, see above
             self._process(batch)
             for marker in markers:
+                with self._lock:
+                    self._flushes -= 1
                 marker.done.set()
 
     def _process(self, batch: list[tuple[PayloadKind, Any]]) -> None:
@@ -396,6 +408,8 @@ class Pipeline:
         if self._closed:
             return True
         marker = _FlushMarker()
+        with self._lock:
+            self._flushes += 1
         self._queue.append(("flush", marker))
         if not self._started or (self._worker is not None and not self._worker.is_alive()):
             self.drain()
