@@ -3,7 +3,7 @@
 Each side runs `setup()` in a fresh process with OTLP/HTTP export to 127.0.0.1: "live" is a real
 rotel collector, "black-holed" is a socket that accepts connections and never answers. The
 process creates spans in bursts (the exporter blocks on the dead collector meanwhile) and reports
-the p99 of per-span `perf_counter` time on the application thread. RELIABILITY.md's goal: the
+the p99 of per-span `perf_counter` time on the application thread. the reliability goal: the
 p99 changes by at most 2x. Sides alternate over the repeats; the ratio is black-holed / live.
 """
 

@@ -5,9 +5,9 @@ Run: `.venv/bin/python benchmarks/run.py [--quick] [--json PATH] [--sinks store,
 Every row compares "ours" with the bare OpenTelemetry SDK measured in the same run, interleaved,
 over several repeats; `ratio` is the median of the per-repeat ratios ours / bare. Targets are
 informational: a missed one is marked, and the exit status is 0 anyway. What each row measures is
-in the module docstrings of `bench_service`, `bench_spans`, `bench_logs`, `bench_metrics`,
-`bench_blackhole`, `bench_startup` and `bench_monitor`. The `bench_service` rows compare with the
-stock `opentelemetry-distro` ("bare" is the stock figure there).
+in the module docstrings of `bench_service`, `bench_spans`, `bench_sampling`, `bench_logs`,
+`bench_metrics`, `bench_blackhole`, `bench_startup` and `bench_monitor`. The `bench_service`
+rows compare with the stock `opentelemetry-distro` ("bare" is the stock figure there).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import bench_blackhole
 import bench_logs
 import bench_metrics
 import bench_monitor
+import bench_sampling
 import bench_service
 import bench_spans
 import bench_startup
@@ -58,6 +59,7 @@ def run_all(*, quick: bool, sinks: tuple[str, ...]) -> list[Result]:
     )
     for sink in sinks:
         rows += bench_spans.run(spans=int(2000 * scale), repeats=repeats, sink=sink)
+    rows += bench_sampling.run(spans=int(2000 * scale), repeats=repeats)
     rows += bench_logs.run(records=int(2000 * scale), repeats=repeats, sink=sinks[0])
     rows += bench_metrics.run(series=1000, repeats=repeats, sink=sinks[0])
     rows += bench_blackhole.run(repeats=1 if quick else 3, bursts=2 if quick else 8)

@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from flext_observability import FlextAlert
+from flext_observability import FlextAlert, StoreError
 from flext_observability.sinks import SQLiteStore
 
 HERE = Path(__file__).resolve().parent
@@ -129,11 +129,14 @@ def drive_traffic(port: int, count: int, *, failures: bool) -> None:
 
 
 def alert_states(store: Path) -> dict[str, set[str]]:
-    """The statuses each alert has been stored with so far (empty before the store exists)."""
+    """The statuses each alert has been stored with so far (empty before the store is ready)."""
     if not store.exists():
         return {}
     states: dict[str, set[str]] = {}
-    reader = SQLiteStore.open_readonly(store)
+    try:
+        reader = SQLiteStore.open_readonly(store)
+    except StoreError:  # the app created the file but has not written the schema yet
+        return {}
     try:
         for alert in reader.query("alerts"):
             assert isinstance(alert, FlextAlert)

@@ -15,8 +15,10 @@ Output: one JSON object, sample name -> sorted label names.
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import threading
+import time
 
 import requests
 from flask import Flask
@@ -32,6 +34,14 @@ from flext_observability.monitor import flext_monitor_function
 from flext_observability.testing import capture, release
 
 _MAX_ROUNDS = 200
+# Wait for these: drops (the one-item queue overflowed), the metrics derived on the pipeline
+# worker, and CPU utilisation (reported from the second collection on).
+_WANTED = {
+    "flext_observability_dropped_total",
+    "flext_span_duration_seconds_bucket",
+    "flext_log_records_total",
+    "process_cpu_utilization",
+}
 
 
 def _exposed(registry: CollectorRegistry) -> dict[str, list[str]]:
@@ -84,11 +94,14 @@ def main() -> int:
         cap.obs.health.run_all()
         _serve_one_request(provider)
         for round_ in range(_MAX_ROUNDS):
+            if round_ % 2:  # every other round a log record competes for the one queue slot
+                logging.getLogger("app.probe").warning("round %d", round_)
             for value in range(50):
                 _work(round_ + value)
             exposed = _exposed(registry)
-            if "flext_observability_dropped_total" in exposed:
+            if set(exposed) >= _WANTED:
                 break
+            time.sleep(0.1)  # the worker takes one queued item every half second
     finally:
         release(cap)
         provider.shutdown()

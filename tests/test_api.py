@@ -1,4 +1,4 @@
-"""The simple API (SPEC §4): signatures, type inference, trace parents, failures, never raising."""
+"""The simple API: signatures, type inference, trace parents, failures, never raising."""
 
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ _SIGNATURES: list[tuple[Callable[..., Any], list[tuple[str, object]]]] = [
 def test_signatures_match_the_spec(
     fn: Callable[..., Any], expected: list[tuple[str, object]]
 ) -> None:
-    """Parameter names, order and defaults are exactly those of SPEC §4."""
+    """Parameter names, order and defaults are exactly the documented ones."""
     params = inspect.signature(fn).parameters.values()
     assert [(p.name, p.default) for p in params] == expected
     assert {p.kind for p in params} == {inspect.Parameter.POSITIONAL_OR_KEYWORD}
@@ -230,7 +230,7 @@ def test_positional_calls_and_defaults() -> None:
     ],
 )
 def test_metric_type_inference_first_match_wins(name: str, unit: str, expected: MetricType) -> None:
-    """With metric_type=None the type follows SPEC §4's ordered rules."""
+    """With metric_type=None the type follows the documented ordered rules."""
     assert flext_create_metric(name, 1, unit=unit).value.metric_type is expected
 
 

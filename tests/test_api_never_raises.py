@@ -1,4 +1,4 @@
-"""The simple API never raises (SPEC §4, RELIABILITY "Never break the host"), whatever the input."""
+"""The simple API never raises, whatever the input."""
 
 from __future__ import annotations
 

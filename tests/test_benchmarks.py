@@ -32,6 +32,7 @@ def bench(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, ModuleType]]:
     names = (
         "bench_service",
         "bench_spans",
+        "bench_sampling",
         "bench_logs",
         "bench_metrics",
         "bench_monitor",
@@ -63,6 +64,17 @@ def test_span_benchmark_rows(bench: dict[str, ModuleType], sink: str) -> None:
             {"repeats": 2, "spans_per_block": 40, "sink": sink},
         ),
         (f"span, total CPU ({sink})", 1.5, {"repeats": 2, "spans_per_block": 40, "sink": sink}),
+    ]
+    assert all(_positive(row) for row in rows)
+
+
+def test_sampling_benchmark_rows(bench: dict[str, ModuleType]) -> None:
+    """The 1 %-sampling benchmark yields its three informational rows, positive and finite."""
+    rows = bench["bench_sampling"].run(spans=40, repeats=2, ratio=0.01)
+    assert [(row.name, row.target) for row in rows] == [
+        ("span 1% sampled, app-thread CPU", None),
+        ("span 1% sampled, app-thread wall", None),
+        ("span 1% sampled, total CPU", None),
     ]
     assert all(_positive(row) for row in rows)
 
@@ -143,6 +155,9 @@ def test_run_writes_the_json_report(
         "span, app-thread CPU (memory)",
         "span, app-thread wall (memory)",
         "span, total CPU (memory)",
+        "span 1% sampled, app-thread CPU",
+        "span 1% sampled, app-thread wall",
+        "span 1% sampled, total CPU",
         "logger.info, app-thread CPU (memory)",
         "logger.info, app-thread wall (memory)",
         "logger.info, total CPU (memory)",

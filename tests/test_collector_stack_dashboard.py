@@ -17,8 +17,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from _stack_files import DASHBOARD, DATASOURCES, load_json, load_yaml
 from flext_observability._internal.wiring import ALERT_LOGGER
 from flext_observability.api import flext_create_metric
@@ -26,35 +24,43 @@ from flext_observability.rules import ThresholdRule
 from flext_observability.testing import capture, release
 
 PROBE = Path(__file__).resolve().parent / "_prometheus_names.py"
-DEFAULT, STABLE_HTTP = "default", "http"  # OTEL_SEMCONV_STABILITY_OPT_IN unset / "http"
-BOTH = (DEFAULT, STABLE_HTTP)
+DEFAULT = "default"  # OTEL_SEMCONV_STABILITY_OPT_IN unset: flext-observability's default applies
 
-# Every Prometheus sample name the dashboard may query, with the semantic-convention modes in
-# which it is emitted. Names are what the collector's `prometheus` exporter makes of the OTel
-# instruments: dots -> underscores, unit suffix (ms -> milliseconds, s -> seconds, `{...}`
-# annotations dropped), `_total` on counters, `_bucket`/`_count`/`_sum` on histograms.
-KNOWN_METRICS: dict[str, tuple[str, ...]] = {
-    # opentelemetry-instrumentation-flask 0.66b1 by default: histogram `http.server.duration`, ms.
-    "http_server_duration_milliseconds_bucket": (DEFAULT,),
-    "http_server_duration_milliseconds_count": (DEFAULT,),
-    # ... with OTEL_SEMCONV_STABILITY_OPT_IN=http: histogram `http.server.request.duration`, s.
-    "http_server_request_duration_seconds_bucket": (STABLE_HTTP,),
-    "http_server_request_duration_seconds_count": (STABLE_HTTP,),
-    # opentelemetry-instrumentation-requests 0.66b1: `http.client.duration` (ms) by default,
-    # `http.client.request.duration` (s) with the opt-in.
-    "http_client_duration_milliseconds_bucket": (DEFAULT,),
-    "http_client_duration_milliseconds_count": (DEFAULT,),
-    "http_client_request_duration_seconds_bucket": (STABLE_HTTP,),
-    "http_client_request_duration_seconds_count": (STABLE_HTTP,),
+# Every Prometheus sample name the dashboard may query, all emitted under our default semantic
+# conventions (`OTEL_SEMCONV_STABILITY_OPT_IN=http`, set by the distro and by setup()). Names are
+# what the collector's `prometheus` exporter makes of the OTel instruments: dots -> underscores,
+# unit suffix (s -> seconds, By -> bytes, `{...}` annotations dropped), `_total` on counters,
+# `_bucket`/`_count`/`_sum` on histograms.
+KNOWN_METRICS: set[str] = {
+    # opentelemetry-instrumentation-flask / -requests under the stable HTTP conventions:
+    # histograms `http.server.request.duration` and `http.client.request.duration`, in s.
+    "http_server_request_duration_seconds_bucket",
+    "http_server_request_duration_seconds_count",
+    "http_client_request_duration_seconds_bucket",
+    "http_client_request_duration_seconds_count",
     # flext_observability._internal.monitor (flext_monitor_function): counter `flext.function.calls`
     # ({call}) and histogram `flext.function.duration` (s).
-    "flext_function_calls_total": BOTH,
-    "flext_function_duration_seconds_bucket": BOTH,
-    # flext_observability._internal.wiring._own_metrics: gauge `flext.health.status`, counter
-    # `flext.observability.dropped` ({item}), gauge `flext.observability.queue.size` ({item}).
-    "flext_health_status": BOTH,
-    "flext_observability_dropped_total": BOTH,
-    "flext_observability_queue_size": BOTH,
+    "flext_function_calls_total",
+    "flext_function_duration_seconds_bucket",
+    # flext_observability._internal.wiring._register_own_metrics: gauge `flext.health.status`,
+    # counter `flext.observability.dropped` ({item}), gauge `flext.observability.queue.size`.
+    "flext_health_status",
+    "flext_observability_dropped_total",
+    "flext_observability_queue_size",
+    # flext_observability._internal.derived: histogram `flext.span.duration` (s), counter
+    # `flext.log.records` ({record}), both recorded before sampling.
+    "flext_span_duration_seconds_bucket",
+    "flext_span_duration_seconds_count",
+    "flext_log_records_total",
+    # flext_observability._internal.runtime_metrics (semantic-convention names).
+    "process_cpu_utilization",
+    "process_memory_usage_bytes",
+    "cpython_gc_collections_total",
+}
+# The legacy HTTP names the instrumentations emit without the opt-in: never under our default.
+LEGACY_HTTP = {
+    "http_server_duration_milliseconds_bucket",
+    "http_client_duration_milliseconds_bucket",
 }
 # Resource attributes become labels through the collector exporter's
 # resource_to_telemetry_conversion (service.name -> service_name).
@@ -123,7 +129,7 @@ def test_panels_use_provisioned_datasources() -> None:
 def test_dashboard_covers_red_health_drops_and_alerts() -> None:
     """The dashboard has request rate, errors, duration, health, drops and alert panels."""
     names = set().union(*(metric_names(expr) for expr in queries("prometheus")))
-    assert names == set(KNOWN_METRICS)
+    assert names == KNOWN_METRICS
     assert [p["type"] for p in panels() if p["datasource"]["type"] == "loki"] == [
         "timeseries",
         "logs",
@@ -139,19 +145,16 @@ def test_prometheus_queries_filter_by_service() -> None:
             assert SERVICE_FILTER in matchers, (name, expr)
 
 
-@pytest.mark.parametrize("mode", BOTH)
-def test_known_metrics_are_really_emitted(mode: str) -> None:
-    """Each known metric is exposed exactly in the semconv modes the list says."""
-    names = set(exposed(mode))
-    expected = {name for name, modes in KNOWN_METRICS.items() if mode in modes}
-    unexpected = set(KNOWN_METRICS) - expected
-    assert (expected - names, unexpected & names) == (set(), set())
-    assert exposed(mode)["target_info"] >= RESOURCE_LABELS
+def test_known_metrics_are_really_emitted() -> None:
+    """Every known metric is exposed under our default conventions; the legacy HTTP ones not."""
+    names = set(exposed(DEFAULT))
+    assert (KNOWN_METRICS - names, LEGACY_HTTP & names) == (set(), set())
+    assert exposed(DEFAULT)["target_info"] >= RESOURCE_LABELS
 
 
 def test_query_labels_exist_on_their_metrics() -> None:
     """Labels in matchers and `by (...)` clauses exist on the metrics they are applied to."""
-    labels = {**exposed(DEFAULT), **exposed(STABLE_HTTP)}
+    labels = exposed(DEFAULT)
     for expr in queries("prometheus"):
         in_expr: set[str] = set(RESOURCE_LABELS)
         for name, matchers in _SELECTOR.findall(expr):

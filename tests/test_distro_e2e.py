@@ -226,7 +226,7 @@ def test_a_real_prometheus_server_scrapes_the_app(tmp_path: Path) -> None:
                 _wait_until_ready(web_port)
                 calls = _wait_for_series(web_port, 'flext_function_calls_total{job="flext-shop"}')
                 durations = _wait_for_series(
-                    web_port, 'http_server_duration_milliseconds_count{job="flext-shop"}'
+                    web_port, 'http_server_request_duration_seconds_count{job="flext-shop"}'
                 )
                 target = _wait_for_series(web_port, "target_info")
             finally:
@@ -236,7 +236,8 @@ def test_a_real_prometheus_server_scrapes_the_app(tmp_path: Path) -> None:
     assert sorted(
         (r["metric"]["code_function_name"], r["metric"]["outcome"], r["value"][1]) for r in calls
     ) == [("__main__.charge", "error", "1"), ("__main__.charge", "success", "1")]
-    assert {r["metric"]["http_target"] for r in durations} >= {"/checkout", "/order", "/products"}
+    # Stable HTTP conventions by default: seconds, and the route template as `http_route`.
+    assert {r["metric"]["http_route"] for r in durations} >= {"/checkout", "/order", "/products"}
     assert [r["metric"]["service_name"] for r in target] == ["flext-shop"]
 
 

@@ -116,7 +116,16 @@ def test_demo_runs_end_to_end_and_prints_the_summary(tmp_path: Path) -> None:
         body["metrics"],
         re.MULTILINE,
     )
-    assert re.search(r"^http\.server\.duration \(histogram\) count=", body["metrics"], re.MULTILINE)
+    # Stable HTTP semantic conventions by default (seconds, `http.server.request.duration`).
+    assert re.search(
+        r"^http\.server\.request\.duration \(histogram\) count=", body["metrics"], re.MULTILINE
+    )
+    assert re.search(
+        r"^flext\.span\.duration \(histogram\) count=\d+ sum=\S+ s  "
+        r"\{span\.kind=server,span\.name=GET /checkout,status=error\}$",
+        body["metrics"],
+        re.MULTILINE,
+    )
     assert re.search(
         r"^\S+ INFO     app\.shop: order placed with 3 items  trace=[0-9a-f]{32}$",
         body["logs"],

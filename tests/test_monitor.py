@@ -1,4 +1,4 @@
-"""`flext_monitor_function` against the real OpenTelemetry SDK (SPEC §5)."""
+"""`flext_monitor_function` against the real OpenTelemetry SDK."""
 
 from __future__ import annotations
 

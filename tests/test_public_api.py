@@ -100,3 +100,125 @@ def test_core_modules_do_not_import_opentelemetry() -> None:
 def test_version_matches_the_distribution() -> None:
     """`__version__` is the installed distribution's version."""
     assert flext_observability.__version__ == importlib.metadata.version("flext-observability")
+
+
+_PUBLIC_MODULES = [
+    "flext_observability",
+    "flext_observability.api",
+    "flext_observability.distro",
+    "flext_observability.exceptions",
+    "flext_observability.health",
+    "flext_observability.logs",
+    "flext_observability.models",
+    "flext_observability.monitor",
+    "flext_observability.pipeline",
+    "flext_observability.processors",
+    "flext_observability.readers",
+    "flext_observability.redaction",
+    "flext_observability.result",
+    "flext_observability.rules",
+    "flext_observability.settings",
+    "flext_observability.sinks",
+    "flext_observability.testing",
+]
+
+
+def _all_flext_classes() -> dict[str, list[type]]:
+    """Every class defined anywhere in the package, by name."""
+    import pkgutil  # noqa: PLC0415 - only this test walks the package
+
+    classes: dict[str, list[type]] = {}
+    for info in pkgutil.walk_packages(flext_observability.__path__, "flext_observability."):
+        if ".cli" in info.name:  # the command line has no importable API
+            continue
+        module = importlib.import_module(info.name)
+        for value in vars(module).values():
+            if isinstance(value, type) and value.__module__.startswith("flext_observability"):
+                classes.setdefault(value.__name__, []).append(value)
+    return classes
+
+
+def _public_surface() -> tuple[set[int], list[tuple[str, str]]]:
+    """Ids of every publicly exported object, and (owner, annotation) of every public signature."""
+    import ast  # noqa: PLC0415
+    import inspect  # noqa: PLC0415
+    import textwrap  # noqa: PLC0415
+
+    public: set[int] = set()
+    annotations: list[tuple[str, str]] = []
+
+    def add(owner: str, obj: object) -> None:
+        try:
+            found = inspect.get_annotations(obj)  # type: ignore[arg-type]
+        except TypeError:
+            return
+        annotations.extend((owner, str(text)) for text in found.values())
+
+    for module_name in _PUBLIC_MODULES:
+        module = importlib.import_module(module_name)
+        for name in module.__all__:
+            obj = getattr(module, name)
+            public.add(id(obj))
+            if inspect.isfunction(obj):
+                add(f"{module_name}.{name}", obj)
+            if not inspect.isclass(obj) or not obj.__module__.startswith("flext_observability"):
+                continue
+            for attr, member in vars(obj).items():
+                if attr.startswith("_") and attr != "__init__":
+                    continue
+                target = member.fget if isinstance(member, property) else member
+                target = getattr(target, "__func__", target)
+                if inspect.isfunction(target):
+                    add(f"{module_name}.{name}.{attr}", target)
+            try:
+                source = textwrap.dedent(inspect.getsource(obj))
+            except (OSError, TypeError):
+                continue
+            annotations.extend(  # `self.attr: T = ...` in the class body
+                (f"{module_name}.{name}.{node.target.attr}", ast.unparse(node.annotation))
+                for node in ast.walk(ast.parse(source))
+                if isinstance(node, ast.AnnAssign)
+                and isinstance(node.target, ast.Attribute)
+                and not node.target.attr.startswith("_")
+            )
+    return public, annotations
+
+
+# Constructors users never call: `setup()` builds the handle from its private wiring.
+_BUILT_BY_US = {"flext_observability.FlextObservability.__init__"}
+
+
+def test_no_public_signature_exposes_a_private_type() -> None:
+    """Every flext class named in a public signature or attribute is itself exported publicly."""
+    import re  # noqa: PLC0415
+
+    classes = _all_flext_classes()
+    public, annotations = _public_surface()
+    private: set[tuple[str, str]] = set()
+    for owner, text in annotations:
+        if owner in _BUILT_BY_US:
+            continue
+        for word in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text):
+            defined = classes.get(word, [])
+            if defined and not any(id(cls) in public for cls in defined):
+                private.add((owner, word))
+    assert sorted(private) == []
+
+
+def test_exported_classes_name_their_public_module() -> None:
+    """A class re-exported by a public subpackage presents that package as its module."""
+    import inspect  # noqa: PLC0415
+
+    wrong = []
+    for module_name in _PUBLIC_MODULES[1:]:
+        module = importlib.import_module(module_name)
+        for name in module.__all__:
+            obj = getattr(module, name)
+            if (
+                inspect.isclass(obj)
+                and obj.__module__.startswith("flext_observability")
+                and not hasattr(obj, "__pydantic_fields__")
+                and "._" in obj.__module__
+            ):
+                wrong.append(f"{module_name}.{name} -> {obj.__module__}")
+    assert wrong == []

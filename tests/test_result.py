@@ -1,4 +1,4 @@
-"""FlextResult (SPEC §2): the railway type."""
+"""FlextResult: the railway type."""
 
 from __future__ import annotations
 

@@ -23,9 +23,10 @@ from typing import Any
 from opentelemetry.instrumentation.distro import BaseDistro  # type: ignore[attr-defined]
 from opentelemetry.sdk._configuration import _BaseConfigurator
 
-from flext_observability._internal.setup import FlextObservability, setup
+from flext_observability._internal.setup import SEMCONV_DEFAULTS, FlextObservability, setup
 from flext_observability.exceptions import ConfigurationError
 from flext_observability.settings._parse import mask_url
+from flext_observability.sinks._webhook_http import mask_url as mask_webhook_url
 
 __all__ = ["ENTRY_POINT_NAME", "FlextConfigurator", "FlextDistro"]
 
@@ -37,6 +38,7 @@ _DEFAULTS = {
     # opentelemetry-instrumentation-logging (>= 0.60b0) reads before adding its LoggingHandler.
     "OTEL_PYTHON_LOGGING_AUTO_INSTRUMENTATION_ENABLED": "false",
     "OTEL_PYTHON_LOG_AUTO_INSTRUMENTATION": "false",
+    **SEMCONV_DEFAULTS,
 }
 
 
@@ -84,6 +86,9 @@ def _destinations(obs: FlextObservability) -> list[str]:
         host = os.environ.get("OTEL_EXPORTER_PROMETHEUS_HOST") or "localhost"
         port = os.environ.get("OTEL_EXPORTER_PROMETHEUS_PORT") or "9464"
         where.append(f"Prometheus metrics on http://{host}:{port}/metrics")
+    if settings.alertmanager_url is not None:
+        url = settings.alertmanager_url.get_secret_value()
+        where.append(f"alerts to Alertmanager at {mask_webhook_url(url)}")
     if obs.store is not None:
         where.append(f"entities in {settings.store_path} (look: flext-observability summary)")
     return where

@@ -48,8 +48,6 @@ EXCLUDED_LOGGERS: tuple[str, ...] = (
 
 _CACHE_LIMIT = 10_000
 _SEVERITY_TEXT = {"WARNING": "WARN", "CRITICAL": "FATAL"}
-_EMIT = guard("EntityLoggingHandler.emit")
-_ON_EMIT = guard("EntityLogRecordProcessor.on_emit")
 
 
 class _BridgeFlag(threading.local):
@@ -166,6 +164,7 @@ class EntityLoggingHandler(logging.Handler):
         self.emit(record)
         return True
 
+    @guard("EntityLoggingHandler.emit")  # per record, on the application thread: one call
     def emit(self, record: logging.LogRecord) -> None:
         """Queue the record with the current context; never raises, never blocks."""
         local = self._local
@@ -177,8 +176,7 @@ class EntityLoggingHandler(logging.Handler):
                 return
             if threading.get_ident() == self._pipeline.worker_ident:
                 return
-            with _EMIT:
-                self._pipeline.submit("log", (record, get_current()))
+            self._pipeline.submit("log", (record, get_current()))
         finally:
             local.active = False
 
@@ -207,12 +205,12 @@ class EntityLogRecordProcessor(LogRecordProcessor):
         self._pipeline = pipeline if pipeline is not None else build_pipeline(sinks=sinks)
         self._pipeline.start()
 
+    @guard("EntityLogRecordProcessor.on_emit")  # per record: one call
     def on_emit(self, log_record: ReadWriteLogRecord) -> None:
         """Queue the record; never blocks, never raises."""
         if BRIDGE_ACTIVE.active:
             return
-        with _ON_EMIT:
-            self._pipeline.submit("otel_log", log_record)
+        self._pipeline.submit("otel_log", log_record)
 
     def shutdown(self) -> None:
         """Shut the owned pipeline down."""

@@ -1,20 +1,23 @@
 """`EntitySpanProcessor`: finished spans become `FlextTrace` entities, off the hot path.
 
 `on_end` only appends the span to the entity pipeline's bounded queue; conversion, redaction,
-alert rules and sinks run on the pipeline's worker. Usable on its own with a hand-built
-`TracerProvider`::
+alert rules and sinks run on the pipeline's worker. A span that was recorded but not sampled
+(`setup()` records every span, see `_internal.derived`) is queued as a `span_stat`: it feeds the
+derived metrics and the alert rules but never becomes an entity, unless `notable` keeps it.
+Usable on its own with a hand-built `TracerProvider`::
 
     provider.add_span_processor(EntitySpanProcessor(sinks=[MemorySink()]))
 
 Given `export` (a `SpanExportTap`, as `setup()` builds when it owns the TracerProvider), it is
-also the export path: the pipeline's worker redacts each batch of spans once and hands it to the
-exporters, so no `BatchSpanProcessor` is needed (see `_internal/export_lane.py`).
+also the export path: the pipeline's worker redacts each batch of spans once and hands the
+sampled ones to the exporters, so no `BatchSpanProcessor` is needed (see
+`_internal/export_lane.py`).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from opentelemetry import baggage
 from opentelemetry.context import Context, get_current
@@ -31,8 +34,6 @@ __all__ = ["EntitySpanProcessor"]
 # since 1.0). Reading it directly is one dict lookup per span start, where `baggage.get_all`
 # also builds a MappingProxy every time; if it ever disappears, `get_all` is used instead.
 _BAGGAGE_KEY: str | None = getattr(baggage, "_BAGGAGE_KEY", None)
-_ON_START = guard("EntitySpanProcessor.on_start")
-_ON_END = guard("EntitySpanProcessor.on_end")
 
 
 class EntitySpanProcessor(SpanProcessor):
@@ -42,6 +43,8 @@ class EntitySpanProcessor(SpanProcessor):
         pipeline: a shared pipeline (as `setup()` builds); when omitted the processor owns one.
         sinks: sinks for an owned pipeline.
         capture_baggage: copy the parent context's baggage into the entity's `context`.
+        notable: unsampled spans for which this returns True become entities anyway (failed or
+            slow spans); the others only feed the derived metrics and the rules.
         export: the span exporters' tap; the processor owns it (flushes and shuts it down).
         shutdown_timeout: seconds `shutdown()` gives the pipeline and the exporters.
     """
@@ -52,6 +55,7 @@ class EntitySpanProcessor(SpanProcessor):
         *,
         sinks: Sequence[Sink] = (),
         capture_baggage: bool = True,
+        notable: Callable[[ReadableSpan], bool] | None = None,
         export: SpanExportTap | None = None,
         shutdown_timeout: float = 5.0,
     ) -> None:
@@ -65,6 +69,7 @@ class EntitySpanProcessor(SpanProcessor):
         self._pipeline.start()
         self._capture_baggage = capture_baggage
         self._baggage: dict[int, dict[str, str]] = {}
+        self._notable = notable
 
     @property
     def pipeline(self) -> Pipeline:
@@ -73,27 +78,38 @@ class EntitySpanProcessor(SpanProcessor):
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         """Remember the parent's baggage, if any (one dict lookup when there is none)."""
-        if not self._capture_baggage:
-            return
-        with _ON_START:
-            context = parent_context if parent_context is not None else get_current()
-            entries = (
-                context.get(_BAGGAGE_KEY) if _BAGGAGE_KEY is not None else baggage.get_all(context)
-            )
-            if entries and isinstance(entries, Mapping):
-                span_id = span.get_span_context().span_id
-                self._baggage[span_id] = {str(k): str(v) for k, v in entries.items()}
+        if self._capture_baggage:
+            self._remember_baggage(span, parent_context)
 
+    # The guards of the per-span hooks are decorators: on the application thread, one call
+    # (a `with` block costs two).
+    @guard("EntitySpanProcessor.on_start")
+    def _remember_baggage(self, span: Span, parent_context: Context | None) -> None:
+        context = parent_context if parent_context is not None else get_current()
+        entries = (
+            context.get(_BAGGAGE_KEY) if _BAGGAGE_KEY is not None else baggage.get_all(context)
+        )
+        if entries and isinstance(entries, Mapping):
+            span_id = span.get_span_context().span_id
+            self._baggage[span_id] = {str(k): str(v) for k, v in entries.items()}
+
+    @guard("EntitySpanProcessor.on_end")
     def on_end(self, span: ReadableSpan) -> None:
         """Queue the span for conversion; never blocks, never raises."""
-        with _ON_END:
-            if self._baggage:
-                context = span.get_span_context()
-                extra = self._baggage.pop(context.span_id, None) if context else None
-                if extra is not None:
-                    self._pipeline.submit("span_with_baggage", (span, extra))
-                    return
-            self._pipeline.submit("span", span)
+        context = span.context
+        if not (context is not None and context.trace_flags.sampled) and not (
+            self._notable is not None and self._notable(span)
+        ):  # recorded but not sampled: the derived metric and the rules only
+            if self._baggage and context is not None:
+                self._baggage.pop(context.span_id, None)
+            self._pipeline.submit("span_stat", span)
+            return
+        if self._baggage:
+            extra = self._baggage.pop(context.span_id, None) if context else None
+            if extra is not None:
+                self._pipeline.submit("span_with_baggage", (span, extra))
+                return
+        self._pipeline.submit("span", span)
 
     def shutdown(self) -> None:
         """Export what ended, stop the exporters; shut an owned pipeline down.

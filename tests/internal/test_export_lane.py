@@ -11,7 +11,12 @@ import pytest
 from opentelemetry import baggage, context, trace
 from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.sdk.trace.export import (
+    BatchSpanProcessor,
+    SimpleSpanProcessor,
+    SpanExporter,
+    SpanExportResult,
+)
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.trace.sampling import (
     ALWAYS_OFF,
@@ -184,19 +189,25 @@ def test_exported_span_and_entity_share_one_redaction(fused: Fused) -> None:
     assert [s.name for s in fused.exporter.get_finished_spans()] == ["checkout"]
 
 
-def test_unsampled_spans_are_stored_not_exported() -> None:
-    """A recorded but unsampled span becomes an entity and is not exported (as with BSP)."""
+def test_unsampled_spans_are_exported_only_when_notable() -> None:
+    """Recorded, unsampled spans: a notable one is exported (as sampled) and stored."""
     sink = MemorySink()
     exporter = InMemorySpanExporter()
     pipeline = build_pipeline(sinks=[sink])
     tap = SpanExportTap([exporter], redactor=Redactor(), on_drop=lambda _n, _r: None)
     provider = TracerProvider(sampler=RecordOnly(), shutdown_on_exit=False)
-    provider.add_span_processor(EntitySpanProcessor(pipeline, export=tap))
-    with provider.get_tracer("t").start_as_current_span("quiet"):
-        pass
+    provider.add_span_processor(
+        EntitySpanProcessor(pipeline, export=tap, notable=lambda span: span.name == "slow")
+    )
+    for name in ("quiet", "slow"):
+        with provider.get_tracer("t").start_as_current_span(name):
+            pass
     assert provider.force_flush(10_000)
-    assert exporter.get_finished_spans() == ()
-    assert [e.operation_name for e in sink.of_type(FlextTrace)] == ["quiet"]
+    (exported,) = exporter.get_finished_spans()
+    assert exported.name == "slow"
+    assert exported.context is not None
+    assert exported.context.trace_flags.sampled
+    assert [e.operation_name for e in sink.of_type(FlextTrace)] == ["slow"]
     provider.shutdown()
     pipeline.shutdown(5)
 
@@ -253,7 +264,8 @@ def test_setup_builds_one_span_processor_for_export_and_entities(
     provider = trace.get_tracer_provider()
     assert isinstance(provider, TracerProvider)
     processors = provider._active_span_processor._span_processors
-    assert [type(p) for p in processors] == [EntitySpanProcessor]
+    assert [p for p in processors if isinstance(p, BatchSpanProcessor)] == []
+    assert len([p for p in processors if isinstance(p, EntitySpanProcessor)]) == 1
     with provider.get_tracer("shop").start_as_current_span("checkout") as span:
         span.set_attribute("api_key", CANARY)
     assert handle.force_flush(10)

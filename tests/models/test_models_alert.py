@@ -1,4 +1,4 @@
-"""FlextAlert (SPEC §3): severity, statuses, every lifecycle transition, stable fingerprint."""
+"""FlextAlert: severity, statuses, every lifecycle transition, stable fingerprint."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""What every entity shares (SPEC §3): ids, UTC timestamps, frozen, extra, attributes, JSON."""
+"""What every entity shares: ids, UTC timestamps, frozen, extra, attributes, JSON."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""FlextHealthCheck and FlextLogEntry (SPEC §3): statuses, levels and aliases, links."""
+"""FlextHealthCheck and FlextLogEntry: statuses, levels and aliases, links."""
 
 from __future__ import annotations
 

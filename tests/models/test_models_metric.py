@@ -1,4 +1,4 @@
-"""FlextMetric (SPEC §3): name syntax, finite values, Decimal fidelity, types, histograms."""
+"""FlextMetric: name syntax, finite values, Decimal fidelity, types, histograms."""
 
 from __future__ import annotations
 

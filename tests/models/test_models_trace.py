@@ -1,4 +1,4 @@
-"""FlextTrace (SPEC §3): W3C ids, derived id and duration, enums, finish() and child()."""
+"""FlextTrace: W3C ids, derived id and duration, enums, finish() and child()."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def _span(**overrides: Any) -> FlextTrace:
 
 
 def test_full_span_dump() -> None:
-    """A span dumps exactly the SPEC fields, with id derived and timestamp = start_time."""
+    """A span dumps exactly the documented fields, with id derived and timestamp = start_time."""
     span = _span(
         end_time=T0 + timedelta(milliseconds=250),
         kind="SERVER",

@@ -294,9 +294,11 @@ def test_secrets_never_leak() -> None:
         "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT": f"ftp://user:{CANARY}@collector",
         "FLEXT_OBSERVABILITY_HEALTH_TOKEN": CANARY,
         "FLEXT_OBSERVABILITY_ALERT_WEBHOOK_URL": f"https://hooks.example/{CANARY}",
+        "FLEXT_OBSERVABILITY_ALERTMANAGER_URL": f"https://am:{CANARY}@am.example:9093",
     }
     settings = S.load(environ=env)
     bad_webhook = S.load(environ={"FLEXT_OBSERVABILITY_ALERT_WEBHOOK_URL": f"x{CANARY}"})
+    bad_alertmanager = S.load(environ={"FLEXT_OBSERVABILITY_ALERTMANAGER_URL": f"x{CANARY}"})
     outputs = [
         repr(settings),
         str(settings),
@@ -305,6 +307,7 @@ def test_secrets_never_leak() -> None:
         repr(settings.model_dump()),
         repr(settings.problems),
         repr(bad_webhook.problems),
+        repr(bad_alertmanager.problems),
         repr(settings.otlp_for("traces")),
         repr(settings.otlp_for("metrics")),
     ]
@@ -312,6 +315,7 @@ def test_secrets_never_leak() -> None:
         {"otlp_headers": f"a=1,{CANARY}"},
         {"health_token": "   "},
         {"alert_webhook_url": f"gopher://{CANARY}"},
+        {"alertmanager_url": f"gopher://{CANARY}"},
         {"otlp_endpoint": f"ftp://u:{CANARY}@h"},
     ]
     for kwargs in bad_arguments:

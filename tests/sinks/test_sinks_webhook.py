@@ -1,4 +1,4 @@
-"""`WebhookSink` against a real loopback HTTP server (SPEC §10, RELIABILITY export/security)."""
+"""`WebhookSink` against a real loopback HTTP server."""
 
 from __future__ import annotations
 

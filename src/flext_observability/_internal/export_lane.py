@@ -28,6 +28,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter
 
 from flext_observability._internal import fork
+from flext_observability._internal.derived import as_sampled
 from flext_observability._internal.guard import guard
 from flext_observability.redaction import Redactor
 from flext_observability.redaction._exporters import redact_span
@@ -207,10 +208,12 @@ class SpanExportTap:
                 with _REDACT:  # never export or store what could not be scrubbed
                     clean = redact_span(redactor, span)
                 redacted.append(clean)
+        # The processor queues sampled spans, and unsampled ones only when they are notable
+        # (failed or slow, see `_internal.derived`): those are exported marked as sampled.
         sampled = [
-            span
+            span if span.context.trace_flags.sampled else as_sampled(span)
             for span in redacted
-            if span is not None and span.context is not None and span.context.trace_flags.sampled
+            if span is not None and span.context is not None
         ]
         if sampled:
             for lane in self._lanes:

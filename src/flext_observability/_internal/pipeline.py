@@ -9,6 +9,8 @@ and a new worker, so parent data is never delivered twice.
 What each payload kind is, and becomes (`build_pipeline`):
 
 - `span` (a `ReadableSpan`) and `span_with_baggage` (the span and its parent's baggage): a trace;
+- `span_stat` (an unsampled `ReadableSpan`): the derived metric and a rule sample only (see
+  `derived`), never delivered to the sinks;
 - `metrics` (`MetricsData`): one metric per data point;
 - `log` (a stdlib `LogRecord` and the OTel `Context` it was logged in, from the logging bridge):
   a log entry, and the bridge's OTel twin of the record (`log_twin`, see `logs.py`);
@@ -29,10 +31,13 @@ from opentelemetry import trace
 from flext_observability._internal import fork
 from flext_observability._internal.convert.logs import log_record_to_entry
 from flext_observability._internal.convert.metrics import metrics_to_entities
+from flext_observability._internal.convert.severity import level_from_levelno, level_from_severity
 from flext_observability._internal.convert.stdlib import stdlib_record_to_entry
 from flext_observability._internal.convert.trace import span_to_trace
+from flext_observability._internal.derived import DerivedMetrics, NoisePolicy, span_converters
 from flext_observability._internal.guard import guard, logger
 from flext_observability.models import Entity, FlextLogEntry
+from flext_observability.rules._samples import SpanSample
 from flext_observability.sinks._base import Sink
 
 if TYPE_CHECKING:
@@ -55,7 +60,9 @@ __all__ = [
     "build_pipeline",
 ]
 
-PayloadKind = Literal["span", "span_with_baggage", "metrics", "log", "otel_log", "entity"]
+PayloadKind = Literal[
+    "span", "span_with_baggage", "span_stat", "metrics", "log", "otel_log", "entity"
+]
 """What a queued payload is (the module docstring lists each kind's payload type)."""
 
 Converter = Callable[[Any], Iterable[Entity]]
@@ -70,6 +77,7 @@ LogTwin = Callable[["logging.LogRecord", "Context", FlextLogEntry], None]
 SIGNAL_OF_KIND: Final[dict[PayloadKind, str]] = {
     "span": "traces",
     "span_with_baggage": "traces",
+    "span_stat": "traces",
     "metrics": "metrics",
     "log": "logs",
     "otel_log": "logs",
@@ -102,6 +110,8 @@ class Pipeline:
         schedule_delay: seconds the worker sleeps when the queue is short.
         tick: called on the worker about once per `tick_interval` seconds (time-driven rules).
         warn_interval: seconds between two "dropped" warnings.
+        observe_only: types of converted items that go to the observers only (never redacted,
+            never delivered to sinks), such as the samples of unsampled spans for the rules.
     """
 
     def __init__(
@@ -118,8 +128,10 @@ class Pipeline:
         tick_interval: float = 1.0,
         warn_interval: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
+        observe_only: tuple[type, ...] = (),
     ) -> None:
         """Build the pipeline; the worker starts on `start()`."""
+        self._observe_only = observe_only
         self._converters = dict(converters)
         self._sinks: list[Sink] = list(sinks)
         self._redact = redact
@@ -168,6 +180,8 @@ class Pipeline:
     def submit(
         self, kind: Literal["span_with_baggage"], payload: tuple[ReadableSpan, dict[str, str]]
     ) -> bool: ...
+    @overload
+    def submit(self, kind: Literal["span_stat"], payload: ReadableSpan) -> bool: ...
     @overload
     def submit(self, kind: Literal["metrics"], payload: MetricsData) -> bool: ...
     @overload
@@ -320,29 +334,33 @@ class Pipeline:
         tapped = self._tap_spans(batch, tap) if tap is not None else {}
         entities: list[Entity] = []
         scrubbed: list[bool] = []  # entities built from spans the tap already redacted
+        observed_only: list[Any] = []
         for index, (kind, payload) in enumerate(batch):
             with guard(f"pipeline.convert.{kind}", reraise=False):
-                if index in tapped:
-                    entity = self._tapped_entity(kind, payload, tapped[index], tap)
-                    if entity is not None:
-                        entities.append(entity)
-                        scrubbed.append(True)
-                    continue
-                converted = list(self._converters[kind](payload))
-                entities.extend(converted)
-                scrubbed.extend([False] * len(converted))
+                pre_redacted = index in tapped
+                if pre_redacted:
+                    payload = self._tapped_payload(kind, payload, tapped[index], tap)  # noqa: PLW2901 - the redacted stand-in
+                    if payload is None:
+                        continue
+                for item in self._converters[kind](payload):
+                    if isinstance(item, self._observe_only):
+                        observed_only.append(item)
+                    else:
+                        entities.append(item)
+                        scrubbed.append(pre_redacted)
                 continue
             self.count_drop(kind, "conversion_error")
-        if not entities:
+        if not entities and not observed_only:
             return
         entities = self._apply_redaction(entities, scrubbed)
         extra: list[Entity] = []
         for observer in self._observers:
             with _OBSERVER:
-                extra.extend(observer(entities))
+                extra.extend(observer([*entities, *observed_only]))
         if extra:
             entities.extend(self._apply_redaction(extra))
-        self._deliver(entities)
+        if entities:
+            self._deliver(entities)
 
     def _tap_spans(
         self, batch: list[tuple[PayloadKind, Any]], tap: SpanExportTap
@@ -364,16 +382,16 @@ class Pipeline:
             redacted = tap(spans)
         return dict(zip(indexes, redacted, strict=True))
 
-    def _tapped_entity(
+    def _tapped_payload(
         self, kind: PayloadKind, payload: Any, span: ReadableSpan | None, tap: SpanExportTap | None
     ) -> Any:
-        """The trace of a span the tap redacted (None when it could not be: dropped, counted)."""
+        """The payload with the span the tap redacted (None when it could not be: dropped)."""
         if span is None:
             self.count_drop(kind, "redaction_error")
             return None
         if kind == "span_with_baggage" and tap is not None:
-            return span_to_trace(span, context=tap.redact_context(payload[1]))
-        return span_to_trace(span)
+            return (span, tap.redact_context(payload[1]))
+        return span
 
     def _apply_redaction(
         self, entities: list[Entity], scrubbed: list[bool] | None = None
@@ -456,11 +474,15 @@ class Pipeline:
         return finished and not left
 
 
-def _log_converter(service_name: str | None, log_twin: LogTwin | None) -> Converter:
-    """A bridged stdlib record becomes a log entry in the span context it was logged in."""
+def _log_converter(
+    service_name: str | None, log_twin: LogTwin | None, derived: DerivedMetrics
+) -> Converter:
+    """A bridged stdlib record is counted, then becomes a log entry in its span context."""
 
     def convert(payload: tuple[logging.LogRecord, Context]) -> list[Entity]:
         record, context = payload
+        if not derived.log(record.name, level_from_levelno(record.levelno).value):
+            return []
         span_context = trace.get_current_span(context).get_span_context()
         entry = stdlib_record_to_entry(
             record,
@@ -486,21 +508,28 @@ def build_pipeline(
     batch_size: int = 512,
     schedule_delay: float = 0.5,
     tick: Callable[[], Iterable[Entity]] | None = None,
+    derived: DerivedMetrics | None = None,
 ) -> Pipeline:
-    """Build a pipeline that converts every payload kind our components queue."""
+    """Build a pipeline that converts every payload kind our components queue.
+
+    `derived` records the derived metrics and applies the noise policy (default: an unbound
+    one with the default exclusions, so rules still see every span).
+    """
     pipeline_ref: list[Pipeline] = []
+    derived = derived if derived is not None else DerivedMetrics(NoisePolicy())
 
     def skipped_point(_name: str, _exc: BaseException) -> None:
         pipeline_ref[0].count_drop("metrics", "conversion_error")
 
     converters: dict[PayloadKind, Converter] = {
-        "span": lambda span: [span_to_trace(span)],
-        "span_with_baggage": lambda item: [span_to_trace(item[0], context=item[1])],
         "metrics": lambda data: metrics_to_entities(data, on_skip=skipped_point),
-        "log": _log_converter(service_name, log_twin),
-        "otel_log": lambda record: [log_record_to_entry(record)],
+        "log": _log_converter(service_name, log_twin, derived),
+        "otel_log": lambda record: _otel_log(record, derived),
         "entity": lambda entity: [entity],
     }
+    to_entity = lambda span, context: [span_to_trace(span, context=context)]  # noqa: E731
+    for kind, convert in span_converters(derived, to_entity).items():
+        converters[kind] = convert  # noqa: PERF403 - dict.update is invariant in the key type
     pipeline = Pipeline(
         converters=converters,
         sinks=sinks,
@@ -510,6 +539,17 @@ def build_pipeline(
         batch_size=batch_size,
         schedule_delay=schedule_delay,
         tick=tick,
+        observe_only=(SpanSample,),
     )
     pipeline_ref.append(pipeline)
     return pipeline
+
+
+def _otel_log(record: ReadWriteLogRecord, derived: DerivedMetrics) -> list[Entity]:
+    """A record emitted through the Logs API: counted by scope name, then converted."""
+    scope = record.instrumentation_scope
+    log = record.log_record
+    level = level_from_severity(log.severity_number, log.severity_text)
+    if not derived.log(scope.name if scope is not None else "", level.value):
+        return []
+    return [log_record_to_entry(record)]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import os
 import sys
 import threading
 import time
@@ -38,7 +39,15 @@ from flext_observability.settings import FlextObservabilitySettings
 from flext_observability.sinks._base import Sink
 from flext_observability.sinks.store import SQLiteStore
 
-__all__ = ["FlextObservability", "active", "emit", "force_flush", "setup", "shutdown"]
+__all__ = [
+    "SEMCONV_DEFAULTS",
+    "FlextObservability",
+    "active",
+    "emit",
+    "force_flush",
+    "setup",
+    "shutdown",
+]
 
 
 def _start_daemon(fn: Callable[[], object]) -> Callable[[float | None], bool]:
@@ -170,6 +179,12 @@ class FlextObservability:
         self.shutdown()
 
 
+SEMCONV_DEFAULTS = {"OTEL_SEMCONV_STABILITY_OPT_IN": "http"}
+"""Stable HTTP semantic conventions by default: `http.server.request.duration` (s), `GET /route`
+span names, `http.request.method`, `url.path`, `http.response.status_code`. The dashboard and the
+rules export assume them. Set by the distro (before instrumentations load) and by `setup()`
+(for instrumentations enabled after it); a value the user set is never changed."""
+
 _lock = threading.RLock()
 _active: FlextObservability | None = None
 _atexit_registered = False
@@ -208,6 +223,8 @@ def setup(
                 )
             return _active
         set_strict(resolved.strict)
+        for name, value in SEMCONV_DEFAULTS.items():
+            os.environ.setdefault(name, value)
         handle = FlextObservability(_wiring.build(resolved, sinks=sinks, rules=rules))
         _active = handle
         _register_exit_hooks()

@@ -27,6 +27,11 @@ from opentelemetry.sdk.trace import TracerProvider
 from flext_observability._internal import cardinality
 from flext_observability._internal import providers as _providers
 from flext_observability._internal.convert.severity import severity_of_alert
+from flext_observability._internal.derived import (
+    DerivedMetrics,
+    NoisePolicy,
+    RecordAllSampler,
+)
 from flext_observability._internal.emit import EmitIdGenerator, Emitter
 from flext_observability._internal.export_health import (
     ExportTracker,
@@ -37,6 +42,11 @@ from flext_observability._internal.export_health import (
 from flext_observability._internal.export_lane import SpanExportTap
 from flext_observability._internal.guard import logger
 from flext_observability._internal.pipeline import Pipeline, build_pipeline
+from flext_observability._internal.runtime_metrics import (
+    LoopWatcher,
+    register_runtime_metrics,
+    watch_loop,
+)
 from flext_observability.exceptions import ConfigurationError
 from flext_observability.health import (
     HealthRegistry,
@@ -69,6 +79,7 @@ from flext_observability.rules import (
 from flext_observability.rules._alerts import Alerts
 from flext_observability.settings import FlextObservabilitySettings
 from flext_observability.sinks._base import Sink
+from flext_observability.sinks.alertmanager import AlertmanagerSink
 from flext_observability.sinks.store import SQLiteStore
 from flext_observability.sinks.webhook import WebhookSink
 
@@ -141,6 +152,8 @@ def _entity_side(
     engine: AlertEngine,
     log_provider: LoggerProvider | None,
     redactor: Redactor,
+    *,
+    derived: DerivedMetrics,
 ) -> tuple[Pipeline, SQLiteStore | None]:
     store = (
         SQLiteStore(
@@ -156,6 +169,12 @@ def _entity_side(
         all_sinks.append(
             WebhookSink(
                 settings.alert_webhook_url.get_secret_value(), suppress=suppress_instrumentation
+            )
+        )
+    if settings.alertmanager_url is not None:
+        all_sinks.append(
+            AlertmanagerSink(
+                settings.alertmanager_url.get_secret_value(), suppress=suppress_instrumentation
             )
         )
     log_alerts = _alert_logger(log_provider)
@@ -179,6 +198,7 @@ def _entity_side(
         log_twin=log_twin(log_provider) if log_provider is not None else None,
         capacity=settings.queue_size,
         batch_size=settings.batch_size,
+        derived=derived,
     )
     pipeline.start()
     return pipeline, store
@@ -211,7 +231,7 @@ _BUILT: weakref.WeakSet[object] = weakref.WeakSet()
 """Providers an earlier setup() built (OpenTelemetry lets a process set each global once)."""
 
 
-def note_attach(kind: str, existing: object) -> None:
+def _note_attach(kind: str, existing: object) -> None:
     if existing in _BUILT:
         logger.warning(
             "flext-observability: setup() after shutdown() reuses the %s of the first setup "
@@ -223,20 +243,25 @@ def note_attach(kind: str, existing: object) -> None:
         logger.info("flext-observability: attaching to the %s that is already set", kind)
 
 
-def build_tracer_provider(
+def _build_tracer_provider(
     settings: FlextObservabilitySettings,
     pipeline: Pipeline,
     tracker: ExportTracker,
     redactor: Redactor,
+    policy: NoisePolicy,
 ) -> tuple[TracerProvider, bool]:
+    """Our provider records every span (derived metrics), exports sampled and notable ones.
+
+    A provider someone else set keeps its own sampler: there, only its sampled spans are seen.
+    """
     existing = trace.get_tracer_provider()
     if isinstance(existing, TracerProvider):
-        note_attach("TracerProvider", existing)
-        existing.add_span_processor(EntitySpanProcessor(pipeline))
+        _note_attach("TracerProvider", existing)
+        existing.add_span_processor(EntitySpanProcessor(pipeline, notable=policy.notable))
         return existing, False
     provider = TracerProvider(
         resource=_providers.build_resource(settings),
-        sampler=_providers.build_sampler(settings),
+        sampler=RecordAllSampler(_providers.build_sampler(settings), policy),
         span_limits=_providers.build_span_limits(settings),
         id_generator=EmitIdGenerator(),
         shutdown_on_exit=False,
@@ -244,6 +269,7 @@ def build_tracer_provider(
     # One processor, one queue, one worker per signal: the pipeline's worker redacts each batch
     # of spans once, hands it to the exporters' lanes and stores the same redacted spans
     # (`_internal/export_lane.py`), instead of a BatchSpanProcessor per exporter beside it.
+    # The processor queues sampled spans and notable unsampled ones; the tap exports both.
     exporters = [
         TrackedSpanExporter(exporter, tracker)
         for exporter in _providers.build_span_exporters(settings)
@@ -259,7 +285,10 @@ def build_tracer_provider(
     )
     provider.add_span_processor(
         EntitySpanProcessor(
-            pipeline, export=tap, shutdown_timeout=settings.shutdown_timeout_ms / 1000
+            pipeline,
+            notable=policy.notable,
+            export=tap,
+            shutdown_timeout=settings.shutdown_timeout_ms / 1000,
         )
     )
     trace.set_tracer_provider(provider)
@@ -267,7 +296,7 @@ def build_tracer_provider(
     return provider, True
 
 
-def build_meter_provider(
+def _build_meter_provider(
     settings: FlextObservabilitySettings,
     pipeline: Pipeline,
     tracker: ExportTracker,
@@ -283,7 +312,7 @@ def build_meter_provider(
     interval_s = settings.metric_export_interval_ms / 1000
     existing = metrics.get_meter_provider()
     if isinstance(existing, MeterProvider):
-        note_attach("MeterProvider", existing)
+        _note_attach("MeterProvider", existing)
         existing.add_metric_reader(EntityMetricReader(pipeline, interval_s=interval_s))
         return existing, False
 
@@ -310,10 +339,10 @@ def build_meter_provider(
     return provider, True
 
 
-def build_logger_provider(settings: FlextObservabilitySettings) -> tuple[LoggerProvider, bool]:
+def _build_logger_provider(settings: FlextObservabilitySettings) -> tuple[LoggerProvider, bool]:
     existing = get_logger_provider()
     if isinstance(existing, LoggerProvider):
-        note_attach("LoggerProvider", existing)
+        _note_attach("LoggerProvider", existing)
         return existing, False
     provider = LoggerProvider(resource=_providers.build_resource(settings), shutdown_on_exit=False)
     set_logger_provider(provider)
@@ -321,7 +350,7 @@ def build_logger_provider(settings: FlextObservabilitySettings) -> tuple[LoggerP
     return provider, True
 
 
-def add_log_exporters(
+def _add_log_exporters(
     settings: FlextObservabilitySettings,
     provider: LoggerProvider,
     pipeline: Pipeline,
@@ -340,7 +369,7 @@ def add_log_exporters(
         provider.add_log_record_processor(BatchLogRecordProcessor(wrapped))
 
 
-def register_own_metrics(
+def _register_own_metrics(
     meter_provider: MeterProvider, pipeline: Pipeline, health: HealthRegistry
 ) -> None:
     meter = meter_provider.get_meter("flext_observability")
@@ -408,23 +437,25 @@ def build(
     cardinality.install()
     engine = _engine(settings, rules)
     log_provider, owns_logs = (
-        build_logger_provider(settings) if settings.logs_enabled else (None, True)
+        _build_logger_provider(settings) if settings.logs_enabled else (None, True)
     )
-    pipeline, store = _entity_side(settings, sinks, engine, log_provider, redactor)
+    policy = NoisePolicy(settings.exclude, slow_ms=settings.sampling_keep_slow_ms)
+    derived = DerivedMetrics(policy)
+    pipeline, store = _entity_side(settings, sinks, engine, log_provider, redactor, derived=derived)
     cleanups: list[Callable[[], object]] = []
     tracer_provider, owns_traces = (
-        build_tracer_provider(settings, pipeline, tracker, redactor)
+        _build_tracer_provider(settings, pipeline, tracker, redactor, policy)
         if settings.traces_enabled
         else (None, True)
     )
     meter_provider, owns_metrics = (
-        build_meter_provider(settings, pipeline, tracker, redactor)
+        _build_meter_provider(settings, pipeline, tracker, redactor)
         if settings.metrics_enabled
         else (None, True)
     )
     if log_provider is not None:
         if owns_logs:
-            add_log_exporters(settings, log_provider, pipeline, tracker, redactor)
+            _add_log_exporters(settings, log_provider, pipeline, tracker, redactor)
         log_provider.add_log_record_processor(EntityLogRecordProcessor(pipeline))
         cleanups.append(install_logging_handler(pipeline, settings.log_level))
     health = _health(settings, pipeline, store, tracker)
@@ -449,7 +480,13 @@ def build(
                 raise
             logger.warning("flext-observability: probe server not started: %s", exc)
     if meter_provider is not None:
-        register_own_metrics(meter_provider, pipeline, health)
+        _register_own_metrics(meter_provider, pipeline, health)
+        derived.bind(meter_provider)
+        if settings.runtime_metrics:
+            cleanups.append(register_runtime_metrics(meter_provider))
+            watch_loop()  # setup() called inside a running event loop
+            if tracer_provider is not None:
+                tracer_provider.add_span_processor(LoopWatcher())
     emitter = Emitter(
         pipeline=pipeline,
         tracer_provider=tracer_provider,

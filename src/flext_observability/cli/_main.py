@@ -5,6 +5,8 @@ flext-observability [--store PATH] COMMAND
   config [--json]        effective settings, the source of each, problems
   doctor                 distro/configurator choice, instrumentations, OTLP, store
   run -- COMMAND...      run a command under opentelemetry-instrument with our distro
+  rules export --format prometheus [--rules FILE]
+                         the alert rules as a Prometheus rule file
   summary|traces|logs|metrics|alerts|health [filters] [--json]
 ```
 Exit codes: 0 success, 1 a missing or unreadable store (or another runtime problem), 2 usage.
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import TextIO
 
 from flext_observability.cli._query import QUERY_COMMANDS, add_query_arguments
+from flext_observability.cli._rules import add_rules_arguments, cmd_rules
 from flext_observability.cli._tools import cmd_config, cmd_doctor, cmd_live_health, cmd_run
 from flext_observability.exceptions import ConfigurationError, StoreError
 from flext_observability.settings import FlextObservabilitySettings
@@ -39,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("doctor", help="check the installation and the configuration")
     run = commands.add_parser("run", help="run a command under auto-instrumentation")
     run.add_argument("argv", nargs=argparse.REMAINDER, help="-- COMMAND [ARGS...]")
+    add_rules_arguments(commands.add_parser("rules", help="export the alert rules"))
     for name, fn in QUERY_COMMANDS.items():
         add_query_arguments(commands.add_parser(name, help=fn.__doc__), name)
     return parser
@@ -63,6 +67,8 @@ def main(  # noqa: PLR0911 - one exit per documented outcome
         return cmd_doctor(settings, store_path, out)
     if args.command == "run":
         return cmd_run(list(args.argv), err)
+    if args.command == "rules":
+        return cmd_rules(settings, args, out, err)
     if args.command == "health" and args.url:
         token = settings.health_token.get_secret_value() if settings.health_token else None
         return cmd_live_health(args.url, token, as_json=args.json, out=out)

@@ -15,6 +15,9 @@ Rules also come from TOML: `load_rules_file(path)` (the file named by
 `FLEXT_OBSERVABILITY_ALERT_RULES`) and `rules_from_pyproject(path)` /
 `rules_from_mapping(table, origin)` for `[tool.flext-observability.alerts]`.
 
+`prometheus_rule_file(rules)` writes the same rules as a Prometheus rule file (one alerting rule
+per rule, over the exported metric names), for a fleet evaluated by Prometheus.
+
 Grouping: one alert per rule (fingerprint = rule name + the rule's labels), except that a
 `log_rate` rule with a glob `logger` and a `health` rule with a glob `check` raise one alert per
 logger / check, with the name in the label `logger` / `check`.
@@ -23,6 +26,7 @@ logger / check, with the name in the label `logger` / `check`.
 from __future__ import annotations
 
 from flext_observability._internal.exports import publish
+from flext_observability.rules._alerts import Alerts
 from flext_observability.rules._engine import DEFAULT_MAX_GROUPS, DEFAULT_MAX_SAMPLES, AlertEngine
 from flext_observability.rules._file import (
     load_rules_file,
@@ -39,6 +43,8 @@ from flext_observability.rules._kinds import (
     LogRateRule,
     ThresholdRule,
 )
+from flext_observability.rules._prometheus import prometheus_rule_file
+from flext_observability.rules._samples import SpanSample
 
 __all__ = [
     "DEFAULT_MAX_GROUPS",
@@ -46,14 +52,17 @@ __all__ = [
     "AbsenceRule",
     "AlertEngine",
     "AlertRule",
+    "Alerts",
     "ErrorRatioRule",
     "HealthRule",
     "LatencyRule",
     "LogRateRule",
     "Rule",
+    "SpanSample",
     "ThresholdRule",
     "load_rules_file",
     "parse_duration",
+    "prometheus_rule_file",
     "rules_from_mapping",
     "rules_from_pyproject",
 ]

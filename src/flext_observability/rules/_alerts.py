@@ -6,10 +6,15 @@ own transitions, so the store and notifiers see them too.
 
 from __future__ import annotations
 
-from flext_observability._internal.pipeline import Pipeline
+from typing import TYPE_CHECKING
+
 from flext_observability.models import FlextAlert
 from flext_observability.result import FlextResult
-from flext_observability.rules import AlertEngine, AlertRule
+from flext_observability.rules._engine import AlertEngine
+from flext_observability.rules._kinds import AlertRule
+
+if TYPE_CHECKING:  # the pipeline is OpenTelemetry's edge; this core module only calls it
+    from flext_observability.pipeline import Pipeline
 
 __all__ = ["Alerts"]
 

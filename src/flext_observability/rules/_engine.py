@@ -34,9 +34,10 @@ from flext_observability.models._base import rebuild
 from flext_observability.result import FlextResult
 from flext_observability.rules._kinds import AlertRule
 from flext_observability.rules._lifecycle import Track, check_silence, new_alert
+from flext_observability.rules._samples import SpanSample
 from flext_observability.rules._state import (
     Evaluator,
-    accepted_type,
+    accepted_types,
     check_capacity,
     make_evaluator,
 )
@@ -131,21 +132,22 @@ class AlertEngine:
 
     # -- feeding -------------------------------------------------------------------------------
 
-    def observe(self, entities: Iterable[Entity]) -> list[FlextAlert]:
-        """Take a batch of entities, evaluate every rule, and return the transitions."""
+    def observe(self, entities: Iterable[Entity | SpanSample]) -> list[FlextAlert]:
+        """Take a batch of entities, evaluate every rule, and return the transitions.
+
+        `SpanSample`s (spans that were not sampled) feed the span rules like `FlextTrace`s.
+        """
         with self._lock:
             now = self._clock()
-            by_type: dict[type[Entity], list[Entity]] = {}
+            by_type: dict[type[Entity | SpanSample], list[Entity | SpanSample]] = {}
             for entity in entities:
                 by_type.setdefault(type(entity), []).append(entity)
             for evaluator in self._evaluators.values():
-                accepted = by_type.get(accepted_type(evaluator.rule), ())
-                if not accepted:
-                    continue
                 rule_guard = _rule_guard(evaluator.rule)  # a rule never breaks the worker
-                for entity in accepted:
-                    with rule_guard:
-                        evaluator.ingest(entity, now)
+                for kind in accepted_types(evaluator.rule):
+                    for entity in by_type.get(kind, ()):
+                        with rule_guard:
+                            evaluator.ingest(entity, now)
             return self._evaluate(now)
 
     def evaluate(self, now: float | None = None) -> list[FlextAlert]:

@@ -26,6 +26,7 @@ from flext_observability.rules._kinds import (
     SpanRule,
     ThresholdRule,
 )
+from flext_observability.rules._samples import SpanSample
 from flext_observability.rules._windows import (
     NO_GROUP,
     NOT_HOLDING,
@@ -39,7 +40,7 @@ from flext_observability.rules._windows import (
     matches,
 )
 
-__all__ = ["KNOWN_RULES", "Evaluator", "accepted_type", "check_capacity", "make_evaluator"]
+__all__ = ["KNOWN_RULES", "Evaluator", "accepted_types", "check_capacity", "make_evaluator"]
 
 KNOWN_RULES = (ThresholdRule, ErrorRatioRule, LatencyRule, LogRateRule, HealthRule, AbsenceRule)
 """The rule kinds an engine can evaluate."""
@@ -66,7 +67,7 @@ class Evaluator(Protocol):
     def rule(self) -> AlertRule:
         """The rule this state belongs to."""
 
-    def ingest(self, entity: Entity, now: float) -> None:
+    def ingest(self, entity: Entity | SpanSample, now: float) -> None:
         """Take one entity into the rule's state (ignored when it does not match)."""
 
     def findings(self, now: float) -> dict[GroupKey, Finding]:
@@ -83,7 +84,7 @@ class ThresholdEvaluator:
         self._compare = _OPS[rule.op]
         self._tags = {key: str(value) for key, value in rule.tags.items()}
 
-    def ingest(self, entity: Entity, now: float) -> None:  # noqa: ARG002 - protocol signature
+    def ingest(self, entity: Entity | SpanSample, now: float) -> None:  # noqa: ARG002 - protocol signature
         """Record the latest value of a matching series."""
         if not isinstance(entity, FlextMetric) or not matches(self.rule.metric, entity.name):
             return
@@ -130,7 +131,7 @@ class HealthEvaluator:
         self._max = max_groups
         self._label = is_glob(rule.check)
 
-    def ingest(self, entity: Entity, now: float) -> None:  # noqa: ARG002 - protocol signature
+    def ingest(self, entity: Entity | SpanSample, now: float) -> None:  # noqa: ARG002 - protocol signature
         """Extend or reset the check's streak."""
         if not isinstance(entity, FlextHealthCheck) or not matches(self.rule.check, entity.name):
             return
@@ -165,7 +166,7 @@ class AbsenceEvaluator:
         self.last_seen = now
         self.seen = False
 
-    def ingest(self, entity: Entity, now: float) -> None:
+    def ingest(self, entity: Entity | SpanSample, now: float) -> None:
         """Note the arrival of matching data."""
         rule = self.rule
         hit = (
@@ -173,7 +174,7 @@ class AbsenceEvaluator:
             and rule.metric is not None
             and matches(rule.metric, entity.name)
         ) or (
-            isinstance(entity, FlextTrace)
+            isinstance(entity, FlextTrace | SpanSample)
             and rule.operation is not None
             and matches(rule.operation, entity.operation_name)
         )
@@ -211,15 +212,15 @@ def check_capacity(rule: object, max_samples: int) -> None:
         )
 
 
-def accepted_type(rule: AlertRule) -> type[Entity]:
-    """Return the one entity type a rule reads (everything else is skipped without a call)."""
+def accepted_types(rule: AlertRule) -> tuple[type[Entity | SpanSample], ...]:
+    """Return the types a rule reads (everything else is skipped without a call)."""
     if isinstance(rule, ThresholdRule) or (isinstance(rule, AbsenceRule) and rule.metric):
-        return FlextMetric
+        return (FlextMetric,)
     if isinstance(rule, LogRateRule):
-        return FlextLogEntry
+        return (FlextLogEntry,)
     if isinstance(rule, HealthRule):
-        return FlextHealthCheck
-    return FlextTrace
+        return (FlextHealthCheck,)
+    return (FlextTrace, SpanSample)
 
 
 def make_evaluator(rule: AlertRule, now: float, max_samples: int, max_groups: int) -> Evaluator:

@@ -19,6 +19,7 @@ from typing import NamedTuple
 
 from flext_observability.models import Entity, FlextLogEntry, FlextTrace, LogLevel, TraceStatus
 from flext_observability.rules._kinds import ErrorRatioRule, LatencyRule, LogRateRule
+from flext_observability.rules._samples import SpanSample
 
 __all__ = [
     "NO_GROUP",
@@ -98,9 +99,13 @@ class _SpanWindow:
         self._cap = max_samples
         self._cached: Finding | None = None
 
-    def ingest(self, entity: Entity, now: float) -> None:
-        """Add a matching span."""
-        if not isinstance(entity, FlextTrace):
+    def ingest(self, entity: Entity | SpanSample, now: float) -> None:
+        """Add a matching span (an entity, or the sample of a span that was not sampled)."""
+        if isinstance(entity, SpanSample):
+            error = entity.error
+        elif isinstance(entity, FlextTrace):
+            error = entity.status is TraceStatus.ERROR
+        else:
             return
         if not (
             matches(self.rule.operation, entity.operation_name)
@@ -111,7 +116,6 @@ class _SpanWindow:
             return
         if len(self.samples) >= self._cap:
             self._drop_oldest()
-        error = entity.status is TraceStatus.ERROR
         span = _Span(now, error, entity.duration_ms or 0.0, entity.trace_id, entity.span_id)
         self.samples.append(span)
         self.errors += span.error
@@ -236,7 +240,7 @@ class LogRateEvaluator:
         self._max_groups = max_groups
         self._label = is_glob(rule.logger)
 
-    def ingest(self, entity: Entity, now: float) -> None:
+    def ingest(self, entity: Entity | SpanSample, now: float) -> None:
         """Count a matching log entry."""
         if not isinstance(entity, FlextLogEntry) or entity.level not in self._levels:
             return

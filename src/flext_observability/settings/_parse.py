@@ -233,6 +233,11 @@ def _parse_names(raw: object, _fb: Feedback) -> tuple[str, ...]:
     return tuple(dict.fromkeys(item for item in _split_items(raw) if item))
 
 
+def _parse_globs(raw: object, fb: Feedback) -> tuple[str, ...]:
+    names = _parse_names(raw, fb)
+    return () if names == ("none",) else names
+
+
 def _exporters_parser(known: tuple[str, ...]) -> Parser:
     def parse(raw: object, fb: Feedback) -> tuple[str, ...]:
         if isinstance(raw, list | tuple) and not raw:
@@ -369,3 +374,4 @@ PAIRS = Parser("comma-separated key=value pairs (percent-encoded)", _parse_pairs
 SECRET_PAIRS = Parser("comma-separated key=value pairs (percent-encoded)", _parse_secret_pairs)
 REGEXES = Parser("comma-separated regular expressions that compile", _parse_regexes)
 NAMES = Parser("comma-separated names", _parse_names)
+GLOBS = Parser("comma-separated globs, or none", _parse_globs)

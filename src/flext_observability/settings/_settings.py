@@ -43,6 +43,7 @@ from flext_observability.settings._parse import log_level_number, mask_url
 from flext_observability.settings._sources import SETTINGS_CONFIG, ResourceKey, Setting
 
 __all__ = [
+    "DEFAULT_EXCLUDE",
     "FlextObservabilitySettings",
     "OtlpSignalConfig",
     "Signal",
@@ -52,6 +53,16 @@ __all__ = [
 
 Protocol = Literal["grpc", "http/protobuf", "http/json"]
 _OTLP = "OTEL_EXPORTER_OTLP_"
+DEFAULT_EXCLUDE: tuple[str, ...] = (
+    "/livez",
+    "/readyz",
+    "/healthz",
+    "/health",
+    "/metrics",
+    "/ping",
+    "/favicon.ico",
+)
+"""Excluded from every signal by default: our probe paths, common health and metrics paths."""
 
 logger = logging.getLogger("flext_observability.settings")
 _FALLBACK = re.compile(r"; (using .+|leaving it unset)$")
@@ -142,6 +153,17 @@ class FlextObservabilitySettings(BaseSettings):
     """OTel sampler name; a non-built-in name is looked up as an entry point (noted)."""
     traces_sampler_arg: Annotated[str | None, Setting(p.TEXT, ("OTEL_TRACES_SAMPLER_ARG",))] = None
     """Argument of the sampler (the ratio for the `*traceidratio` samplers)."""
+    sampling_keep_slow_ms: Annotated[int, Setting(p.POSITIVE_MS)] = 1000
+    """An unsampled span lasting at least this many milliseconds is exported anyway (as is
+    every failed span), whatever the sampling ratio."""
+
+    # --- noise policy and derived metrics -----------------------------------------------------
+    exclude: Annotated[tuple[str, ...], Setting(p.GLOBS)] = DEFAULT_EXCLUDE
+    """Globs over URL paths, span names and logger names excluded from every signal (spans,
+    derived metrics, logs); setting it replaces the default (our probe paths and common
+    health/metrics paths); `none` excludes nothing."""
+    runtime_metrics: Annotated[bool, Setting(p.BOOL)] = True
+    """Process and runtime metrics (CPU, memory, file descriptors, threads, GC, event-loop lag)."""
 
     # --- metrics export -----------------------------------------------------------------------
     metric_export_interval_ms: Annotated[
@@ -293,6 +315,8 @@ class FlextObservabilitySettings(BaseSettings):
     """TOML file of `[[rules]]`."""
     alert_webhook_url: Annotated[SecretStr | None, Setting(p.SECRET_URL, secret=True)] = None
     """Webhook (http/https URL, secret) that receives alert notifications."""
+    alertmanager_url: Annotated[SecretStr | None, Setting(p.SECRET_URL, secret=True)] = None
+    """Alertmanager base URL (http/https, secret); alerts are posted to `/api/v2/alerts`."""
 
     # --- health -------------------------------------------------------------------------------
     health_port: Annotated[int | None, Setting(p.PORT)] = None

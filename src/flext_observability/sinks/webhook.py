@@ -60,6 +60,8 @@ logger = logging.getLogger("flext_observability.webhook")
 class WebhookSink:
     """Send alert notifications to a webhook from a background thread (see the module doc)."""
 
+    _WHAT = "alert webhook"
+
     def __init__(
         self,
         url: str,
@@ -136,7 +138,7 @@ class WebhookSink:
 
     def __repr__(self) -> str:
         """Show the masked URL only."""
-        return f"WebhookSink(url={self._target.masked!r})"
+        return f"{type(self).__name__}(url={self._target.masked!r})"
 
     @property
     def sent(self) -> int:
@@ -183,7 +185,7 @@ class WebhookSink:
                 self._cond.notify()
             if full:
                 self._warn(
-                    f"alert webhook {self._target.masked}: queue full ({self._queue_size}); "
+                    f"{self._WHAT} {self._target.masked}: queue full ({self._queue_size}); "
                     f"dropped {full} notification(s)"
                 )
 
@@ -237,11 +239,31 @@ class WebhookSink:
     def _interruptible_sleep(self, seconds: float) -> None:
         self._stop.wait(seconds)
 
+    def _idle_wait(self) -> float | None:
+        """Seconds the sender waits for work before calling `_on_idle` (None: forever)."""
+        return None
+
+    def _on_idle(self) -> None:
+        """Called with the lock held each time the idle sender wakes up (may queue work)."""
+
+    def _enqueue_locked(self, alert: FlextAlert) -> None:
+        """Queue one notification (lock held) unless the queue is full."""
+        if len(self._queue) >= self._queue_size:
+            self._dropped["queue_full"] += 1
+        else:
+            self._queue.append(alert)
+            self._pending += 1
+
+    def _payload(self, alert: FlextAlert) -> bytes:
+        """The request body of one notification: the alert's JSON."""
+        return alert.model_dump_json().encode("utf-8")
+
     def _run(self) -> None:
         while True:
             with self._cond:
                 while not self._queue and not self._stop.is_set():
-                    self._cond.wait()
+                    self._cond.wait(self._idle_wait())
+                    self._on_idle()
                 if self._stop.is_set():
                     return
                 alert = self._queue.popleft()
@@ -258,7 +280,7 @@ class WebhookSink:
 
     def _deliver(self, alert: FlextAlert) -> str | None:
         """Send one notification with retries; return None if delivered, else the drop reason."""
-        body = alert.model_dump_json().encode("utf-8")
+        body = self._payload(alert)
         attempt = 0
         while True:
             with self._suppress():
@@ -268,13 +290,13 @@ class WebhookSink:
             masked = self._target.masked
             if result.outcome is Outcome.REJECTED:
                 self._warn(
-                    f"alert webhook {masked} rejected a notification ({result.description}); "
+                    f"{self._WHAT} {masked} rejected a notification ({result.description}); "
                     "not retried"
                 )
                 return "rejected"
             if attempt >= self._max_retries:
                 self._warn(
-                    f"alert webhook {masked} failed ({result.description}) after "
+                    f"{self._WHAT} {masked} failed ({result.description}) after "
                     f"{attempt + 1} attempt(s); notification dropped"
                 )
                 return "retries_exhausted"

@@ -83,7 +83,7 @@ def _points(data: MetricsData) -> dict[str, list[Any]]:
 
 @pytest.mark.usefixtures("flext_ids")
 def test_every_instrument_kind_maps_to_entities(reader: InMemoryMetricReader) -> None:
-    """Counter, up-down counter, histogram, exponential histogram and gauge map as in SPEC §3."""
+    """Counter, up-down counter, histogram, exponential histogram and gauge map as documented."""
     data = reader.get_metrics_data()
     assert data is not None
     points = _points(data)

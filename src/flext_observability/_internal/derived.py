@@ -1,0 +1,304 @@
+"""Metrics derived before sampling, and the one noise policy.
+
+How every span is seen although only some are exported:
+
+- `RecordAllSampler` wraps the configured sampler. A span the sampler drops becomes a
+  *record-only* span (`Decision.RECORD_ONLY`: recording, sampled flag unset), so span processors
+  see its end; exporters' `BatchSpanProcessor`s skip it, as they skip every unsampled span. An
+  excluded span (`NoisePolicy`) is dropped outright, and so are the local children of a dropped
+  span.
+- `EntitySpanProcessor.on_end` queues a sampled span as before (`span`: it becomes a
+  `FlextTrace`), and an unsampled one as `span_stat`: on the pipeline worker it only feeds the
+  derived histogram and the in-process span rules (a `SpanSample`), never the store.
+- `KeepNotableSpans` wraps each exporting span processor: an unsampled span that failed, or took
+  at least the slow threshold, is exported anyway (with the sampled flag set on the copy).
+
+On the pipeline worker, `DerivedMetrics` records `flext.span.duration` (histogram, seconds;
+`span.name`, `span.kind`, `status`) for every span and `flext.log.records` (counter; `logger`,
+`level`) for every log record. The application thread's extra work is the record-only span
+itself and one queue append.
+
+Cardinality: `span.name` is the span name for spans carrying `http.route` (instrumentations name
+them by route template); a server span with an HTTP method and no route (an unmatched path)
+becomes the method alone, so unmatched paths collapse into one series per method. Every stream
+is further bounded by `_internal.cardinality` (2000 series, then one overflow series).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from fnmatch import fnmatchcase
+from typing import Any, Literal
+
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.metrics import Counter, Histogram, MeterProvider
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
+from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
+from opentelemetry.trace import Link, SpanContext, SpanKind, StatusCode, TraceFlags
+from opentelemetry.trace.span import TraceState
+from opentelemetry.util.types import Attributes
+
+from flext_observability._internal.convert.trace import resource_service_name
+from flext_observability._internal.guard import guard
+from flext_observability.rules._samples import SpanSample
+from flext_observability.settings._settings import DEFAULT_EXCLUDE
+
+__all__ = [
+    "DEFAULT_EXCLUDE",
+    "SPAN_DURATION_BUCKETS",
+    "DerivedMetrics",
+    "KeepNotableSpans",
+    "NoisePolicy",
+    "RecordAllSampler",
+    "as_sampled",
+    "span_label",
+]
+
+
+SPAN_DURATION_BUCKETS: tuple[float, ...] = (
+    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+)  # fmt: skip
+"""Bucket bounds of `flext.span.duration` (s): those of `http.server.request.duration`."""
+
+_PATH_KEYS = ("url.path", "http.target", "http.route")
+_METHOD_KEYS = ("http.request.method", "http.method")
+_CACHE_LIMIT = 10_000
+_KIND = {kind: kind.name.lower() for kind in SpanKind}
+_STATUS = {StatusCode.UNSET: "unset", StatusCode.OK: "ok", StatusCode.ERROR: "error"}
+_NOT_RECORDED = SamplingResult(Decision.DROP)
+
+
+class NoisePolicy:
+    """What is excluded from every signal, and which unsampled spans are kept anyway.
+
+    Args:
+        exclude: Globs matched (case-sensitively) against URL paths (query stripped), span
+            names and logger names.
+        slow_ms: An unsampled span lasting at least this long is exported anyway.
+    """
+
+    def __init__(
+        self, exclude: Sequence[str] = DEFAULT_EXCLUDE, *, slow_ms: float = 1000.0
+    ) -> None:
+        """Keep the globs; results are cached per name (bounded)."""
+        self.exclude = tuple(pattern for pattern in exclude if pattern)
+        self.slow_ns = int(slow_ms * 1_000_000)
+        self._cache: dict[str, bool] = {}
+
+    def excluded(self, name: str) -> bool:
+        """Whether a path, span name or logger name matches an exclusion glob."""
+        cached = self._cache.get(name)
+        if cached is None:
+            cached = any(fnmatchcase(name, pattern) for pattern in self.exclude)
+            if len(self._cache) < _CACHE_LIMIT:
+                self._cache[name] = cached
+        return cached
+
+    def excluded_span(self, name: str, attributes: Attributes) -> bool:
+        """Whether a span (by name, or by its URL path / route attribute) is excluded."""
+        if not self.exclude:
+            return False
+        if self.excluded(name):
+            return True
+        if attributes:
+            for key in _PATH_KEYS:
+                value = attributes.get(key)
+                if isinstance(value, str) and self.excluded(value.partition("?")[0]):
+                    return True
+        return False
+
+    def notable(self, span: ReadableSpan) -> bool:
+        """Whether a span failed or was slow (kept whatever the sampling decision)."""
+        if span.status.status_code is StatusCode.ERROR:
+            return True
+        start, end = span.start_time, span.end_time
+        return start is not None and end is not None and end - start >= self.slow_ns
+
+
+class RecordAllSampler(Sampler):
+    """Turns the wrapped sampler's drops into record-only spans; drops excluded spans."""
+
+    def __init__(self, inner: Sampler, policy: NoisePolicy) -> None:
+        """Wrap `inner`."""
+        self._inner = inner
+        self._policy = policy
+
+    def should_sample(  # noqa: PLR0917 - the Sampler interface
+        self,
+        parent_context: Context | None,
+        trace_id: int,
+        name: str,
+        kind: SpanKind | None = None,
+        attributes: Attributes = None,
+        links: Sequence[Link] | None = None,
+        trace_state: TraceState | None = None,
+    ) -> SamplingResult:
+        """Ask the wrapped sampler; a drop becomes RECORD_ONLY unless the span is excluded.
+
+        Our own step failing falls back to the wrapped sampler's decision (reported once).
+        """
+        excluded = False
+        with guard("RecordAllSampler"):
+            parent = trace.get_current_span(parent_context)
+            if isinstance(parent, trace.NonRecordingSpan):
+                context = parent.get_span_context()
+                if context.is_valid and not context.is_remote:
+                    return _NOT_RECORDED  # the child of an excluded (dropped) span
+            excluded = self._policy.excluded_span(name, attributes)
+        if excluded:
+            return _NOT_RECORDED
+        result = self._inner.should_sample(
+            parent_context, trace_id, name, kind, attributes, links, trace_state
+        )
+        if result.decision is Decision.DROP:
+            return SamplingResult(Decision.RECORD_ONLY, result.attributes, result.trace_state)
+        return result
+
+    def get_description(self) -> str:
+        """Describe the wrapped sampler."""
+        return f"RecordAll{{{self._inner.get_description()}}}"
+
+
+def as_sampled(span: ReadableSpan) -> ReadableSpan:
+    """A copy of `span` whose context says sampled (a notable unsampled span, exported)."""
+    context = span.context
+    assert context is not None
+    flags = TraceFlags(context.trace_flags | TraceFlags.SAMPLED)
+    sampled = SpanContext(
+        context.trace_id, context.span_id, context.is_remote, flags, context.trace_state
+    )
+    return ReadableSpan(
+        name=span.name,
+        context=sampled,
+        parent=span.parent,
+        resource=span.resource,
+        attributes=span.attributes,
+        events=span.events,
+        links=span.links,
+        kind=span.kind,
+        status=span.status,
+        start_time=span.start_time,
+        end_time=span.end_time,
+        instrumentation_scope=span.instrumentation_scope,
+    )
+
+
+class KeepNotableSpans(SpanProcessor):
+    """Passes sampled spans to `inner`, and unsampled ones that failed or were slow."""
+
+    def __init__(self, inner: SpanProcessor, policy: NoisePolicy) -> None:
+        """Wrap an exporting span processor."""
+        self._inner = inner
+        self._policy = policy
+
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        """Forward (exporting processors do nothing here)."""
+        self._inner.on_start(span, parent_context)
+
+    def on_end(self, span: ReadableSpan) -> None:
+        """Forward sampled spans; promote notable unsampled ones; drop the rest."""
+        context = span.context
+        if context is not None and context.trace_flags.sampled:
+            self._inner.on_end(span)
+            return
+        with guard("KeepNotableSpans.on_end"):
+            if self._policy.notable(span):
+                self._inner.on_end(as_sampled(span))
+
+    def shutdown(self) -> None:
+        """Shut the wrapped processor down."""
+        self._inner.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        """Flush the wrapped processor."""
+        return self._inner.force_flush(timeout_millis)
+
+
+def span_label(span: ReadableSpan) -> str:
+    """The `span.name` label: the span name, or the HTTP method for a route-less server span."""
+    attributes = span.attributes or {}
+    if span.kind is SpanKind.SERVER and not attributes.get("http.route"):
+        for key in _METHOD_KEYS:
+            method = attributes.get(key)
+            if isinstance(method, str) and method:
+                return method
+    return span.name or "unnamed"
+
+
+class DerivedMetrics:
+    """Records the derived instruments on the pipeline worker (no-ops until `bind`)."""
+
+    def __init__(self, policy: NoisePolicy) -> None:
+        """Start unbound: spans still become samples for the rules."""
+        self.policy = policy
+        self._duration: Histogram | None = None
+        self._records: Counter | None = None
+
+    def bind(self, provider: MeterProvider) -> None:
+        """Create the instruments on `provider`."""
+        meter = provider.get_meter("flext_observability.derived")
+        self._duration = meter.create_histogram(
+            "flext.span.duration",
+            unit="s",
+            description="Duration of every span, recorded before sampling.",
+            explicit_bucket_boundaries_advisory=SPAN_DURATION_BUCKETS,
+        )
+        self._records = meter.create_counter(
+            "flext.log.records",
+            unit="{record}",
+            description="Log records, by logger and level.",
+        )
+
+    def span(self, span: ReadableSpan) -> SpanSample | None:
+        """Record one ended span; return its sample for the rules (None when excluded)."""
+        if self.policy.excluded_span(span.name, span.attributes):
+            return None
+        start, end = span.start_time, span.end_time
+        seconds = max(end - start, 0) / 1e9 if start is not None and end is not None else 0.0
+        label = span_label(span)
+        status = _STATUS.get(span.status.status_code, "unset")
+        if self._duration is not None:
+            self._duration.record(
+                seconds, {"span.name": label, "span.kind": _KIND[span.kind], "status": status}
+            )
+        context = span.context
+        return SpanSample(
+            operation_name=label,
+            service_name=resource_service_name(span.resource),
+            error=status == "error",
+            duration_ms=seconds * 1000,
+            trace_id=format(context.trace_id, "032x") if context else "",
+            span_id=format(context.span_id, "016x") if context else "",
+        )
+
+    def log(self, logger: str, level: str) -> bool:
+        """Count one log record; False when its logger is excluded (the record is dropped)."""
+        if self.policy.excluded(logger):
+            return False
+        if self._records is not None:
+            self._records.add(1, {"logger": logger, "level": level})
+        return True
+
+
+SpanKindOfPayload = Literal["span", "span_with_baggage", "span_stat"]
+"""The pipeline payload kinds that carry a span."""
+
+
+def span_converters(
+    derived: DerivedMetrics,
+    to_entity: Callable[[ReadableSpan, Any], Iterable[Any]],
+) -> dict[SpanKindOfPayload, Callable[[Any], Iterable[Any]]]:
+    """Converters for `span`, `span_with_baggage` and `span_stat` that also record the metric."""
+
+    def sampled(span: ReadableSpan) -> Iterable[Any]:
+        return to_entity(span, None) if derived.span(span) is not None else ()
+
+    def with_baggage(item: tuple[ReadableSpan, dict[str, str]]) -> Iterable[Any]:
+        return to_entity(item[0], item[1]) if derived.span(item[0]) is not None else ()
+
+    def stat(span: ReadableSpan) -> Iterable[Any]:
+        sample = derived.span(span)
+        return (sample,) if sample is not None else ()
+
+    return {"span": sampled, "span_with_baggage": with_baggage, "span_stat": stat}
