@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -276,3 +279,45 @@ def test_setup_builds_one_span_processor_for_export_and_entities(
     traces = handle.store.query("traces")
     assert [t.operation_name for t in traces if isinstance(t, FlextTrace)] == ["checkout"]
     assert len(traces) == 1
+
+
+FORK_APP = textwrap.dedent(
+    """
+    import os
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from flext_observability._internal.pipeline import build_pipeline
+    from flext_observability.pipeline import SpanExportTap
+    from flext_observability.processors import EntitySpanProcessor
+
+    exporter = InMemorySpanExporter()
+    tap = SpanExportTap([exporter], redactor=None, on_drop=lambda n, r: None)
+    provider = TracerProvider(shutdown_on_exit=False)
+    provider.add_span_processor(EntitySpanProcessor(build_pipeline(), export=tap))
+    tracer = provider.get_tracer("t")
+    with tracer.start_as_current_span("parent"):
+        pass
+    assert provider.force_flush(10_000)
+    pid = os.fork()
+    if pid == 0:
+        exporter.clear()
+        with tracer.start_as_current_span("child"):
+            pass
+        ok = provider.force_flush(10_000)
+        names = [span.name for span in exporter.get_finished_spans()]
+        os._exit(0 if ok and names == ["child"] else 3)
+    _, status = os.waitpid(pid, 0)
+    print(os.waitstatus_to_exitcode(status), [s.name for s in exporter.get_finished_spans()])
+    """
+)
+
+
+@pytest.mark.slow
+def test_a_fork_child_exports_its_own_spans_through_a_fresh_lane(tmp_path: Path) -> None:
+    """After fork the child's lane starts anew: it exports the child's span, never the parent's."""
+    script = tmp_path / "fork_lane.py"
+    script.write_text(FORK_APP)
+    result = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.stdout.strip() == "0 ['parent']", result.stderr
