@@ -10,8 +10,13 @@ and everything else keeps working. With `FLEXT_OBSERVABILITY_STRICT=true` the pr
 startup error instead (the process exits with status 2 before the app runs).
 
 When `opentelemetry-distro` (or another distro) is installed too, pin ours with
-`OTEL_PYTHON_DISTRO=flext_observability OTEL_PYTHON_CONFIGURATOR=flext_observability`
-(`flext-observability run` does this for you).
+`OTEL_PYTHON_DISTRO=flext_observability` (`flext-observability run` does this for you). Once our
+distro is chosen it pins our configurator too (the launcher loads configurators after the distro
+ran, and otherwise takes whichever registered configurator comes first), and pins itself for the
+processes the app spawns (uvicorn/multiprocessing spawn workers, reloader children), unless the
+user named others. In a process that only supervises spawned servers (Django's runserver
+autoreloader, `uvicorn --reload` / `--workers N`) the configurator sets nothing up: the children
+it starts do.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from opentelemetry.instrumentation.distro import BaseDistro  # type: ignore[attr
 from opentelemetry.sdk._configuration import _BaseConfigurator
 
 from flext_observability._internal.setup import SEMCONV_DEFAULTS, FlextObservability, setup
+from flext_observability._internal.supervisors import supervisor_kind
 from flext_observability.exceptions import ConfigurationError
 from flext_observability.settings._parse import mask_url
 from flext_observability.sinks._webhook_http import mask_url as mask_webhook_url
@@ -39,6 +45,12 @@ _DEFAULTS = {
     "OTEL_PYTHON_LOGGING_AUTO_INSTRUMENTATION_ENABLED": "false",
     "OTEL_PYTHON_LOG_AUTO_INSTRUMENTATION": "false",
     **SEMCONV_DEFAULTS,
+    # The launcher loads configurators after the distro ran: with opentelemetry-distro installed
+    # too, the first registered configurator would otherwise win (nondeterministically).
+    "OTEL_PYTHON_CONFIGURATOR": ENTRY_POINT_NAME,
+    # Spawned children (uvicorn --workers, multiprocessing spawn, reloaders) run the launcher
+    # again: they must choose this distro as well.
+    "OTEL_PYTHON_DISTRO": ENTRY_POINT_NAME,
 }
 
 
@@ -54,6 +66,14 @@ class FlextConfigurator(_BaseConfigurator):
     """Calls `setup()` from the environment; reports where telemetry goes on one stderr line."""
 
     def _configure(self, **kwargs: Any) -> None:  # noqa: ARG002 - entry-point signature
+        supervisor = supervisor_kind(sys.argv, os.environ, sys.orig_argv)
+        if supervisor is not None:
+            # It only starts the serving processes, which set telemetry up themselves.
+            sys.stderr.write(
+                f"flext-observability: {supervisor} serves nothing; telemetry is set up in "
+                "the processes it starts\n"
+            )
+            return
         try:
             obs = setup()
         except ConfigurationError as exc:

@@ -26,6 +26,7 @@ from opentelemetry._logs import LogRecord, SeverityNumber
 from opentelemetry.context import Context, get_current
 from opentelemetry.sdk._logs import LoggerProvider, LogRecordProcessor, ReadWriteLogRecord
 
+from flext_observability._internal import logging_config
 from flext_observability._internal.convert.severity import severity_of_levelno
 from flext_observability._internal.emit import log_attributes
 from flext_observability._internal.guard import guard
@@ -106,12 +107,14 @@ def install_logging_handler(pipeline: Pipeline, log_level: str) -> Callable[[], 
             return lambda: None  # never two bridges: records would be duplicated
     handler = EntityLoggingHandler(pipeline, level=level)
     root.addHandler(handler)
+    logging_config.keep_on_root(handler)  # basicConfig()/dictConfig() after setup() still work
     if root.level > level or root.level == logging.NOTSET:
         # The root level gates every logger without its own level; lower it so the captured
         # level is really captured (documented: FLEXT_OBSERVABILITY_LOG_LEVEL).
         root.setLevel(level)
 
     def remove() -> None:
+        logging_config.release(handler)
         root.removeHandler(handler)
 
     return remove

@@ -22,6 +22,7 @@ from flext_observability.rules import (
     load_rules_file,
 )
 from flext_observability.rules._prometheus import (
+    _label,
     glob_to_regex,
     prometheus_rule_file,
     rule_expression,
@@ -107,12 +108,18 @@ _HOSTILE = st.text(
 @given(name=_HOSTILE, label=_HOSTILE, value=st.text(), op=_HOSTILE)
 @settings(max_examples=60)
 def test_hostile_fields_never_break_the_yaml(name: str, label: str, value: str, op: str) -> None:
-    """Quotes, newlines and YAML syntax in names, labels and filters stay inside their strings."""
+    """Quotes, newlines and YAML syntax in names, labels and filters stay inside their strings.
+
+    A user label that sanitises to a reserved name (`severity`, `rule`) yields to the rule's own.
+    """
     rule = ErrorRatioRule(name=name, operation=op, labels={label: value}, threshold=0.5)
     document = yaml.safe_load(prometheus_rule_file([rule]))
     exported = document["groups"][0]["rules"][0]
     assert exported["alert"] == name
-    assert value in exported["labels"].values()
+    assert exported["labels"]["severity"] == rule.severity
+    assert exported["labels"]["rule"] == name
+    if _label(label) not in {"severity", "rule"}:
+        assert exported["labels"][_label(label)] == value
     assert all(re.fullmatch(r"[A-Za-z_]\w*", key) for key in exported["labels"])
 
 

@@ -25,7 +25,7 @@ from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.trace import TracerProvider
 
-from flext_observability._internal import fork
+from flext_observability._internal import fork, signals
 from flext_observability._internal import wiring as _wiring
 from flext_observability._internal.guard import guard, logger, set_strict
 from flext_observability._internal.pipeline import Pipeline
@@ -228,6 +228,7 @@ def setup(
         handle = FlextObservability(_wiring.build(resolved, sinks=sinks, rules=rules))
         _active = handle
         _register_exit_hooks()
+        signals.install(_atexit_shutdown, resolved.shutdown_timeout_ms / 1000)
         return handle
 
 

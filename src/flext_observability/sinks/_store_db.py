@@ -34,6 +34,9 @@ __all__ = [
     "used_bytes",
 ]
 
+_JITTER = random.SystemRandom()
+"""Jitter from the OS: never advances the app's `random` state, and differs across forks."""
+
 # Primary SQLite result codes (https://sqlite.org/rescode.html) → drop reason.
 _REASONS = {
     3: "cantopen",  # SQLITE_PERM
@@ -87,7 +90,7 @@ def begin_immediate(conn: sqlite3.Connection, deadline: float) -> None:
         except sqlite3.OperationalError as exc:
             if not _is_busy(exc) or time.monotonic() >= deadline:
                 raise
-            time.sleep(random.uniform(0.002, 0.02))  # noqa: S311 - jitter, not cryptography
+            time.sleep(_JITTER.uniform(0.002, 0.02))
         else:
             return
 
@@ -123,7 +126,7 @@ def _retry_busy(conn: sqlite3.Connection, sql: str, deadline: float) -> None:
         except sqlite3.OperationalError as exc:
             if not _is_busy(exc) or time.monotonic() >= deadline:
                 raise
-            time.sleep(random.uniform(0.002, 0.02))  # noqa: S311 - jitter, not cryptography
+            time.sleep(_JITTER.uniform(0.002, 0.02))
         else:
             return
 

@@ -50,6 +50,9 @@ from flext_observability.sinks._webhook_http import (
 
 __all__ = ["WebhookSink"]
 
+_JITTER = random.SystemRandom()
+"""Jitter from the OS: never advances the app's `random` state, and differs across forks."""
+
 _SITE: Final = "sinks.webhook"
 DEFAULT_CLOSE_TIMEOUT: Final = 5.0
 """Seconds `close(None)` waits, the documented default shutdown deadline."""
@@ -77,7 +80,7 @@ class WebhookSink:
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         sleep: Callable[[float], object] | None = None,
-        rand: Callable[[], float] = random.random,
+        rand: Callable[[], float] = _JITTER.random,
     ) -> None:
         """Validate the settings; the sender thread starts on the first alert.
 
