@@ -78,8 +78,12 @@ class EntitySpanProcessor(SpanProcessor):
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         """Remember the parent's baggage, if any (one dict lookup when there is none)."""
-        if self._capture_baggage:
-            self._remember_baggage(span, parent_context)
+        if not self._capture_baggage:
+            return
+        context = parent_context if parent_context is not None else get_current()
+        if _BAGGAGE_KEY is not None and not context.get(_BAGGAGE_KEY):
+            return  # the common case, no baggage: one dict lookup, no guarded call
+        self._remember_baggage(span, context)
 
     # The guards of the per-span hooks are decorators: on the application thread, one call
     # (a `with` block costs two).
