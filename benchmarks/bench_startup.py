@@ -4,7 +4,11 @@ Both run in fresh processes from the same venv, interleaved, with the distro and
 pinned (`OTEL_PYTHON_DISTRO` / `OTEL_PYTHON_CONFIGURATOR`): ours is `flext_observability`, the
 stock one is `distro` / `configurator` from `opentelemetry-distro`. Exporters are `none` for the
 stock distro (it defaults to OTLP) and our store writes to a temporary directory, so neither side
-touches the network. The program itself only prints its peak RSS (`VmHWM`). Per process start:
+touches the network. Every installed instrumentation is disabled on both sides
+(`OTEL_PYTHON_DISABLED_INSTRUMENTATIONS` lists them all, so not even their modules load): what
+instrumentors a venv happens to hold (the dev extra installs Django, FastAPI, Celery, ...) would
+otherwise dominate both starts and hide the distros' own cost. The program itself only prints
+its peak RSS (`VmHWM`). Per process start:
 wall time, CPU time (user + system of the child from `os.wait4`, steadier than wall on a loaded
 machine) and peak RSS, medians over the repeats.
 """
@@ -17,12 +21,19 @@ import subprocess
 import sys
 import tempfile
 import time
+from importlib.metadata import entry_points
 from pathlib import Path
 
 from _bench_common import Result, interleaved, summarise
 
 BIN = Path(sys.executable).parent
 RSS_ALLOWANCE_MIB = 6.0
+
+
+def _instrumentations() -> str:
+    """Every installed instrumentor's entry-point name, comma-separated."""
+    names = {entry.name for entry in entry_points(group="opentelemetry_instrumentor")}
+    return ",".join(sorted(names))
 
 
 def _env(distro: str, configurator: str, store: Path) -> dict[str, str]:
@@ -38,6 +49,7 @@ def _env(distro: str, configurator: str, store: Path) -> dict[str, str]:
         OTEL_METRICS_EXPORTER="none",
         OTEL_LOGS_EXPORTER="none",
         FLEXT_OBSERVABILITY_STORE_PATH=str(store),
+        OTEL_PYTHON_DISABLED_INSTRUMENTATIONS=_instrumentations(),
     )
     return env
 
