@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 
-.PHONY: all install format lint typecheck test test-fast bench demo clean
+.PHONY: all install format lint typecheck test test-fast bench demo ui-screenshots clean
 
 all: lint typecheck test
 
@@ -43,6 +43,10 @@ bench: install
 
 demo: install
 	$(PY) examples/demo.py
+
+# PNGs of every page of `flext-observability ui` over a fresh demo store (headless Chromium).
+ui-screenshots: install
+	$(PY) examples/ui_screenshots.py --out docs/screenshots
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov build dist

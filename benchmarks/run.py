@@ -6,8 +6,9 @@ Every row compares "ours" with the bare OpenTelemetry SDK measured in the same r
 over several repeats; `ratio` is the median of the per-repeat ratios ours / bare. Targets are
 informational: a missed one is marked, and the exit status is 0 anyway. What each row measures is
 in the module docstrings of `bench_service`, `bench_spans`, `bench_sampling`, `bench_logs`,
-`bench_metrics`, `bench_blackhole`, `bench_startup` and `bench_monitor`. The `bench_service`
-rows compare with the stock `opentelemetry-distro` ("bare" is the stock figure there).
+`bench_metrics`, `bench_blackhole`, `bench_startup`, `bench_monitor` and `bench_ui` (whose rows
+compare the viewer's server-side render time with its 300 ms budget). The `bench_service` rows
+compare with the stock `opentelemetry-distro` ("bare" is the stock figure there).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import bench_sampling
 import bench_service
 import bench_spans
 import bench_startup
+import bench_ui
 from _bench_common import SINK_KINDS, Result
 
 
@@ -65,6 +67,7 @@ def run_all(*, quick: bool, sinks: tuple[str, ...]) -> list[Result]:
     rows += bench_blackhole.run(repeats=1 if quick else 3, bursts=2 if quick else 8)
     rows += bench_startup.run(repeats=3 if quick else 7)
     rows += _monitor(calls=int(5000 * scale), repeats=repeats)
+    rows += bench_ui.run(spans=100_000 if quick else 1_000_000, repeats=3 if quick else 7)
     return rows
 
 

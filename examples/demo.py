@@ -2,14 +2,15 @@
 
 1. starts `examples/flask_app.py` under `opentelemetry-instrument` (from this interpreter's bin
    directory) with our distro and configurator pinned, service name `flext-shop`, a fresh store
-   under `.flext-observability/demo/`, a 2 s metric interval and the short-window alert rules
-   of `examples/demo_rules.toml`;
+   under `.flext-observability/demo/`, a 2 s metric and health-check interval and the
+   short-window alert rules of `examples/demo_rules.toml`;
 2. waits until the shop answers, then drives traffic at it with `examples/traffic.py`: first a
    mix with failing checkouts (the `checkout-errors` alert fires), then healthy traffic until
    the store shows every fired alert resolved;
 3. stops the shop with SIGINT (its exit hooks flush every signal) and waits for it;
 4. prints `flext-observability --store <path> summary`: span trees, error spans, metrics, logs
-   with trace ids, alerts and health.
+   with trace ids, alerts and health; then the `flext-observability --store <path> ui` command
+   that opens the same store in the web viewer.
 
 Exits non-zero when any step fails. Any `OTEL_*` variable you set (say, an OTLP endpoint) is
 passed on, so the same run also feeds your collector.
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -66,6 +68,7 @@ def app_environment(store: Path, port: int) -> dict[str, str]:
             "OTEL_PYTHON_CONFIGURATOR": "flext_observability",
             "OTEL_SERVICE_NAME": SERVICE,
             "OTEL_METRIC_EXPORT_INTERVAL": "2000",
+            "FLEXT_OBSERVABILITY_HEALTH_INTERVAL_S": "2",
             "FLEXT_OBSERVABILITY_STORE_PATH": str(store),
             "PORT": str(port),
             "PYTHONUNBUFFERED": "1",
@@ -216,7 +219,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"demo failed: {exc}", file=sys.stderr)
         return 1
     print(summary, end="")
-    print(f"demo: explore further with `flext-observability --store {args.store} traces`")
+    store = shlex.quote(str(args.store))
+    print(f"demo: explore further with `flext-observability --store {store} traces`")
+    print(
+        f"demo: or look in your browser (the failing checkout, its logs, the alert): "
+        f"flext-observability --store {store} ui"
+    )
     return 0
 
 

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import threading
 import time
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Self
 
 import rotel  # type: ignore[import-untyped] # ships no type information
 
-__all__ = ["Rotel", "free_port", "wait_for_port"]
+__all__ = ["OtlpHttpCounter", "Rotel", "free_port", "wait_for_port"]
 
 ROTEL_AGENT = Path(rotel.__file__).parent / "rotel-agent"
 
@@ -119,6 +123,21 @@ class Rotel:
                 raise AssertionError(msg)
             time.sleep(0.1)
 
+    def pause(self) -> None:
+        """Stop the collector process (its ports close); `resume()` starts it on the same ports."""
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(10)
+
+    def resume(self) -> None:
+        """Start the collector again on the same ports (output appended)."""
+        self.process = self._start()
+        wait_for_port(self.grpc_port)
+        wait_for_port(self.http_port)
+
     def stop(self) -> None:
         """Stop the collector and close its output."""
         self.process.terminate()
@@ -128,3 +147,72 @@ class Rotel:
             self.process.kill()
             self.process.wait(10)
         self._out.close()
+
+
+class OtlpHttpCounter:
+    """A real OTLP/HTTP endpoint on 127.0.0.1 that accepts every export and counts requests.
+
+    Answers 200 with an empty protobuf body (a full success) to every POST; `posts` counts
+    them per path (`/v1/traces`, ...). Use as a context manager.
+    """
+
+    def __init__(self) -> None:
+        self.posts: Counter[str] = Counter()
+        self.headers: list[dict[str, str]] = []
+        self.bodies: list[tuple[str, bytes]] = []
+        lock = threading.Lock()
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length)
+                with lock:
+                    owner.posts[self.path] += 1
+                    owner.bodies.append((self.path, body))
+                    owner.headers.append(dict(self.headers))
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-protobuf")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib name
+                del format, args
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.port = int(self._server.server_address[1])
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def span_names(self) -> list[str]:
+        """The names of every span received (decoded from the OTLP/protobuf bodies)."""
+        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (  # noqa: PLC0415
+            ExportTraceServiceRequest,
+        )
+
+        names: list[str] = []
+        for path, body in list(self.bodies):
+            if path.startswith("/v1/traces"):
+                request = ExportTraceServiceRequest.FromString(body)
+                names.extend(
+                    span.name
+                    for resource in request.resource_spans
+                    for scope in resource.scope_spans
+                    for span in scope.spans
+                )
+        return names
+
+    @property
+    def url(self) -> str:
+        """The base endpoint (`OTEL_EXPORTER_OTLP_ENDPOINT`)."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> Self:
+        """Start serving."""
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Stop serving."""
+        self._server.shutdown()
+        self._server.server_close()

@@ -37,6 +37,7 @@ def bench(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, ModuleType]]:
         "bench_metrics",
         "bench_monitor",
         "bench_startup",
+        "bench_ui",
         "run",
     )
     yield {name: importlib.import_module(name) for name in names}
@@ -135,6 +136,14 @@ def test_monitor_benchmark_measure(bench: dict[str, ModuleType]) -> None:
     assert all(value > 0 for value in measured.values())
 
 
+def test_ui_benchmark_renders_every_page(bench: dict[str, ModuleType]) -> None:
+    """The viewer benchmark builds a small store and times each page, all answering 200."""
+    rows = bench["bench_ui"].run(spans=2000, repeats=2)
+    assert len(rows) == 10
+    assert all(row.extra["status"] == 200 for row in rows)
+    assert all(_positive(row) and row.bare == 300.0 and row.target == 1.0 for row in rows)
+
+
 def test_run_writes_the_json_report(
     bench: dict[str, ModuleType],
     tmp_path: Path,
@@ -169,6 +178,16 @@ def test_run_writes_the_json_report(
         "startup: peak RSS",
         "@flext_monitor_function vs span",
         "@flext_monitor_function vs span+metrics",
+        "ui render: traces list",
+        "ui render: traces list, older page",
+        "ui render: traces list, status=error",
+        "ui render: traces list, service+min duration",
+        "ui render: traces list, text search",
+        "ui render: traces list, rare min duration",
+        "ui render: traces list, text matching nothing",
+        "ui render: trace page (10 spans)",
+        "ui render: overview",
+        "ui render: api/traces?limit=100",
     ]
     for result in report["results"]:
         assert result["ours"] > 0

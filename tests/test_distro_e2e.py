@@ -279,15 +279,18 @@ def test_one_bad_variable_warns_once_and_telemetry_keeps_working(
             (
                 "invalid configuration (strict mode):\n"
                 "  - OTEL_EXPORTER_OTLP_TIMEOUT='abc' is invalid: "
-                "expected a non-negative integer (milliseconds)"
+                "expected a positive integer (milliseconds, at most 2147483647)"
             ),
         ),
         (
             "OTEL_TRACES_EXPORTER",
             "nonexistent",
             (
-                "OTEL_TRACES_EXPORTER names exporter 'nonexistent', which is not installed: "
-                "no entry point 'nonexistent' in group 'opentelemetry_traces_exporter'"
+                "invalid configuration (strict mode):\n"
+                "  - OTEL_TRACES_EXPORTER='nonexistent' is invalid: expected 'none' or a "
+                "comma-separated list of exporter names (otlp, console, zipkin, or an installed "
+                "entry point) (not installed: 'nonexistent': no entry point in group "
+                "'opentelemetry_traces_exporter')"
             ),
         ),
     ],

@@ -137,6 +137,7 @@ def test_demo_runs_end_to_end_and_prints_the_summary(tmp_path: Path) -> None:
     assert re.search(r"^\S+ resolved\s+error\s+checkout-errors", body["alerts"], re.MULTILINE)
     assert "demo: alert checkout-errors: active, resolved" in out
     assert re.search(r"^store\s+healthy", body["health"], re.MULTILINE)
+    assert out.splitlines()[-1].endswith(f"flext-observability --store {store} ui")
     # the shop is gone: its port no longer answers
     port = int(re.search(r"starting flext-shop on 127\.0\.0\.1:(\d+)", out).group(1))  # type: ignore[union-attr]
     with pytest.raises(OSError):

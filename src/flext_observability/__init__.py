@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from flext_observability._internal.early_env import scrub_import_time_variables
 from flext_observability.api import (
     flext_create_alert,
     flext_create_health_check,
@@ -52,6 +53,8 @@ from flext_observability.models import (
     TraceStatus,
 )
 from flext_observability.result import FlextResult
+
+scrub_import_time_variables()  # before anything imports the SDK, which reads one at import
 
 if TYPE_CHECKING:
     from flext_observability._internal.setup import (

@@ -116,16 +116,23 @@ def test_otlp_exporters_get_protocol_endpoint_headers_timeout_and_compression() 
         exporter.shutdown()
 
 
-def test_an_unknown_exporter_is_skipped_or_raises_in_strict_mode() -> None:
-    """A name with no entry point is skipped with a warning; strict mode fails fast."""
-    settings = _settings(
-        traces_exporter=("nope",), logs_exporter=("nope",), metrics_exporter=("nope",)
+def test_an_unknown_exporter_falls_back_or_raises_when_explicit() -> None:
+    """A name with no entry point: from the environment it falls back; as an argument it raises."""
+    settings = FlextObservabilitySettings.load(
+        environ={"OTEL_TRACES_EXPORTER": "nope", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://h:4318"}
     )
-    assert _providers.build_span_exporters(settings) == []
-    assert _providers.build_log_exporters(settings) == []
-    assert _providers.build_metric_readers(settings) == []
-    with strict_mode(), pytest.raises(ConfigurationError, match="'nope'"):
-        _providers.build_span_exporters(settings)
+    assert settings.traces_exporter is None
+    assert settings.exporters_for("traces") == ("otlp",)
+    assert settings.problems == (
+        (
+            "OTEL_TRACES_EXPORTER='nope' is invalid: expected 'none' or a comma-separated list "
+            "of exporter names (otlp, console, zipkin, or an installed entry point) (not "
+            "installed: 'nope': no entry point in group 'opentelemetry_traces_exporter'); "
+            "leaving it unset"
+        ),
+    )
+    with pytest.raises(ConfigurationError, match="'nope'"):
+        _settings(traces_exporter=("nope",))
 
 
 def test_parent_based_is_the_default_shape() -> None:

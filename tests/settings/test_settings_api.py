@@ -83,8 +83,8 @@ def test_invalid_env_falls_back_to_pyproject_then_default(tmp_path: Path) -> Non
     assert (settings.queue_size, settings.source_of("queue_size")) == (8192, "default")
     assert settings.problems == (
         (
-            "OTEL_EXPORTER_OTLP_TIMEOUT='soon' is invalid: expected a non-negative integer "
-            "(milliseconds); using 1500 from pyproject"
+            "OTEL_EXPORTER_OTLP_TIMEOUT='soon' is invalid: expected a positive integer "
+            "(milliseconds, at most 2147483647); using 1500 from pyproject"
         ),
         "FLEXT_OBSERVABILITY_QUEUE_SIZE='x' is invalid: expected a positive integer; using 8192",
         (
@@ -243,8 +243,8 @@ def test_strict_lists_every_problem(tmp_path: Path) -> None:
     env = {"OTEL_EXPORTER_OTLP_TIMEOUT": "abc", "FLEXT_OBSERVABILITY_HEALTH_PORT": "-1"}
     expected = (
         "invalid configuration (strict mode):\n"
-        "  - OTEL_EXPORTER_OTLP_TIMEOUT='abc' is invalid: expected a non-negative integer "
-        "(milliseconds)\n"
+        "  - OTEL_EXPORTER_OTLP_TIMEOUT='abc' is invalid: expected a positive integer "
+        "(milliseconds, at most 2147483647)\n"
         "  - FLEXT_OBSERVABILITY_HEALTH_PORT='-1' is invalid: expected an integer from 0 to "
         "65535"
     )
@@ -331,8 +331,8 @@ def test_secrets_never_leak() -> None:
     assert settings.otlp_endpoint == f"https://user:{CANARY}@collector:4318"
     assert settings.problems == (
         (
-            "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT='ftp://***:***@collector' is invalid: expected an "
-            "http(s) URL; leaving it unset"
+            "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT='ftp://REDACTED:REDACTED@collector' is invalid: "
+            "expected an http(s) URL; leaving it unset"
         ),
         "OTEL_EXPORTER_OTLP_HEADERS: skipped malformed pair (expected key=value)",
     )
@@ -361,7 +361,7 @@ def test_dump_masked_is_json_friendly() -> None:
             "otlp_traces_headers",
         )
     } == {
-        "otlp_endpoint": "http://***:***@h:4318",
+        "otlp_endpoint": "http://REDACTED:REDACTED@h:4318",
         "otlp_headers": {"api-key": "***"},
         "health_token": "***",
         "alert_webhook_url": "***",

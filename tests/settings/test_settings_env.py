@@ -17,8 +17,8 @@ OTLP = "OTEL_EXPORTER_OTLP_"
 BOOL = "one of true/false/1/0/yes/no/on/off (any case)"
 URL = "an http(s) URL"
 PROTO = "one of grpc, http/protobuf, http/json"
-NN_MS = "a non-negative integer (milliseconds)"
-NN_INT = "a non-negative integer"
+NN_MS = "a positive integer (milliseconds, at most 2147483647)"
+NN_INT = "a non-negative integer (at most 2147483647)"
 UNSET = "leaving it unset"
 
 
@@ -88,17 +88,17 @@ ROWS = [
         bad(
             "OTEL_METRIC_EXPORT_INTERVAL",
             "'0'",
-            "a positive integer (milliseconds)",
+            "a positive integer (milliseconds, at most 2147483647)",
             "using 60000",
         ),
     ),
     Row(
         "OTEL_METRIC_EXPORT_TIMEOUT",
         "metric_export_timeout_ms",
+        "1",
+        1,
         "0",
-        0,
-        "-1",
-        bad("OTEL_METRIC_EXPORT_TIMEOUT", "'-1'", NN_MS, "using 30000"),
+        bad("OTEL_METRIC_EXPORT_TIMEOUT", "'0'", NN_MS, "using 30000"),
     ),
     Row(
         "OTEL_TRACES_EXPORTER",
@@ -174,8 +174,8 @@ ROWS = [
         "2500",
         2500,
         "abc",
-        "OTEL_EXPORTER_OTLP_TIMEOUT='abc' is invalid: expected a non-negative integer "
-        "(milliseconds); using 10000",
+        "OTEL_EXPORTER_OTLP_TIMEOUT='abc' is invalid: expected a positive integer "
+        "(milliseconds, at most 2147483647); using 10000",
     ),
     *(
         Row(
@@ -254,6 +254,44 @@ ROWS = [
         ),
     ),
     Row(
+        F + "OUTBOX_ENABLED",
+        "outbox_enabled",
+        "false",
+        False,
+        "perhaps",
+        bad(F + "OUTBOX_ENABLED", "'perhaps'", BOOL, "using True"),
+    ),
+    Row(
+        F + "OUTBOX_MAX_MB",
+        "outbox_max_mb",
+        "8",
+        8.0,
+        "-1",
+        bad(F + "OUTBOX_MAX_MB", "'-1'", "a positive number", "using 64.0"),
+    ),
+    Row(
+        F + "OUTBOX_MAX_AGE_S",
+        "outbox_max_age_s",
+        "60",
+        60.0,
+        "0",
+        bad(F + "OUTBOX_MAX_AGE_S", "'0'", "a positive number", "using 3600.0"),
+    ),
+    Row(
+        F + "DIAGNOSTICS_LEVEL",
+        "diagnostics_level",
+        "info",
+        "INFO",
+        "chatty",
+        bad(
+            F + "DIAGNOSTICS_LEVEL",
+            "'chatty'",
+            "a logging level name (CRITICAL, ERROR, WARNING, INFO, DEBUG, NOTSET; any case) "
+            "or a non-negative number",
+            "using 'WARNING'",
+        ),
+    ),
+    Row(
         F + "REDACTION_ENABLED",
         "redaction_enabled",
         "no",
@@ -281,12 +319,25 @@ ROWS = [
         bad(F + "STRICT", "'maybe'", BOOL, "using False"),
     ),
     Row(
+        F + "HANDLE_SIGNALS",
+        "handle_signals",
+        "off",
+        False,
+        "sometimes",
+        bad(F + "HANDLE_SIGNALS", "'sometimes'", BOOL, "using True"),
+    ),
+    Row(
         F + "SHUTDOWN_TIMEOUT_MS",
         "shutdown_timeout_ms",
         "250",
         250,
         "0",
-        bad(F + "SHUTDOWN_TIMEOUT_MS", "'0'", "a positive integer (milliseconds)", "using 5000"),
+        bad(
+            F + "SHUTDOWN_TIMEOUT_MS",
+            "'0'",
+            "a positive integer (milliseconds, at most 2147483647)",
+            "using 5000",
+        ),
     ),
     Row(
         F + "QUEUE_SIZE",
@@ -350,9 +401,15 @@ ROWS = [
         "250",
         250,
         "0",
-        bad(F + "SAMPLING_KEEP_SLOW_MS", "'0'", "a positive integer (milliseconds)", "using 1000"),
+        bad(
+            F + "SAMPLING_KEEP_SLOW_MS",
+            "'0'",
+            "a positive integer (milliseconds, at most 2147483647)",
+            "using 1000",
+        ),
     ),
     Row(F + "HEALTH_TOKEN", "health_token", "tok", SecretStr("tok")),
+    Row(F + "UI_TOKEN", "ui_token", "tok", SecretStr("tok")),
     Row(
         F + "HEALTH_INTERVAL_S",
         "health_interval_s",

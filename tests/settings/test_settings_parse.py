@@ -35,7 +35,7 @@ S = FlextObservabilitySettings
         ("redaction_extra_patterns", [r"\d{2,}", "x"], (r"\d{2,}", "x")),
         ("redaction_extra_patterns", r"a\,b,[a-c]{1}", (r"a\,b", "[a-c]{1}")),
         ("traces_exporter", [], ()),
-        ("traces_exporter", "Jaeger_Custom", ("jaeger_custom",)),
+        ("traces_exporter", "Console, OTLP", ("console", "otlp")),
         ("otlp_endpoint", "HTTPS://[::1]:4317", "HTTPS://[::1]:4317"),
         ("health_port", None, None),
     ],
@@ -99,10 +99,10 @@ def test_invalid_arguments(name: str, value: object, shown: str, expected: str) 
 @pytest.mark.parametrize(
     ("url", "masked"),
     [
-        ("https://u:p@h:1/x?q=a@b", "https://***:***@h:1/x?q=a@b"),
-        ("u:p@h", "***:***@h"),
+        ("https://u:p@h:1/x?q=a@b", "https://REDACTED:REDACTED@h:1/x?q=a@b"),
+        ("u:p@h", "REDACTED:REDACTED@h"),
         ("http://h/x@y", "http://h/x@y"),
-        ("http://a@b@h", "http://***:***@h"),
+        ("http://a@b@h", "http://REDACTED:REDACTED@h"),
     ],
 )
 def test_mask_url(url: str, masked: str) -> None:

@@ -32,6 +32,7 @@ from flext_observability.models import (
 )
 from flext_observability.sinks import STORE_KINDS, Entity, Sink, SQLiteStore
 from flext_observability.sinks._store_db import drop_reason
+from flext_observability.sinks._store_schema import SCHEMA_VERSION
 from flext_observability.testing import FakeClock
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
@@ -174,7 +175,7 @@ def test_store_is_a_sink_and_creates_its_directory(store: SQLiteStore) -> None:
         pragmas = [conn.execute(f"PRAGMA {name}").fetchone()[0] for name in ("journal_mode",)]
         version = conn.execute("PRAGMA user_version").fetchone()[0]
     conn.close()
-    assert (pragmas, version) == (["wal"], 1)
+    assert (pragmas, version) == (["wal"], SCHEMA_VERSION)
     assert store.dropped == {}
     assert store.written == 13
 

@@ -152,6 +152,9 @@ class Pipeline:
         self._closed = False
         self._shutdown_deadline: float | None = None
         self._span_tap: SpanExportTap | None = None
+        self._abandoned = False
+        self._delivering = False
+        self._in_flight: list[PayloadKind] = []
         self._reinit()
         fork.register(self, after_in_child=self._after_fork)
 
@@ -162,6 +165,7 @@ class Pipeline:
         self._wake = threading.Event()
         self._lock = threading.Lock()
         self._flushes = 0  # flush markers queued and not reached yet
+        self._deliver_lock = threading.Lock()
         self._worker: threading.Thread | None = None
 
     def _after_fork(self) -> None:
@@ -323,7 +327,9 @@ class Pipeline:
                     markers.append(item[1])
                     break
                 batch.append(item)  # type: ignore[arg-type] # not a flush marker, see above
+            self._in_flight = [kind for kind, _ in batch]
             self._process(batch)
+            self._in_flight = []
             for marker in markers:
                 with self._lock:
                     self._flushes -= 1
@@ -412,6 +418,16 @@ class Pipeline:
         return out
 
     def _deliver(self, entities: Sequence[Entity]) -> None:
+        with self._deliver_lock:
+            if self._abandoned:
+                return  # shutdown's deadline passed: this batch was counted as dropped
+            self._delivering = True
+        try:
+            self._write_sinks(entities)
+        finally:
+            self._delivering = False
+
+    def _write_sinks(self, entities: Sequence[Entity]) -> None:
         for sink in self._sinks:
             with guard(f"sink.{type(sink).__name__}", reraise=False):
                 sink.write(entities)
@@ -463,15 +479,51 @@ class Pipeline:
         else:
             self.drain(deadline)
             finished = True
-        left = len(self._queue)
-        if left:
-            self.count_drop("entity", "shutdown", left)
+        left = self._abandon(finished)
         self._closed = True
         for sink in self._sinks:
             remaining = None if deadline is None else max(0.0, deadline - self._clock())
             with guard(f"sink.{type(sink).__name__}.close", reraise=False):  # close every sink
                 sink.close(remaining)
         return finished and not left
+
+    def _abandon(self, finished: bool) -> int:  # noqa: FBT001 - internal
+        """Count what the deadline left undelivered, exactly once; say the total in one line.
+
+        Each queued payload is taken off the queue here (so the worker can never deliver it
+        afterwards); a batch the worker holds counts too unless its sink write already began.
+        """
+        left: collections.Counter[PayloadKind] = collections.Counter()
+        queue = self._queue
+        while True:
+            try:
+                kind, _payload = queue.popleft()
+            except IndexError:
+                break
+            if kind == "flush":
+                _payload.done.set()  # a flush waiting on it learns there is nothing more
+            else:
+                left[kind] += 1
+        if not finished:
+            with self._deliver_lock:
+                self._abandoned = True
+                if not self._delivering:
+                    left.update(self._in_flight)
+        for kind, count in left.items():
+            self._count_quietly(kind, "shutdown", count)
+        total = sum(left.values())
+        if total:
+            logger.warning(
+                "flext-observability: at shutdown %d queued items could not be delivered "
+                "within the deadline and were dropped (totals: %s)",
+                total,
+                dict(self.dropped),
+            )
+        return total
+
+    def _count_quietly(self, kind: PayloadKind, reason: str, count: int) -> None:
+        with self._lock:
+            self._drops[SIGNAL_OF_KIND[kind], reason] += count
 
 
 def _log_converter(

@@ -13,11 +13,19 @@ holds everything).
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Callable
 from importlib.metadata import entry_points
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
+from opentelemetry.sdk._logs import LogRecordLimits
 from opentelemetry.sdk._logs.export import ConsoleLogRecordExporter, LogRecordExporter
+from opentelemetry.sdk.metrics import (
+    AlwaysOffExemplarFilter,
+    AlwaysOnExemplarFilter,
+    ExemplarFilter,
+    TraceBasedExemplarFilter,
+)
 from opentelemetry.sdk.metrics.export import (
     ConsoleMetricExporter,
     MetricExporter,
@@ -38,17 +46,23 @@ from opentelemetry.sdk.trace.sampling import (
 from flext_observability._internal.guard import is_strict, logger
 from flext_observability.exceptions import ConfigurationError
 from flext_observability.settings import FlextObservabilitySettings
+from flext_observability.settings._otel_env import OtelEnvironment, validate_otel_environment
 
 __all__ = [
     "Signal",
+    "batch_arguments",
+    "build_exemplar_filter",
     "build_log_exporters",
+    "build_log_record_limits",
     "build_metric_exporters",
     "build_metric_readers",
+    "build_otlp_exporter",
     "build_resource",
     "build_sampler",
     "build_span_exporters",
     "build_span_limits",
     "exporter_names",
+    "validated_env",
 ]
 
 Signal = Literal["traces", "metrics", "logs"]
@@ -80,14 +94,17 @@ def _ratio(arg: str | None, default: float) -> float:
 def build_sampler(settings: FlextObservabilitySettings) -> Sampler:
     """Honour `OTEL_TRACES_SAMPLER`/`_ARG`; else parent-based ratio from settings."""
     name = settings.traces_sampler
-    ratio = _ratio(settings.traces_sampler_arg, 1.0)
+
+    def ratio() -> float:  # judged only when a ratio sampler uses it
+        return _ratio(settings.traces_sampler_arg, 1.0)
+
     builtin: dict[str, Callable[[], Sampler]] = {
         "always_on": lambda: ALWAYS_ON,
         "always_off": lambda: ALWAYS_OFF,
-        "traceidratio": lambda: TraceIdRatioBased(ratio),
+        "traceidratio": lambda: TraceIdRatioBased(ratio()),
         "parentbased_always_on": lambda: ParentBased(ALWAYS_ON),
         "parentbased_always_off": lambda: ParentBased(ALWAYS_OFF),
-        "parentbased_traceidratio": lambda: ParentBased(TraceIdRatioBased(ratio)),
+        "parentbased_traceidratio": lambda: ParentBased(TraceIdRatioBased(ratio())),
     }
     if name is None:
         return ParentBased(TraceIdRatioBased(settings.sampling_ratio))
@@ -105,20 +122,73 @@ def build_sampler(settings: FlextObservabilitySettings) -> Sampler:
     return ParentBased(TraceIdRatioBased(settings.sampling_ratio))
 
 
+def validated_env() -> OtelEnvironment:
+    """The `OTEL_*` values that passed validation (setup already removed the invalid ones)."""
+    return validate_otel_environment(dict(os.environ), scrub=False)
+
+
+def _int_or_none(value: object) -> int | None:
+    return value if isinstance(value, int) else None
+
+
 def build_span_limits(settings: FlextObservabilitySettings) -> SpanLimits:
-    """Return span limits from the `OTEL_*_LIMIT` settings (unset ones keep OTel defaults)."""
-    kwargs: dict[str, Any] = {}
-    for field, param in (
-        ("attribute_count_limit", "max_attributes"),
-        ("span_attribute_count_limit", "max_span_attributes"),
-        ("span_event_count_limit", "max_events"),
-        ("span_link_count_limit", "max_links"),
-        ("attribute_value_length_limit", "max_attribute_length"),
-    ):
-        value = getattr(settings, field, None)
-        if value is not None:
-            kwargs[param] = value
-    return SpanLimits(**kwargs)
+    """Return span limits from validated values (each one given explicitly, never re-read)."""
+    env = validated_env()
+    return SpanLimits(
+        max_attributes=settings.attribute_count_limit,
+        max_span_attributes=settings.span_attribute_count_limit,
+        max_events=settings.span_event_count_limit,
+        max_links=settings.span_link_count_limit,
+        max_attribute_length=settings.attribute_value_length_limit,
+        max_event_attributes=_int_or_none(env.get("OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT")),
+        max_link_attributes=_int_or_none(env.get("OTEL_LINK_ATTRIBUTE_COUNT_LIMIT")),
+        max_span_attribute_length=_int_or_none(env.get("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT")),
+    )
+
+
+def build_log_record_limits(settings: FlextObservabilitySettings) -> LogRecordLimits:
+    """Return log record limits from validated values."""
+    env = validated_env()
+    return LogRecordLimits(
+        max_attributes=settings.attribute_count_limit,
+        max_attribute_length=settings.attribute_value_length_limit,
+        max_log_record_attributes=_int_or_none(env.get("OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT")),
+        max_log_record_attribute_length=_int_or_none(
+            env.get("OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT")
+        ),
+    )
+
+
+class BatchArguments(TypedDict):
+    """The keyword arguments both SDK batch processors take."""
+
+    max_queue_size: int | None
+    schedule_delay_millis: int | None
+    max_export_batch_size: int | None
+    export_timeout_millis: int | None
+
+
+def batch_arguments(prefix: Literal["BSP", "BLRP"]) -> BatchArguments:
+    """Queue size, delay, batch size and timeout of a batch processor, from validated values."""
+    env = validated_env()
+    return BatchArguments(
+        max_queue_size=_int_or_none(env.get(f"OTEL_{prefix}_MAX_QUEUE_SIZE")),
+        schedule_delay_millis=_int_or_none(env.get(f"OTEL_{prefix}_SCHEDULE_DELAY")),
+        max_export_batch_size=_int_or_none(env.get(f"OTEL_{prefix}_MAX_EXPORT_BATCH_SIZE")),
+        export_timeout_millis=_int_or_none(env.get(f"OTEL_{prefix}_EXPORT_TIMEOUT")),
+    )
+
+
+def build_exemplar_filter() -> ExemplarFilter | None:
+    """The exemplar filter named by a valid `OTEL_METRICS_EXEMPLAR_FILTER` (None: SDK default)."""
+    name = validated_env().get("OTEL_METRICS_EXEMPLAR_FILTER")
+    filters: dict[object, Callable[[], ExemplarFilter]] = {
+        "always_on": AlwaysOnExemplarFilter,
+        "always_off": AlwaysOffExemplarFilter,
+        "trace_based": TraceBasedExemplarFilter,
+    }
+    factory = filters.get(name)
+    return factory() if factory is not None else None
 
 
 def exporter_names(settings: FlextObservabilitySettings, signal: Signal) -> tuple[str, ...]:
@@ -142,19 +212,31 @@ def _otlp_kwargs(
             kwargs["insecure"] = config.insecure
         elif endpoint and endpoint.startswith("http://"):
             kwargs["insecure"] = True
-        if config.compression == "gzip":
-            from grpc import (  # type: ignore[import-untyped] # noqa: PLC0415 - optional transport
-                Compression as GrpcCompression,
-            )
+        from grpc import (  # type: ignore[import-untyped] # noqa: PLC0415 - optional transport
+            Compression as GrpcCompression,
+        )
 
-            kwargs["compression"] = GrpcCompression.Gzip
+        gzip = config.compression == "gzip"
+        kwargs["compression"] = GrpcCompression.Gzip if gzip else GrpcCompression.NoCompression
         return "grpc", kwargs
     if endpoint:
         kwargs["endpoint"] = endpoint  # settings already appended /v1/<signal> where due
-    if config.compression == "gzip":
-        from opentelemetry.exporter.otlp.proto.http import Compression  # noqa: PLC0415
+    env = validated_env()
+    upper = signal.upper()
+    for param, suffix in (
+        ("certificate_file", "CERTIFICATE"),
+        ("client_certificate_file", "CLIENT_CERTIFICATE"),
+        ("client_key_file", "CLIENT_KEY"),
+    ):
+        path = env.get(f"OTEL_EXPORTER_OTLP_{upper}_{suffix}") or env.get(
+            f"OTEL_EXPORTER_OTLP_{suffix}"
+        )
+        if path is not None:
+            kwargs[param] = str(path)
+    from opentelemetry.exporter.otlp.proto.http import Compression  # noqa: PLC0415 - optional
 
-        kwargs["compression"] = Compression.Gzip
+    gzip = config.compression == "gzip"
+    kwargs["compression"] = Compression.Gzip if gzip else Compression.NoCompression
     if protocol == "http/json":
         logger.warning(
             "OTLP protocol http/json is not supported by the Python exporters; using http/protobuf"
@@ -215,6 +297,11 @@ def _build_exporter(settings: FlextObservabilitySettings, signal: Signal, name: 
         return _CONSOLE[signal]()
     factory = _entry_point(f"opentelemetry_{signal}_exporter", name)
     return factory() if factory is not None else None
+
+
+def build_otlp_exporter(settings: FlextObservabilitySettings, signal: Signal) -> Any:
+    """The OTLP exporter `signal` would use (for `doctor --send`)."""
+    return _build_exporter(settings, signal, "otlp")
 
 
 def _build_exporters(settings: FlextObservabilitySettings, signal: Signal) -> list[Any]:

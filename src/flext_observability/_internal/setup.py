@@ -25,17 +25,21 @@ from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.trace import TracerProvider
 
-from flext_observability._internal import fork, signals
+from flext_observability._internal import diagnostics, fork, signals
 from flext_observability._internal import wiring as _wiring
 from flext_observability._internal.guard import guard, logger, set_strict
 from flext_observability._internal.pipeline import Pipeline
 from flext_observability._internal.wiring import System
+from flext_observability.exceptions import ConfigurationError
 from flext_observability.health import HealthRegistry
 from flext_observability.models import Entity
 from flext_observability.result import FlextResult
 from flext_observability.rules import Rule
 from flext_observability.rules._alerts import Alerts
 from flext_observability.settings import FlextObservabilitySettings
+from flext_observability.settings._otel_env import validate_otel_environment
+from flext_observability.settings._parse import log_level_number
+from flext_observability.settings._settings import log_problems_once
 from flext_observability.sinks._base import Sink
 from flext_observability.sinks.store import SQLiteStore
 
@@ -50,27 +54,37 @@ __all__ = [
 ]
 
 
-def _start_daemon(fn: Callable[[], object]) -> Callable[[float | None], bool]:
+class _Waiter:
+    """Says whether a call running on a daemon thread finished in time, and how it ended."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.outcome: list[bool] = []
+
+    def __call__(self, timeout: float | None) -> bool:
+        return self.done.wait(timeout) and all(self.outcome)
+
+
+def _start_daemon(fn: Callable[[], object]) -> _Waiter:
     """Run `fn` on a daemon thread; return a waiter that says whether it finished in time.
 
     The SDK's own flush/shutdown calls ignore or stretch their timeouts (an OTLP export to a
     black-holed collector can block ~10 s per signal); a daemon thread lets us keep our deadline
     and still let the process exit.
     """
-    done = threading.Event()
-    outcome: list[bool] = []
+    waiter = _Waiter()
 
     def target() -> None:
         try:
             with guard("shutdown", reraise=False):  # shutdown must go on
-                outcome.append(fn() is not False)
+                waiter.outcome.append(fn() is not False)
                 return
-            outcome.append(False)
+            waiter.outcome.append(False)
         finally:
-            done.set()
+            waiter.done.set()
 
     threading.Thread(target=target, name="flext-observability-deadline", daemon=True).start()
-    return lambda timeout: done.wait(timeout) and all(outcome)
+    return waiter
 
 
 class FlextObservability:
@@ -96,6 +110,8 @@ class FlextObservability:
         self._cleanups = system.cleanups
         self._shutdown_lock = threading.Lock()
         self._is_shutdown = False
+        self._flushing: dict[int, _Waiter] = {}
+        self._flushing_lock = threading.Lock()
 
     @property
     def is_shutdown(self) -> bool:
@@ -136,10 +152,25 @@ class FlextObservability:
         def remaining() -> float | None:
             return None if deadline is None else max(0.0, deadline - time.monotonic())
 
-        waiters = [_start_daemon(p.force_flush) for p in self._providers()]
+        waiters = [self._flush_once(p) for p in self._providers()]
         ok = all([wait(remaining()) for wait in waiters])  # noqa: C419 - wait for every one
         # Spans/metrics/logs flushed above are now in the pipeline's queue.
         return self.pipeline.flush(remaining()) and ok
+
+    def _flush_once(self, provider: Any) -> _Waiter:
+        """Start the provider's flush, or join the one still running from an earlier call.
+
+        A flush that outlived its caller's timeout (a black-holed collector) keeps its thread;
+        the next call waits on that same flush instead of starting another, so repeated timed-out
+        flushes never pile threads up.
+        """
+        with self._flushing_lock:
+            running = self._flushing.get(id(provider))
+            if running is not None and not running.done.is_set():
+                return running
+            waiter = _start_daemon(provider.force_flush)
+            self._flushing[id(provider)] = waiter
+            return waiter
 
     def shutdown(self, timeout: float | None = None) -> bool:
         """Flush and stop everything within one deadline (default: the configured one)."""
@@ -188,6 +219,8 @@ rules export assume them. Set by the distro (before instrumentations load) and b
 _lock = threading.RLock()
 _active: FlextObservability | None = None
 _atexit_registered = False
+_stopping: threading.Event | None = None
+"""Set when the last shutdown finished; a signal arriving mid-shutdown waits for it."""
 
 
 def setup(
@@ -209,6 +242,7 @@ def setup(
     """
     global _active  # noqa: PLW0603 - one active setup per process, by design
     with _lock:
+        diagnostics.install()  # before the settings load: their warnings must be seen too
         if settings is None:
             resolved = FlextObservabilitySettings.load(**overrides)
         elif overrides:
@@ -223,13 +257,33 @@ def setup(
                 )
             return _active
         set_strict(resolved.strict)
+        diagnostics.set_level(log_level_number(resolved.diagnostics_level))
+        _check_otel_environment(strict=resolved.strict)
         for name, value in SEMCONV_DEFAULTS.items():
             os.environ.setdefault(name, value)
         handle = FlextObservability(_wiring.build(resolved, sinks=sinks, rules=rules))
         _active = handle
         _register_exit_hooks()
-        signals.install(_atexit_shutdown, resolved.shutdown_timeout_ms / 1000)
+        if resolved.handle_signals:
+            signals.install(
+                shutdown=_signal_shutdown,
+                flush=_signal_flush,
+                deadline_s=lambda: resolved.shutdown_timeout_s,
+            )
         return handle
+
+
+def _check_otel_environment(*, strict: bool) -> None:
+    """Judge every OTEL_* variable; an invalid one warns once and leaves the environment.
+
+    So no SDK object, exporter or instrumentation built later reads it (each falls back to its
+    default); strict mode raises instead.
+    """
+    result = validate_otel_environment()
+    if strict and result.problems:
+        listing = "\n".join(f"  - {problem}" for problem in result.problems)
+        raise ConfigurationError(f"invalid configuration (strict mode):\n{listing}")
+    log_problems_once(result.problems)
 
 
 def active() -> FlextObservability | None:
@@ -252,17 +306,39 @@ def force_flush(timeout: float | None = None) -> bool:
 
 def shutdown(timeout: float | None = None) -> bool:
     """Shut the active setup down within one deadline (default: the configured one)."""
-    global _active
+    global _active, _stopping  # noqa: PLW0603 - the one active setup, and its shutdown
     with _lock:
         handle, _active = _active, None
-    if handle is None:
-        return True
-    return handle.shutdown(timeout)
+        if handle is None:
+            return True
+        stopping = _stopping = threading.Event()
+    try:
+        return handle.shutdown(timeout)
+    finally:
+        stopping.set()
 
 
 def _atexit_shutdown() -> None:
     with contextlib.suppress(Exception):  # never break interpreter exit
         shutdown()
+
+
+def _signal_shutdown() -> None:
+    """Shut down for a signal, or wait for the shutdown already running.
+
+    A pool worker's exit finalizer may be mid-shutdown when its terminate() signal lands.
+    """
+    stopping = _stopping
+    if _active is None and stopping is not None and not stopping.is_set():
+        stopping.wait()
+        return
+    _atexit_shutdown()
+
+
+def _signal_flush() -> None:
+    handle = active()
+    if handle is not None:
+        handle.force_flush(handle.settings.shutdown_timeout_s)
 
 
 def _register_child_finalizer(_handle: object) -> None:

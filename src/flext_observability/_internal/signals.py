@@ -1,64 +1,121 @@
-"""SIGTERM flushes before the process dies (how containers, supervisors and pools stop processes).
+"""SIGTERM and SIGINT: flush within the shutdown deadline, then keep the handler's behaviour.
 
-Python's default SIGTERM action kills the process without running `atexit`, so everything not yet
-delivered is lost. `install()` (called by `setup()` on the main thread) takes SIGTERM only while
-nobody else has: the handler shuts telemetry down within the configured deadline, on a separate
-thread (the interrupted main thread may hold a lock the shutdown needs), then restores the
-default action and re-sends the signal, so the process still dies by SIGTERM (same exit status as
-without us). A handler the app or server installs later replaces ours, and servers that restore
-the previous handler and re-raise the signal after their graceful shutdown (uvicorn) reach ours.
+Containers stop with SIGTERM, whose default action kills the process without running `atexit`:
+everything still queued would be lost. `install()` (called by `setup()` on the main thread)
+wraps the handler in place for SIGTERM and SIGINT:
 
-This is the minimal SIGTERM handling the server integrations need; see issue 9 for the full
-signal story (SIGINT, chaining a handler that was there before).
+- default action (`SIG_DFL`): shut telemetry down within the deadline, restore the default and
+  re-send the signal, so the process still dies *by that signal* (same exit status as before);
+- a handler the app or server installed (a Python callable): flush within the deadline, then call
+  it — its behaviour (graceful stop, `sys.exit`, ...) is unchanged; a normal exit then runs our
+  `atexit` shutdown;
+- ignored (`SIG_IGN`), Python's own `KeyboardInterrupt` for SIGINT (a normal exit follows, with
+  `atexit`), or a handler set from C: left alone.
+
+A signal is never swallowed. The flush runs on a helper thread joined with the deadline, so a
+lock held by the interrupted main thread can delay delivery but never hang the process. Fork
+children inherit the wrapper (so `multiprocessing.Pool` workers terminated with SIGTERM deliver).
+A server that installs its own handlers after `setup()` replaces ours; its graceful exit then runs
+the `atexit` shutdown.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import threading
 from collections.abc import Callable
 from types import FrameType
+from typing import Any
 
-from flext_observability._internal.guard import guard, report_internal_error
+from flext_observability._internal import fork
 
 __all__ = ["install"]
 
-_on_term: Callable[[], object] | None = None
-_join_timeout: float = 0.0
+_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+_MARK = "_flext_observability_chained"
+_GRACE_S = 0.5
 
 
-def _handle_sigterm(signum: int, _frame: FrameType | None) -> None:
-    try:
-        with guard("sigterm", reraise=False):  # the signal must still end the process
-            if _on_term is not None:
-                worker = threading.Thread(
-                    target=_on_term, name="flext-observability-sigterm", daemon=True
-                )
-                worker.start()
-                worker.join(_join_timeout)
-    finally:
-        signal.signal(signum, signal.SIG_DFL)
-        os.kill(os.getpid(), signum)
+_running_lock = threading.Lock()
+_running: threading.Thread | None = None
 
 
-def install(on_term: Callable[[], object], deadline_s: float) -> bool:
-    """Handle SIGTERM with `on_term` (bounded by `deadline_s`) if nobody else handles it.
+def _run_bounded(fn: Callable[[], object], timeout: float) -> None:
+    """Run `fn` on a daemon thread and wait at most `timeout` seconds.
 
-    Returns True when our handler is (now) the SIGTERM handler.
+    A second signal arriving while the first one's flush runs (a pool's terminate can send
+    SIGTERM twice) joins that same flush instead of finding nothing left to do and acting at once.
     """
-    global _on_term, _join_timeout
+    global _running  # noqa: PLW0603 - one flush in flight per process
+    with _running_lock:
+        thread = _running
+        if thread is None or not thread.is_alive():
+            thread = threading.Thread(target=fn, name="flext-observability-signal", daemon=True)
+            thread.start()
+            _running = thread
+    thread.join(timeout)
+
+
+def _wrap(
+    signum: int,
+    previous: Any,
+    *,
+    shutdown: Callable[[], object],
+    flush: Callable[[], object],
+    deadline_s: Callable[[], float],
+) -> Callable[[int, FrameType | None], None]:
+    def handler(received: int, frame: FrameType | None) -> None:
+        if previous is signal.SIG_DFL:
+            with contextlib.suppress(Exception):
+                _run_bounded(shutdown, deadline_s() + _GRACE_S)
+            signal.signal(received, signal.SIG_DFL)
+            os.kill(os.getpid(), received)  # the default action: die by this signal
+            return
+        with contextlib.suppress(Exception):
+            _run_bounded(flush, deadline_s() + _GRACE_S)
+        previous(received, frame)
+
+    setattr(handler, _MARK, True)
+    handler.__name__ = f"flext_observability_{signal.Signals(signum).name.lower()}_handler"
+    return handler
+
+
+def _after_fork_in_child() -> None:
+    global _running, _running_lock  # noqa: PLW0603 - a forked child starts with no flush
+    _running_lock = threading.Lock()
+    _running = None
+
+
+fork.register(after_in_child=_after_fork_in_child)
+
+
+def install(
+    *,
+    shutdown: Callable[[], object],
+    flush: Callable[[], object],
+    deadline_s: Callable[[], float],
+) -> list[int]:
+    """Wrap the SIGTERM/SIGINT handlers (main thread only); return the signals wrapped."""
     if threading.current_thread() is not threading.main_thread():
-        return False
-    try:
-        current = signal.getsignal(signal.SIGTERM)
-        _on_term, _join_timeout = on_term, deadline_s + 1.0
-        if current is _handle_sigterm:
-            return True
-        if current is not signal.SIG_DFL:
-            return False  # the app's or server's own handler decides
-        signal.signal(signal.SIGTERM, _handle_sigterm)
-    except (ValueError, OSError) as exc:  # no signals here (embedded interpreter)
-        report_internal_error("sigterm", exc)
-        return False
-    return True
+        return []
+    wrapped: list[int] = []
+    for signum in _SIGNALS:
+        try:
+            previous = signal.getsignal(signum)
+        except (OSError, ValueError):
+            continue
+        if previous is None or previous is signal.SIG_IGN or getattr(previous, _MARK, False):
+            continue
+        if signum == signal.SIGINT and previous is signal.default_int_handler:
+            continue
+        if previous is not signal.SIG_DFL and not callable(previous):
+            continue
+        handler = _wrap(signum, previous, shutdown=shutdown, flush=flush, deadline_s=deadline_s)
+        try:
+            signal.signal(signum, handler)
+        except (OSError, ValueError):
+            continue
+        wrapped.append(signum)
+    return wrapped

@@ -19,6 +19,7 @@ __all__ = [
     "SHOWN_LENGTH",
     "TRUNCATED_MARK",
     "clean_str",
+    "escape_control",
     "fix_surrogates",
     "safe_repr",
     "safe_str",
@@ -89,3 +90,31 @@ def safe_str(value: object, limit: int = MAX_STRING_LENGTH, *, fallback: str | N
 def shown(value: object) -> str:
     """Return `value` as an error message quotes it: `safe_repr` cut to `SHOWN_LENGTH`."""
     return safe_repr(value, SHOWN_LENGTH)
+
+
+# -- text on its way to a terminal ------------------------------------------------------------
+# Stored data can carry `\x1b[2J` (clear screen), `\x1b]0;title\x07` (retitle the terminal), `\r`
+# or a newline followed by a forged line: every character Python does not consider printable is
+# shown as a Python-style escape, so the text stays on its line and reads as what it is.
+
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_BMP = 0x10000
+
+
+def _escape(char: str) -> str:
+    named = _NAMED.get(char)
+    if named is not None:
+        return named
+    code = ord(char)
+    if code < 0x100:  # noqa: PLR2004 - Latin-1 range: \xNN
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < _BMP else f"\\U{code:08x}"
+
+
+def escape_control(text: str, limit: int | None = None) -> str:
+    """Return `text` with every non-printable character escaped (optionally cut to `limit`)."""
+    if limit is not None:
+        text = text[:limit]
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else _escape(char) for char in text)

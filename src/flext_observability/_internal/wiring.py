@@ -24,7 +24,7 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import MetricReader
 from opentelemetry.sdk.trace import TracerProvider
 
-from flext_observability._internal import cardinality
+from flext_observability._internal import callbacks, cardinality, outbox
 from flext_observability._internal import providers as _providers
 from flext_observability._internal.convert.severity import severity_of_alert
 from flext_observability._internal.derived import (
@@ -143,7 +143,16 @@ def _file_rules(settings: FlextObservabilitySettings) -> list[AlertRule]:
 
 
 def _engine(settings: FlextObservabilitySettings, rules: Sequence[Rule]) -> AlertEngine:
-    return AlertEngine([*_file_rules(settings), *rules], service_name=settings.service_name)
+    """The engine; file rules it refuses (say, a count above its sample cap) are lost alone."""
+    file_rules = _file_rules(settings)
+    try:
+        return AlertEngine([*file_rules, *rules], service_name=settings.service_name)
+    except ConfigurationError as exc:
+        if not file_rules or settings.strict or settings.source_of("alert_rules") == "argument":
+            raise
+        origin = settings.alert_rules or Path("pyproject.toml")
+        logger.warning("flext-observability: alert rules not loaded: %s: %s", origin, exc)
+    return AlertEngine(list(rules), service_name=settings.service_name)
 
 
 def _entity_side(
@@ -231,6 +240,20 @@ _BUILT: weakref.WeakSet[object] = weakref.WeakSet()
 """Providers an earlier setup() built (OpenTelemetry lets a process set each global once)."""
 
 
+def _outbox(
+    settings: FlextObservabilitySettings, signal: str, exporters: Sequence[Any]
+) -> list[Any]:
+    """Put the OTLP/HTTP exporters behind the disk outbox (next to the store), when enabled."""
+    enabled = settings.outbox_enabled and settings.store_enabled
+    return outbox.wrap_all(
+        exporters,
+        signal=signal,
+        directory=settings.store_path.parent / "outbox" if enabled else None,
+        max_bytes=int(settings.outbox_max_mb * 1024 * 1024),
+        max_age_s=settings.outbox_max_age_s,
+    )
+
+
 def _note_attach(kind: str, existing: object) -> None:
     if existing in _BUILT:
         logger.warning(
@@ -270,15 +293,19 @@ def _build_tracer_provider(
     # of spans once, hands it to the exporters' lanes and stores the same redacted spans
     # (`_internal/export_lane.py`), instead of a BatchSpanProcessor per exporter beside it.
     # The processor queues sampled spans and notable unsampled ones; the tap exports both.
+    # Redaction happens before the lanes, so the outbox (when on) only ever holds scrubbed spans.
     exporters = [
         TrackedSpanExporter(exporter, tracker)
-        for exporter in _providers.build_span_exporters(settings)
+        for exporter in _outbox(settings, "traces", _providers.build_span_exporters(settings))
     ]
+    batch = _providers.batch_arguments("BSP")
     tap = (
         SpanExportTap(
             exporters,
             redactor=redactor,
             on_drop=lambda count, reason: pipeline.count_drop("span", reason, count),
+            max_queue=batch.get("max_queue_size") or 2048,
+            batch_size=batch.get("max_export_batch_size") or 512,
         )
         if exporters
         else None
@@ -317,7 +344,8 @@ def _build_meter_provider(
         return existing, False
 
     def wrap(exporter: Any) -> Any:
-        return TrackedMetricExporter(RedactingMetricExporter(exporter, redactor=redactor), tracker)
+        (spilling,) = _outbox(settings, "metrics", [exporter])
+        return TrackedMetricExporter(RedactingMetricExporter(spilling, redactor=redactor), tracker)
 
     exporters = _providers.build_metric_exporters(settings)
     shared = [e for e in exporters if not isinstance(e, MetricReader) and shares_collection(e)]
@@ -328,12 +356,17 @@ def _build_meter_provider(
         export_timeout_s=settings.metric_export_timeout_ms / 1000,
     )
     others = [e for e in exporters if not any(e is s for s in shared)]
-    readers = [*_providers.build_metric_readers(settings, wrap, others), entity_reader]
+    # Ours first: the provider flushes and shuts readers down in order, so the store's points
+    # never wait behind an OTLP export that blocks on an unreachable collector (the shared
+    # exporters run after the entities were queued, see `EntityMetricReader`).
+    readers = [entity_reader, *_providers.build_metric_readers(settings, wrap, others)]
     provider = MeterProvider(
         resource=_providers.build_resource(settings),
         metric_readers=readers,
+        exemplar_filter=_providers.build_exemplar_filter(),
         shutdown_on_exit=False,
     )
+    callbacks.time_box(provider)
     metrics.set_meter_provider(provider)
     _BUILT.add(provider)
     return provider, True
@@ -344,7 +377,11 @@ def _build_logger_provider(settings: FlextObservabilitySettings) -> tuple[Logger
     if isinstance(existing, LoggerProvider):
         _note_attach("LoggerProvider", existing)
         return existing, False
-    provider = LoggerProvider(resource=_providers.build_resource(settings), shutdown_on_exit=False)
+    provider = LoggerProvider(
+        resource=_providers.build_resource(settings),
+        shutdown_on_exit=False,
+        log_record_limits=_providers.build_log_record_limits(settings),
+    )
     set_logger_provider(provider)
     _BUILT.add(provider)
     return provider, True
@@ -362,11 +399,13 @@ def _add_log_exporters(
     provider.add_log_record_processor(
         BridgeDrainProcessor(pipeline, shutdown_timeout=drain_timeout)
     )
-    for exporter in _providers.build_log_exporters(settings):
+    for exporter in _outbox(settings, "logs", _providers.build_log_exporters(settings)):
         wrapped = TrackedLogExporter(
             RedactingLogRecordExporter(exporter, redactor=redactor), tracker
         )
-        provider.add_log_record_processor(BatchLogRecordProcessor(wrapped))
+        provider.add_log_record_processor(
+            BatchLogRecordProcessor(wrapped, **_providers.batch_arguments("BLRP"))
+        )
 
 
 def _register_own_metrics(

@@ -1,4 +1,11 @@
-"""Human-readable rendering for the command line: span trees, tables, durations."""
+"""Human-readable rendering for the command line: span trees, tables, durations.
+
+Every line printed for a human goes through `line()` (or the renderers here, which use
+`escape_control`): stored data may hold terminal escapes, carriage returns or newlines followed by
+a forged line, and they are shown escaped, so a stored record can never clear the screen, retitle
+the terminal or fake output. `--json` output is not escaped (JSON escapes controls itself and
+keeps the exact text).
+"""
 
 from __future__ import annotations
 
@@ -6,11 +13,24 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
+from flext_observability._internal.text import escape_control
 from flext_observability.models import FlextLogEntry, FlextMetric, FlextTrace
 
-__all__ = ["parse_since", "render_log", "render_metric", "render_trace_tree", "short_time"]
+__all__ = [
+    "line",
+    "parse_since",
+    "render_log",
+    "render_metric",
+    "render_trace_tree",
+    "short_time",
+]
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def line(text: str) -> str:
+    """One output line: control characters from data escaped, then a newline."""
+    return escape_control(text) + "\n"
 
 
 def parse_since(text: str, now: datetime | None = None) -> datetime:
@@ -56,14 +76,16 @@ def render_trace_tree(spans: Sequence[FlextTrace]) -> list[str]:
         children.sort(key=lambda s: s.start_time)
     roots = by_parent.get(None, [])
     first = roots[0] if roots else spans[0]
-    lines = [f"trace {first.trace_id}  service={first.service_name or '-'}"]
+    lines = [escape_control(f"trace {first.trace_id}  service={first.service_name or '-'}")]
 
     def walk(span: FlextTrace, depth: int) -> None:
         mark = "  ERROR" if span.is_error else ""
         message = f" ({span.status_message})" if span.is_error and span.status_message else ""
         lines.append(
-            f"{'  ' * depth}└─ {span.operation_name} [{span.kind.value}] "
-            f"{_duration(span)}{mark}{message}"
+            escape_control(
+                f"{'  ' * depth}└─ {span.operation_name} [{span.kind.value}] "
+                f"{_duration(span)}{mark}{message}"
+            )
         )
         for child in by_parent.get(span.span_id, []):
             walk(child, depth + 1)
@@ -76,7 +98,7 @@ def render_trace_tree(spans: Sequence[FlextTrace]) -> list[str]:
 def render_log(entry: FlextLogEntry) -> str:
     """One log line: time, level, logger, message, trace id."""
     trace = f"  trace={entry.trace_id}" if entry.trace_id else ""
-    return (
+    return escape_control(
         f"{short_time(entry.timestamp)} {entry.level.value.upper():8} "
         f"{entry.logger_name or '-'}: {entry.message}{trace}"
     )
@@ -90,4 +112,4 @@ def render_metric(metric: FlextMetric) -> str:
     else:
         value = f"{metric.value}"
     unit = f" {metric.unit}" if metric.unit else ""
-    return f"{metric.name} ({metric.metric_type.value}) {value}{unit}  {{{tags}}}"
+    return escape_control(f"{metric.name} ({metric.metric_type.value}) {value}{unit}  {{{tags}}}")

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Literal, TextIO
 
 from flext_observability.cli._format import (
+    line,
     parse_since,
     render_log,
     render_metric,
@@ -113,20 +114,45 @@ def cmd_logs(store: SQLiteStore, args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+RUNTIME_METRIC_PREFIXES = ("process.", "cpython.", "flext.cpython.", "flext.asyncio.")
+"""Names of the process and runtime metrics: `summary` folds them into one line."""
+
+
+def _latest_points(store: SQLiteStore, args: argparse.Namespace) -> list[FlextMetric]:
+    """The latest point of each series, ordered by name and tags."""
+    latest: dict[tuple[str, str], FlextMetric] = {}
+    for point in store.query("metrics", order="desc", limit=args.limit, **_filters(args)):
+        assert isinstance(point, FlextMetric)
+        latest.setdefault((point.name, repr(sorted(point.tags.items()))), point)
+    return [latest[key] for key in sorted(latest)]
+
+
 def cmd_metrics(store: SQLiteStore, args: argparse.Namespace, out: TextIO) -> int:
     """Show the latest point of each metric series."""
-    points = store.query("metrics", order="desc", limit=args.limit, **_filters(args))
     if args.json:
-        _print_json(points, out)
+        _print_json(store.query("metrics", order="desc", limit=args.limit, **_filters(args)), out)
         return 0
-    latest: dict[tuple[str, str], FlextMetric] = {}
+    points = _latest_points(store, args)
+    out.writelines(render_metric(point) + "\n" for point in points)
+    if not points:
+        out.write("no metrics\n")
+    return 0
+
+
+def _summary_metrics(store: SQLiteStore, args: argparse.Namespace, out: TextIO) -> int:
+    """The application's series in full; the process and runtime series folded into one line."""
+    points = _latest_points(store, args)
+    runtime = [p for p in points if p.name.startswith(RUNTIME_METRIC_PREFIXES)]
     for point in points:
-        assert isinstance(point, FlextMetric)
-        key = (point.name, repr(sorted(point.tags.items())))
-        latest.setdefault(key, point)
-    for key in sorted(latest):
-        out.write(render_metric(latest[key]) + "\n")
-    if not latest:
+        if not point.name.startswith(RUNTIME_METRIC_PREFIXES):
+            out.write(render_metric(point) + "\n")
+    if runtime:
+        names = len({p.name for p in runtime})
+        out.write(
+            f"(+ {len(runtime)} process/runtime series of {names} metrics: "
+            "flext-observability metrics --name 'process.*', --name 'cpython.*')\n"
+        )
+    if not points:
         out.write("no metrics\n")
     return 0
 
@@ -140,9 +166,11 @@ def cmd_alerts(store: SQLiteStore, args: argparse.Namespace, out: TextIO) -> int
     for alert in alerts:
         assert isinstance(alert, FlextAlert)
         out.write(
-            f"{short_time(alert.resolved_at or alert.timestamp)} "
-            f"{alert.status.value:9} {alert.severity.value:8} "
-            f"{alert.name}: {alert.message}\n"
+            line(
+                f"{short_time(alert.resolved_at or alert.timestamp)} "
+                f"{alert.status.value:9} {alert.severity.value:8} "
+                f"{alert.name}: {alert.message}"
+            )
         )
     if not alerts:
         out.write("no alerts\n")
@@ -161,7 +189,7 @@ def cmd_health(store: SQLiteStore, args: argparse.Namespace, out: TextIO) -> int
         return 0
     for name in sorted(latest):
         check = latest[name]
-        out.write(f"{name:20} {check.status.value:9} {check.message}\n")
+        out.write(line(f"{name:20} {check.status.value:9} {check.message}"))
     if not latest:
         out.write("no health results\n")
     return 0
@@ -175,11 +203,11 @@ def cmd_summary(store: SQLiteStore, args: argparse.Namespace, out: TextIO) -> in
         return 0
     counts = store.counts()
     out.write("== flext-observability summary ==\n")
-    out.write("stored: " + ", ".join(f"{k}={v}" for k, v in counts.items()) + "\n\n")
+    out.write(line("stored: " + ", ".join(f"{k}={v}" for k, v in counts.items())) + "\n")
     sections: list[tuple[str, Callable[[], int]]] = [
         ("recent traces", lambda: _recent_traces(store, out, args)),
         ("error spans", lambda: _error_spans(store, out, args)),
-        ("metrics", lambda: cmd_metrics(store, _with(args, limit=None), out)),
+        ("metrics", lambda: _summary_metrics(store, _with(args, limit=None), out)),
         ("logs", lambda: cmd_logs(store, _with(args, limit=15, trace_id=None), out)),
         ("alerts", lambda: cmd_alerts(store, _with(args, status=None), out)),
         ("health", lambda: cmd_health(store, args, out)),
@@ -216,8 +244,10 @@ def _error_spans(store: SQLiteStore, out: TextIO, args: argparse.Namespace) -> i
     for span in errors:
         assert isinstance(span, FlextTrace)
         out.write(
-            f"{short_time(span.start_time)} {span.operation_name}: "
-            f"{span.status_message or 'error'}  trace={span.trace_id}\n"
+            line(
+                f"{short_time(span.start_time)} {span.operation_name}: "
+                f"{span.status_message or 'error'}  trace={span.trace_id}"
+            )
         )
     if not errors:
         out.write("no error spans\n")

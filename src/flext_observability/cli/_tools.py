@@ -14,9 +14,13 @@ from pathlib import Path
 from typing import TextIO
 from urllib.parse import urlsplit
 
+from flext_observability._internal.early_env import SCRUBBED
+from flext_observability.cli._format import line
 from flext_observability.distro import ENTRY_POINT_NAME
 from flext_observability.exceptions import StoreError
 from flext_observability.settings import FlextObservabilitySettings
+from flext_observability.settings._otel_env import BEFORE_OUR_CODE, validate_otel_environment
+from flext_observability.settings._parse import mask_url
 from flext_observability.sinks.store import SQLiteStore
 
 __all__ = ["cmd_config", "cmd_doctor", "cmd_live_health", "cmd_run", "distro_choice"]
@@ -35,9 +39,9 @@ def cmd_config(settings: FlextObservabilitySettings, *, as_json: bool, out: Text
         return 0
     width = max(len(str(row["setting"])) for row in rows)
     out.writelines(
-        f"{row['setting']:{width}}  {row['value']!s:40}  {row['source']}\n" for row in rows
+        line(f"{row['setting']:{width}}  {row['value']!s:40}  {row['source']}") for row in rows
     )
-    out.writelines(f"problem: {problem}\n" for problem in settings.problems)
+    out.writelines(line(f"problem: {problem}") for problem in settings.problems)
     return 0
 
 
@@ -53,18 +57,18 @@ def cmd_live_health(url: str, token: str | None, *, as_json: bool, out: TextIO) 
         with exc:
             body = exc.read()
             if exc.code != 503:  # noqa: PLR2004 - 503 still carries the health document
-                out.write(f"probe server answered {exc.code}\n")
+                out.write(line(f"probe server answered {exc.code}"))
                 return 1
     except OSError as exc:
-        out.write(f"probe server at {url} does not answer: {exc}\n")
+        out.write(line(f"probe server at {mask_url(url)} does not answer: {exc}"))
         return 1
     document = json.loads(body)
     if as_json:
         out.write(json.dumps(document) + "\n")
     else:
-        out.write(f"overall              {document['status']}\n")
+        out.write(line(f"overall              {document['status']}"))
         out.writelines(
-            f"{name:20} {check['status']:9} {check['message']}".rstrip() + "\n"
+            line(f"{name:20} {check['status']:9} {check['message']}".rstrip())
             for name, check in sorted(document["checks"].items())
         )
     return 0 if document["status"] in {"healthy", "degraded"} else 1
@@ -93,13 +97,15 @@ def _reachable(endpoint: str, timeout: float = 1.0) -> str:
 def cmd_doctor(settings: FlextObservabilitySettings, store_path: Path, out: TextIO) -> int:
     """Report distro/configurator choice, instrumentations, OTLP reachability and the store."""
     chosen, installed = distro_choice()
-    out.write(f"distros installed: {', '.join(installed) or 'none'}\n")
-    out.write(f"opentelemetry-instrument would load distro: {chosen or 'the default'}\n")
+    out.write(line(f"distros installed: {', '.join(installed) or 'none'}"))
+    out.write(line(f"opentelemetry-instrument would load distro: {chosen or 'the default'}"))
     configurators = [entry.name for entry in entry_points(group="opentelemetry_configurator")]
     pinned = os.environ.get("OTEL_PYTHON_CONFIGURATOR")
     out.write(
-        f"configurators installed: {', '.join(configurators) or 'none'}"
-        f"{f' (pinned: {pinned})' if pinned else ''}\n"
+        line(
+            f"configurators installed: {', '.join(configurators) or 'none'}"
+            f"{f' (pinned: {pinned})' if pinned else ''}"
+        )
     )
     if chosen != ENTRY_POINT_NAME or (len(configurators) > 1 and pinned != ENTRY_POINT_NAME):
         out.write(
@@ -108,25 +114,42 @@ def cmd_doctor(settings: FlextObservabilitySettings, store_path: Path, out: Text
             "or use `flext-observability run -- ...`\n"
         )
     instrumentations = sorted({e.name for e in entry_points(group="opentelemetry_instrumentor")})
-    out.write(f"instrumentations installed: {', '.join(instrumentations) or 'none'}\n")
+    out.write(line(f"instrumentations installed: {', '.join(instrumentations) or 'none'}"))
     for signal in ("traces", "metrics", "logs"):
         endpoint = settings.otlp_for(signal).endpoint
         state = _reachable(endpoint) if endpoint else "no OTLP endpoint (store only)"
-        out.write(f"otlp {signal}: {state}\n")
+        out.write(line(f"otlp {signal}: {state}"))
     if store_path.exists():
         try:
             store = SQLiteStore.open_readonly(store_path)
             counts = store.counts()
             size = store.size_bytes()
             store.close()
-            out.write(f"store: {store_path} ({size / 1e6:.1f} MB) {counts}\n")
+            out.write(line(f"store: {store_path} ({size / 1e6:.1f} MB) {counts}"))
         except StoreError as exc:
-            out.write(f"store: {store_path} is unreadable: {exc}\n")
+            out.write(line(f"store: {store_path} is unreadable: {exc}"))
             return 1
     else:
-        out.write(f"store: {store_path} (not created yet)\n")
-    out.writelines(f"problem: {problem}\n" for problem in settings.problems)
-    return 0
+        out.write(line(f"store: {store_path} (not created yet)"))
+    out.writelines(line(f"problem: {problem}") for problem in settings.problems)
+    return _doctor_otel_environment(out)
+
+
+def _doctor_otel_environment(out: TextIO) -> int:
+    """List invalid OTEL_* values; those the launcher acts on before our code are errors (1)."""
+    result = validate_otel_environment({**os.environ, **SCRUBBED}, scrub=False)
+    status = 0
+    for problem in result.problems:
+        name = problem.split("=", 1)[0]
+        if name in BEFORE_OUR_CODE:
+            status = 1
+            out.write(
+                f"error: {problem.removesuffix('; using the default')} — opentelemetry-instrument "
+                "acts on it before flext-observability runs, so no fallback can help: fix it\n"
+            )
+        else:
+            out.write(line(f"problem: {problem}"))
+    return status
 
 
 def cmd_run(command: list[str], err: TextIO) -> int:  # noqa: RET503 - exec never returns

@@ -61,7 +61,7 @@ def redact_span(redactor: Redactor, span: ReadableSpan) -> ReadableSpan:
         description = redactor.redact_text(status.description)
         if description != status.description:
             status = Status(status.status_code, description)
-    name = fix_surrogates(span.name)
+    name = fix_surrogates(span.name) if isinstance(span.name, str) else span.name
     if (
         attributes is None
         and events is None

@@ -106,7 +106,7 @@ def redact_events(
     out: list[Event] | None = None
     for index, event in enumerate(events):
         attributes = redact_attrs(redactor, event.attributes or {}, event.dropped_attributes)
-        name = fix_surrogates(event.name)
+        name = fix_surrogates(event.name) if isinstance(event.name, str) else event.name
         if attributes is not None or name is not event.name:
             if out is None:
                 out = list(events)

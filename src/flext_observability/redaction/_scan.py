@@ -17,11 +17,12 @@ from flext_observability.redaction._rules import (
     SCAN_SOURCE,
     URL_MARKER,
     URL_SENSITIVE_QUERY_KEYS,
+    is_sensitive_key,
     luhn_ok,
     might_hold_secret,
 )
 
-__all__ = ["redact_url", "scan_once"]
+__all__ = ["mask_url", "redact_url", "scan_once"]
 
 KeyPredicate = Callable[[str], bool]
 
@@ -104,6 +105,22 @@ def redact_url(url: str, is_sensitive: KeyPredicate) -> str:
         stop = fragment if fragment != -1 else len(url)
         url = url[: query + 1] + _query(url[query + 1 : stop], is_sensitive) + url[stop:]
     return url
+
+
+def mask_url(url: str) -> str:
+    """The one masker for every URL we print (startup line, `config`, `doctor`, messages).
+
+    The redaction rules with their default deny-list: user info becomes `REDACTED:REDACTED`,
+    secret-looking query and fragment values (`api_key`, `token`, `sig`, ...) become `REDACTED`.
+    A URL without a scheme (`user:pw@host:4317`) has its user info masked too.
+    """
+    if "://" not in url:
+        end = _first_of(url, "/?#", 0)
+        at = url.rfind("@", 0, end)
+        if at != -1:
+            url = f"{URL_MARKER}:{URL_MARKER}{url[at:]}"
+        return redact_url("//" + url, is_sensitive_key)[2:]
+    return redact_url(url, is_sensitive_key)
 
 
 def _query(query: str, is_sensitive: KeyPredicate) -> str:

@@ -37,7 +37,14 @@ from flext_observability.rules._kinds import (
     ThresholdRule,
 )
 
-__all__ = ["load_rules_file", "parse_duration", "rules_from_mapping", "rules_from_pyproject"]
+__all__ = [
+    "MAX_RULES",
+    "MAX_RULES_FILE_BYTES",
+    "load_rules_file",
+    "parse_duration",
+    "rules_from_mapping",
+    "rules_from_pyproject",
+]
 
 _KINDS: dict[str, type[AlertRule]] = {
     cls.kind: cls
@@ -63,6 +70,10 @@ _FILE_KEY = {field: key for key, field in _DURATION_KEYS.items()}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _DURATION_HELP = "a number of seconds or a string like '30s', '5m', '1h', '250ms'"
+MAX_RULES_FILE_BYTES = 1_048_576
+"""Largest rules file read (1 MiB): a rules file is hand-written configuration."""
+MAX_RULES = 1000
+"""Most rules one file may hold."""
 
 
 def parse_duration(value: object) -> float:
@@ -79,23 +90,37 @@ def load_rules_file(path: str | Path) -> list[AlertRule]:
     """Read a TOML rules file (a list of `[[rules]]` tables)."""
     file = Path(path)
     try:
-        data = tomllib.loads(file.read_text(encoding="utf-8"))
+        with file.open("rb") as stream:
+            raw = stream.read(MAX_RULES_FILE_BYTES + 1)
     except OSError as exc:
         raise ConfigurationError(
             f"{file}: cannot read the alert rules file: {exc.strerror}"
         ) from None
+    if len(raw) > MAX_RULES_FILE_BYTES:
+        raise ConfigurationError(
+            f"{file}: the alert rules file is larger than {MAX_RULES_FILE_BYTES} bytes"
+        )
+    return rules_from_mapping(_parse_toml(raw, file), file.name)
+
+
+def _parse_toml(raw: bytes, file: Path, label: str = "invalid TOML") -> dict[str, Any]:
+    """Parse TOML; every failure (bad UTF-8, bad TOML, absurd nesting) names the file."""
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigurationError(f"{file}: invalid TOML: {exc}") from None
-    return rules_from_mapping(data, file.name)
+        raise ConfigurationError(f"{file}: {label}: {exc}") from None
+    except RecursionError:
+        raise ConfigurationError(f"{file}: {label}: nested too deeply") from None
 
 
 def rules_from_pyproject(path: str | Path) -> list[AlertRule]:
     """Read the rules of `[tool.flext-observability.alerts]` in a pyproject file (may be none)."""
     file = Path(path)
     try:
-        data = tomllib.loads(file.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raw = file.read_bytes()
+    except OSError as exc:
         raise ConfigurationError(f"{file}: cannot read pyproject: {exc}") from None
+    data = _parse_toml(raw, file, "cannot read pyproject")
     table = data.get("tool", {}).get("flext-observability", {}).get("alerts")
     if table is None:
         return []
@@ -116,6 +141,8 @@ def rules_from_mapping(data: Mapping[str, Any], origin: str) -> list[AlertRule]:
         raise ConfigurationError(
             f"{origin}: field 'rules': expected an array of tables, got {shown(entries)}"
         )
+    if len(entries) > MAX_RULES:
+        raise ConfigurationError(f"{origin}: more than {MAX_RULES} rules ({len(entries)})")
     rules: list[AlertRule] = []
     seen: set[str] = set()
     for index, entry in enumerate(entries, start=1):

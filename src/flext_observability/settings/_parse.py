@@ -14,10 +14,13 @@ import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from importlib.metadata import entry_points
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from pydantic import SecretStr
+
+from flext_observability.redaction._scan import mask_url
 
 __all__ = ["Feedback", "Invalid", "Parser", "log_level_number", "mask_url", "text_of"]
 
@@ -172,9 +175,15 @@ SECRET_TEXT = Parser("a non-empty string", _parse_secret)
 BOOL = Parser("one of true/false/1/0/yes/no/on/off (any case)", _parse_bool)
 RATIO = _float_parser("a number from 0 to 1", lambda v: 0.0 <= v <= 1.0)
 POSITIVE_NUMBER = _float_parser("a positive number", lambda v: v > 0)
-NON_NEGATIVE_MS = _int_parser("a non-negative integer (milliseconds)", 0)
-POSITIVE_MS = _int_parser("a positive integer (milliseconds)", 1)
+MAX_MS = 2**31 - 1
+"""Largest millisecond value (about 24.8 days): a larger one overflows the SDK's waits."""
+NON_NEGATIVE_MS = _int_parser(f"a non-negative integer (milliseconds, at most {MAX_MS})", 0, MAX_MS)
+POSITIVE_MS = _int_parser(f"a positive integer (milliseconds, at most {MAX_MS})", 1, MAX_MS)
 NON_NEGATIVE_INT = _int_parser("a non-negative integer", 0)
+MAX_SIZE = MAX_MS
+"""Largest count limit, queue or batch size (a larger one overflows the SDK's bounded deques)."""
+COUNT_LIMIT = _int_parser(f"a non-negative integer (at most {MAX_SIZE})", 0, MAX_SIZE)
+SIZE = _int_parser(f"a positive integer (at most {MAX_SIZE})", 1, MAX_SIZE)
 POSITIVE_INT = _int_parser("a positive integer", 1)
 PORT = _int_parser("an integer from 0 to 65535", 0, 65535)
 PROTOCOL = _choice_parser(("grpc", "http/protobuf", "http/json"))
@@ -191,18 +200,6 @@ PATH = Parser("a non-empty path", _parse_path)
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 _OPEN = {"(": ")", "[": "]", "{": "}"}
-
-
-def mask_url(url: str) -> str:
-    """Replace the user-info part of a URL (`user:password@`) by `***:***@`."""
-    scheme, sep, rest = url.partition("//")
-    if not sep:
-        scheme, rest = "", url
-    authority_end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
-    at = rest.rfind("@", 0, authority_end)
-    if at < 0:
-        return url
-    return f"{scheme}{sep}***:***@{rest[at + 1 :]}"
 
 
 def _parse_url(raw: object, _fb: Feedback) -> str:
@@ -238,7 +235,7 @@ def _parse_globs(raw: object, fb: Feedback) -> tuple[str, ...]:
     return () if names == ("none",) else names
 
 
-def _exporters_parser(known: tuple[str, ...]) -> Parser:
+def _exporters_parser(known: tuple[str, ...], group: str) -> Parser:
     def parse(raw: object, fb: Feedback) -> tuple[str, ...]:
         if isinstance(raw, list | tuple) and not raw:
             return ()  # an explicit empty sequence: no exporter (as parsed from 'none')
@@ -249,10 +246,17 @@ def _exporters_parser(known: tuple[str, ...]) -> Parser:
             if len(names) > 1:
                 raise Invalid("'none' cannot be combined with other exporters")
             return ()
+        others = [n for n in names if n not in _BUILT_IN_EXPORTERS]
+        if others:
+            installed = {entry.name for entry in entry_points(group=group)}
+            missing = [n for n in others if n not in installed]
+            if missing:
+                raise Invalid(
+                    f"not installed: {', '.join(map(repr, missing))}: no entry point in group "
+                    f"{group!r}"
+                )
         fb.notes.extend(
-            f"exporter {n!r} is not built in; it will be looked up as an entry point"
-            for n in names
-            if n not in known
+            f"exporter {n!r} is not built in; loaded from its entry point" for n in others
         )
         return names
 
@@ -286,18 +290,24 @@ def _parse_sampler(raw: object, fb: Feedback) -> str:
     return name
 
 
+def _mapping_pairs(raw: Mapping[object, object], *, secret: bool) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key, value in raw.items():
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if not isinstance(key, str) or not key.strip() or not isinstance(text, str):
+            raise Invalid("keys must be non-empty strings and values strings")
+        if secret and not _valid_header(key.strip(), text):
+            raise Invalid("header names must be HTTP tokens and values free of CR, LF and NUL")
+        out[key.strip()] = text
+    return out
+
+
 def _pairs(raw: object, fb: Feedback, *, secret: bool) -> dict[str, str]:
     if isinstance(raw, Mapping):
-        out: dict[str, str] = {}
-        for key, value in raw.items():
-            text = value.get_secret_value() if isinstance(value, SecretStr) else value
-            if not isinstance(key, str) or not key.strip() or not isinstance(text, str):
-                raise Invalid("keys must be non-empty strings and values strings")
-            out[key.strip()] = text
-        return out
+        return _mapping_pairs(raw, secret=secret)
     if not isinstance(raw, str):
         raise Invalid
-    out = {}
+    out: dict[str, str] = {}
     for item in raw.split(","):
         if not item.strip():
             continue
@@ -310,9 +320,26 @@ def _pairs(raw: object, fb: Feedback, *, secret: bool) -> dict[str, str]:
         if not sep or not key:
             shown = "" if secret else f" {item.strip()!r}"
             fb.problems.append(f"skipped malformed pair{shown} (expected key=value)")
-            continue
-        out[key] = value
+        elif secret and not _valid_header(key, value):
+            # Headers: one bad entry must not break every export (requests refuses the whole
+            # request); the name is shown only when it is short printable text.
+            shown = f" {key!r}" if key.isprintable() and len(key) <= _MAX_NAME_SHOWN else ""
+            fb.problems.append(
+                f"skipped header{shown} (expected an HTTP token name and a value without "
+                "CR, LF or NUL)"
+            )
+        else:
+            out[key] = value
     return out
+
+
+_HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+_MAX_NAME_SHOWN = 64
+
+
+def _valid_header(name: str, value: str) -> bool:
+    """An RFC 9110 token name; a value with no CR, LF or NUL (and no leading/trailing space)."""
+    return bool(_HEADER_NAME.match(name)) and not any(c in value for c in "\r\n\x00")
 
 
 def _parse_pairs(raw: object, fb: Feedback) -> dict[str, str]:
@@ -367,9 +394,12 @@ SAMPLER = Parser(
     f"one of {', '.join(_SAMPLERS)}, or an 'opentelemetry_traces_sampler' entry-point name",
     _parse_sampler,
 )
-TRACES_EXPORTERS = _exporters_parser(("otlp", "console", "zipkin"))
-METRICS_EXPORTERS = _exporters_parser(("otlp", "console", "prometheus"))
-LOGS_EXPORTERS = _exporters_parser(("otlp", "console"))
+_BUILT_IN_EXPORTERS = ("otlp", "console")
+TRACES_EXPORTERS = _exporters_parser(("otlp", "console", "zipkin"), "opentelemetry_traces_exporter")
+METRICS_EXPORTERS = _exporters_parser(
+    ("otlp", "console", "prometheus"), "opentelemetry_metrics_exporter"
+)
+LOGS_EXPORTERS = _exporters_parser(("otlp", "console"), "opentelemetry_logs_exporter")
 PAIRS = Parser("comma-separated key=value pairs (percent-encoded)", _parse_pairs)
 SECRET_PAIRS = Parser("comma-separated key=value pairs (percent-encoded)", _parse_secret_pairs)
 REGEXES = Parser("comma-separated regular expressions that compile", _parse_regexes)

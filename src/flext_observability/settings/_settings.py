@@ -30,6 +30,7 @@ import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
+from urllib.parse import urlsplit, urlunsplit
 
 import pydantic
 from pydantic import Field, PrivateAttr, SecretStr, field_serializer, model_validator
@@ -48,6 +49,7 @@ __all__ = [
     "OtlpSignalConfig",
     "Signal",
     "field_docs",
+    "log_problems_once",
     "reset_logged_problems",
 ]
 
@@ -78,7 +80,7 @@ _logged: set[str] = set()
 _MAX_LOGGED = 1024
 
 
-def _log_once(problems: list[str]) -> None:
+def log_problems_once(problems: list[str]) -> None:
     """Warn about each problem once per process (a second `load()` stays quiet)."""
     for problem in problems:
         with _logged_lock:
@@ -171,7 +173,7 @@ class FlextObservabilitySettings(BaseSettings):
     ] = 60000
     """Milliseconds between two metric collections."""
     metric_export_timeout_ms: Annotated[
-        int, Setting(p.NON_NEGATIVE_MS, ("OTEL_METRIC_EXPORT_TIMEOUT",))
+        int, Setting(p.POSITIVE_MS, ("OTEL_METRIC_EXPORT_TIMEOUT",))
     ] = 30000
     """Milliseconds a metric export may take."""
 
@@ -237,18 +239,18 @@ class FlextObservabilitySettings(BaseSettings):
         Setting(p.SECRET_PAIRS, (_OTLP + "LOGS_HEADERS",), secret=True),
     ] = None
     """Logs headers (secret); replace `otlp_headers` for logs."""
-    otlp_timeout_ms: Annotated[int, Setting(p.NON_NEGATIVE_MS, (_OTLP + "TIMEOUT",))] = 10000
+    otlp_timeout_ms: Annotated[int, Setting(p.POSITIVE_MS, (_OTLP + "TIMEOUT",))] = 10000
     """Milliseconds one OTLP export may take (milliseconds as the OTel spec says, not seconds)."""
     otlp_traces_timeout_ms: Annotated[
-        int | None, Setting(p.NON_NEGATIVE_MS, (_OTLP + "TRACES_TIMEOUT",))
+        int | None, Setting(p.POSITIVE_MS, (_OTLP + "TRACES_TIMEOUT",))
     ] = None
     """Traces export timeout in milliseconds; overrides `otlp_timeout_ms`."""
     otlp_metrics_timeout_ms: Annotated[
-        int | None, Setting(p.NON_NEGATIVE_MS, (_OTLP + "METRICS_TIMEOUT",))
+        int | None, Setting(p.POSITIVE_MS, (_OTLP + "METRICS_TIMEOUT",))
     ] = None
     """Metrics export timeout in milliseconds; overrides `otlp_timeout_ms`."""
     otlp_logs_timeout_ms: Annotated[
-        int | None, Setting(p.NON_NEGATIVE_MS, (_OTLP + "LOGS_TIMEOUT",))
+        int | None, Setting(p.POSITIVE_MS, (_OTLP + "LOGS_TIMEOUT",))
     ] = None
     """Logs export timeout in milliseconds; overrides `otlp_timeout_ms`."""
     otlp_compression: Annotated[
@@ -260,23 +262,23 @@ class FlextObservabilitySettings(BaseSettings):
 
     # --- limits (OTel meanings) ---------------------------------------------------------------
     attribute_count_limit: Annotated[
-        int | None, Setting(p.NON_NEGATIVE_INT, ("OTEL_ATTRIBUTE_COUNT_LIMIT",))
+        int | None, Setting(p.COUNT_LIMIT, ("OTEL_ATTRIBUTE_COUNT_LIMIT",))
     ] = None
     """Most attributes kept per span, event, link or log record."""
     attribute_value_length_limit: Annotated[
-        int | None, Setting(p.NON_NEGATIVE_INT, ("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT",))
+        int | None, Setting(p.COUNT_LIMIT, ("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT",))
     ] = None
     """Longest string attribute value kept (longer ones are truncated)."""
     span_attribute_count_limit: Annotated[
-        int | None, Setting(p.NON_NEGATIVE_INT, ("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT",))
+        int | None, Setting(p.COUNT_LIMIT, ("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT",))
     ] = None
     """Most attributes kept per span."""
     span_event_count_limit: Annotated[
-        int | None, Setting(p.NON_NEGATIVE_INT, ("OTEL_SPAN_EVENT_COUNT_LIMIT",))
+        int | None, Setting(p.COUNT_LIMIT, ("OTEL_SPAN_EVENT_COUNT_LIMIT",))
     ] = None
     """Most events kept per span."""
     span_link_count_limit: Annotated[
-        int | None, Setting(p.NON_NEGATIVE_INT, ("OTEL_SPAN_LINK_COUNT_LIMIT",))
+        int | None, Setting(p.COUNT_LIMIT, ("OTEL_SPAN_LINK_COUNT_LIMIT",))
     ] = None
     """Most links kept per span."""
 
@@ -290,9 +292,20 @@ class FlextObservabilitySettings(BaseSettings):
     store_max_mb: Annotated[float, Setting(p.POSITIVE_NUMBER)] = 256.0
     """Size in MB above which the oldest entities are removed."""
 
+    outbox_enabled: Annotated[bool, Setting(p.BOOL)] = True
+    """Keep OTLP/HTTP batches the collector could not take in an outbox next to the store and
+    replay them in order when it is back (needs the store enabled)."""
+    outbox_max_mb: Annotated[float, Setting(p.POSITIVE_NUMBER)] = 64.0
+    """Size in MB of the outbox per signal; the oldest batches are dropped (and counted) first."""
+    outbox_max_age_s: Annotated[float, Setting(p.POSITIVE_NUMBER)] = 3600.0
+    """Seconds a batch may wait in the outbox before it is dropped (and counted)."""
+
     # --- logging and redaction ----------------------------------------------------------------
     log_level: Annotated[str, Setting(p.LOG_LEVEL)] = "INFO"
     """Lowest stdlib level captured: a level name (stored uppercase, WARN is WARNING) or number."""
+    diagnostics_level: Annotated[str, Setting(p.LOG_LEVEL)] = "WARNING"
+    """Lowest level of our and the SDK's own diagnostics printed to stderr (one line each,
+    rate-limited) when the app configured no logging handler for them."""
     redaction_enabled: Annotated[bool, Setting(p.BOOL)] = True
     """Scrub secrets and PII before every sink and exporter."""
     redaction_extra_patterns: Annotated[tuple[str, ...], Setting(p.REGEXES)] = ()
@@ -303,6 +316,9 @@ class FlextObservabilitySettings(BaseSettings):
     # --- behaviour ----------------------------------------------------------------------------
     strict: Annotated[bool, Setting(p.BOOL)] = False
     """Raise on bad configuration and internal errors instead of warning."""
+    handle_signals: Annotated[bool, Setting(p.BOOL)] = True
+    """On SIGTERM/SIGINT, flush within the shutdown deadline, then keep the handler's behaviour
+    (a default action still kills the process by that signal; an app's handler still runs)."""
     shutdown_timeout_ms: Annotated[int, Setting(p.POSITIVE_MS)] = 5000
     """One deadline, in milliseconds, shared by flush and shutdown of every signal."""
     queue_size: Annotated[int, Setting(p.POSITIVE_INT)] = 8192
@@ -327,6 +343,10 @@ class FlextObservabilitySettings(BaseSettings):
     """Bearer token the probe server requires (secret); unset: none required."""
     health_interval_s: Annotated[float, Setting(p.POSITIVE_NUMBER)] = 30.0
     """Seconds between two runs of the health checks."""
+
+    # --- viewer ---------------------------------------------------------------------------------
+    ui_token: Annotated[SecretStr | None, Setting(p.SECRET_TEXT, secret=True)] = None
+    """Token `flext-observability ui` requires on a non-loopback host (secret)."""
 
     # --- behaviour ------------------------------------------------------------------------------
     _sources: dict[str, str] = PrivateAttr(default_factory=dict)
@@ -404,6 +424,9 @@ class FlextObservabilitySettings(BaseSettings):
         except (OSError, ValueError) as exc:
             table_values = {}
             problems.append(f"pyproject.toml could not be read ({exc}); ignored")
+        except RecursionError:
+            table_values = {}
+            problems.append("pyproject.toml could not be read (nested too deeply); ignored")
         result = src.resolve(table, explicit=explicit, environ=env, pyproject=table_values)
         problems.extend(result.problems)
         if problems and result.values.get("strict", False):
@@ -414,7 +437,7 @@ class FlextObservabilitySettings(BaseSettings):
         settings._sources = dict(result.sources)
         settings._problems = tuple(problems)
         settings._notes = tuple(result.notes)
-        _log_once(problems)
+        log_problems_once(problems)
         for note in result.notes:
             logger.info("flext-observability configuration: %s", note)
         return settings
@@ -473,7 +496,7 @@ class FlextObservabilitySettings(BaseSettings):
         if endpoint is None and self.otlp_endpoint is not None:
             endpoint = self.otlp_endpoint
             if protocol != "grpc":
-                endpoint = f"{endpoint.rstrip('/')}/v1/{signal}"
+                endpoint = _join_signal_path(endpoint, signal)
         headers = getattr(self, f"otlp_{signal}_headers")
         timeout_ms = getattr(self, f"otlp_{signal}_timeout_ms")
         return OtlpSignalConfig(
@@ -539,6 +562,12 @@ def field_docs() -> dict[str, str]:
         ):
             docs[node.target.id] = inspect.cleandoc(following.value.value)
     return docs
+
+
+def _join_signal_path(endpoint: str, signal: Signal) -> str:
+    """Append `/v1/<signal>` to the base endpoint's path, before any query or fragment."""
+    parts = urlsplit(endpoint)
+    return urlunsplit(parts._replace(path=f"{parts.path.rstrip('/')}/v1/{signal}"))
 
 
 def _masked(name: str, value: object) -> object:

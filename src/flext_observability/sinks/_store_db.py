@@ -9,6 +9,7 @@ Readers open it with `mode=ro`, which works while other processes write.
 from __future__ import annotations
 
 import errno
+import json
 import math
 import random
 import sqlite3
@@ -17,7 +18,14 @@ from pathlib import Path
 from urllib.parse import quote
 
 from flext_observability.exceptions import StoreError
-from flext_observability.sinks._store_schema import SCHEMA_VERSION, TABLES, create_schema_sql
+from flext_observability.sinks._store_schema import (
+    MIN_READ_VERSION,
+    SCHEMA_VERSION,
+    TABLES,
+    create_schema_sql,
+    migration_sql,
+    series_key,
+)
 
 __all__ = [
     "RESET_REASONS",
@@ -144,15 +152,40 @@ def _ensure_schema(conn: sqlite3.Connection, deadline: float) -> None:
         raise SchemaMismatchError(version)
     begin_immediate(conn, deadline)
     try:
-        if _user_version(conn) == 0:  # another process may have created it meanwhile
+        version = _user_version(conn)  # another process may have created or upgraded it
+        if version == 0:
             for statement in create_schema_sql():
                 conn.execute(statement)
+        elif version < SCHEMA_VERSION:
+            for statement in migration_sql(version):
+                conn.execute(statement)
+            _backfill_metrics(conn)
+        if version < SCHEMA_VERSION:
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
+
+
+def _backfill_metrics(conn: sqlite3.Connection) -> None:
+    """Fill `series` and `value` of metric rows written by schema version 1."""
+    select = (
+        "SELECT seq, data FROM metrics WHERE series IS NULL AND seq > ? ORDER BY seq LIMIT 5000"
+    )
+    last = 0
+    while rows := conn.execute(select, (last,)).fetchall():
+        updates: list[tuple[str, float | None, int]] = []
+        for seq, data in rows:
+            point = json.loads(data)
+            try:
+                value: float | None = float(point.get("value"))
+            except (TypeError, ValueError):
+                value = None
+            updates.append((series_key(point.get("tags") or {}), value, seq))
+            last = seq
+        conn.executemany("UPDATE metrics SET series = ?, value = ? WHERE seq = ?", updates)
 
 
 def open_reader(path: Path, *, lock_timeout: float) -> sqlite3.Connection:
@@ -175,7 +208,7 @@ def open_reader(path: Path, *, lock_timeout: float) -> sqlite3.Connection:
         raise StoreError(
             f"the store at {path} is corrupt or not a SQLite database ({exc})"
         ) from exc
-    if version != SCHEMA_VERSION:
+    if not MIN_READ_VERSION <= version <= SCHEMA_VERSION:
         conn.close()
         if version == 0:
             raise StoreError(f"{path} is a SQLite file without the flext-observability schema")

@@ -5,10 +5,18 @@ and compares as an integer), `service_name`, `name` (a span's `operation_name`, 
 `logger_name`, otherwise the entity's `name`), `is_error` and `data` (the exact
 `model_dump_json()`, which is what reads validate back). Kind-specific columns follow. The schema
 version lives in `PRAGMA user_version`.
+
+Version 2 (the viewer's) adds columns and indexes only, so a version 1 file is upgraded in place
+by `migration_sql(1)` (and still readable without it): `metrics.series` (the point's tags as
+canonical JSON, sorted keys: with `name` and `service_name` it identifies a series), `metrics.value`
+(the value as a REAL, a histogram's sum) with an index on (name, series, timestamp) for charts,
+and `alerts.recorded` (epoch ns when the notification was stored: an escalation keeps the
+activation's `timestamp`, so this is when it happened).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -33,15 +41,20 @@ from flext_observability.models._types import (
 
 __all__ = [
     "KINDS",
+    "MIN_READ_VERSION",
     "SCHEMA_VERSION",
     "TABLES",
     "Table",
     "create_schema_sql",
+    "migration_sql",
+    "series_key",
     "table_for",
     "table_for_entity",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+MIN_READ_VERSION = 1
+"""The oldest schema version readers accept (upgraded in place by the first writer)."""
 
 _ERROR_SEVERITIES = frozenset({AlertSeverity.ERROR, AlertSeverity.CRITICAL})
 
@@ -69,6 +82,8 @@ class Table:
     status_enum: type[StrEnum] | None = None
     has_trace_id: bool = False
     has_duration: bool = False
+    records_time: bool = False
+    """The last column is `recorded`: the store's clock at write time (epoch ns)."""
 
     insert_sql: str = field(init=False)
     """The parametrised INSERT for one row."""
@@ -81,11 +96,18 @@ class Table:
         sql = f"INSERT INTO {self.name} ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608 - fixed identifiers
         object.__setattr__(self, "insert_sql", sql)  # frozen dataclass: set once, here
 
-    def row(self, entity: Entity) -> tuple[object, ...]:
-        """Return the INSERT parameters for `entity`."""
+    def row(self, entity: Entity, now_ns: int = 0) -> tuple[object, ...]:
+        """Return the INSERT parameters for `entity` (`now_ns`: the write time)."""
         name, is_error, *extra = self.values(entity)
         common = (entity.id, datetime_to_ns(entity.timestamp), entity.service_name, name, is_error)
+        if self.records_time:
+            extra.append(now_ns)
         return (*common, entity.model_dump_json(), *extra)
+
+
+def series_key(tags: dict[str, Any]) -> str:
+    """Return a metric point's tags as canonical JSON (sorted keys): its series identity."""
+    return json.dumps(tags, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
 def _trace_values(span: FlextTrace) -> tuple[object, ...]:
@@ -101,7 +123,13 @@ def _trace_values(span: FlextTrace) -> tuple[object, ...]:
 
 
 def _metric_values(metric: FlextMetric) -> tuple[object, ...]:
-    return (metric.name, 0, metric.metric_type.value)
+    return (
+        metric.name,
+        0,
+        metric.metric_type.value,
+        series_key(metric.tags),
+        float(metric.value),
+    )
 
 
 def _log_values(entry: FlextLogEntry) -> tuple[object, ...]:
@@ -153,8 +181,9 @@ TABLES: tuple[Table, ...] = (
         kind="metrics",
         name="metrics",
         model=FlextMetric,
-        extra=(("metric_type", "TEXT NOT NULL"),),
+        extra=(("metric_type", "TEXT NOT NULL"), ("series", "TEXT"), ("value", "REAL")),
         values=_metric_values,
+        indexes=("name, series, timestamp",),
     ),
     Table(
         kind="logs",
@@ -177,9 +206,11 @@ TABLES: tuple[Table, ...] = (
             ("severity_rank", "INTEGER NOT NULL"),
             ("status", "TEXT NOT NULL"),
             ("fingerprint", "TEXT NOT NULL"),
+            ("recorded", "INTEGER"),
         ),
         values=_alert_values,
         indexes=("trace_id", "fingerprint"),
+        records_time=True,
         level_column="severity_rank",
         level_enum=AlertSeverity,
         status_enum=AlertStatus,
@@ -231,15 +262,49 @@ def create_schema_sql() -> list[str]:
             "service_name TEXT, name TEXT, is_error INTEGER NOT NULL, data TEXT NOT NULL"
             f"{extra})"
         )
-        columns = ("timestamp", "name, timestamp", "service_name, timestamp", *table.indexes)
-        for columns_sql in columns:
-            suffix = columns_sql.split(",")[0].strip()
-            statements.append(
-                f"CREATE INDEX IF NOT EXISTS ix_{table.name}_{suffix} "
-                f"ON {table.name} ({columns_sql})"
-            )
-        statements.append(
-            f"CREATE INDEX IF NOT EXISTS ix_{table.name}_errors "
-            f"ON {table.name} (timestamp) WHERE is_error = 1"
-        )
+        statements += _index_sql(table)
+    return statements
+
+
+def _index_name(columns_sql: str) -> str:
+    parts = [part.strip() for part in columns_sql.split(",")]
+    # Version 1 named an index by its first column; a second index on the same first column
+    # (metrics: name, series, timestamp) takes the names of all its columns.
+    if parts[0] == "name" and len(parts) > 2:  # noqa: PLR2004 - name, series, timestamp
+        return "_".join(parts)
+    return parts[0]
+
+
+def _index_sql(table: Table) -> list[str]:
+    columns = ("timestamp", "name, timestamp", "service_name, timestamp", *table.indexes)
+    statements = [
+        f"CREATE INDEX IF NOT EXISTS ix_{table.name}_{_index_name(columns_sql)} "
+        f"ON {table.name} ({columns_sql})"
+        for columns_sql in columns
+    ]
+    statements.append(
+        f"CREATE INDEX IF NOT EXISTS ix_{table.name}_errors "
+        f"ON {table.name} (timestamp) WHERE is_error = 1"
+    )
+    return statements
+
+
+_ADDED_IN_2 = {"metrics": ("series", "value"), "alerts": ("recorded",)}
+
+
+def migration_sql(version: int) -> list[str]:
+    """Return the statements that upgrade a file of schema `version` to `SCHEMA_VERSION`.
+
+    Version 1 → 2 adds nullable columns and indexes; the new metric columns are then filled from
+    each row's JSON by `backfill_metric_rows` (run by the writer in the same transaction).
+    """
+    statements: list[str] = []
+    if version < 2:  # noqa: PLR2004 - the version that added the columns
+        for table in TABLES:
+            types = dict(table.extra)
+            statements += [
+                f"ALTER TABLE {table.name} ADD COLUMN {column} {types[column]}"
+                for column in _ADDED_IN_2.get(table.name, ())
+            ]
+            statements += _index_sql(table)
     return statements

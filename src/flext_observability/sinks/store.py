@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Self
+from typing import Any, Self
 
 from flext_observability._internal import fork
 from flext_observability._internal.guard import guard, logger
@@ -39,6 +39,9 @@ from flext_observability.sinks._store_query import Order, OrderBy, build_query, 
 from flext_observability.sinks._store_schema import KINDS, TABLES, table_for, table_for_entity
 
 __all__ = ["STORE_KINDS", "SQLiteStore"]
+
+_ABANDONED_IN_CHILD: list[sqlite3.Connection] = []
+"""Connections a fork copied mid-transaction: kept unclosed so the parent's work is untouched."""
 
 STORE_KINDS = KINDS
 """The kind names `SQLiteStore.query` accepts: traces, metrics, logs, alerts, health."""
@@ -157,7 +160,8 @@ class SQLiteStore:
     # -- connections and fork ------------------------------------------------------------------
 
     def _fork_prepare(self) -> None:
-        self._fork_held = self._lock.acquire(timeout=self._lock_timeout + 1.0)
+        # Never make fork() wait on us: take the lock only if it is free right now.
+        self._fork_held = self._lock.acquire(blocking=False)
 
     def _fork_parent(self) -> None:
         if self._fork_held:
@@ -166,7 +170,12 @@ class SQLiteStore:
 
     def _fork_child(self) -> None:
         self._lock = threading.RLock()
-        self._fork_held = False
+        held, self._fork_held = self._fork_held, False
+        if not held and self._conn is not None:
+            # The parent may be mid-transaction on this connection: closing it here could roll
+            # that back. Keep the copy alive (never used, never closed) and open a fresh one.
+            _ABANDONED_IN_CHILD.append(self._conn)
+            self._conn = None
         self._forget_connection()
 
     def _forget_connection(self) -> None:
@@ -203,9 +212,10 @@ class SQLiteStore:
                 self._drop("closed" if self._closed else "readonly", len(entities), None)
                 return
             grouped: dict[str, list[tuple[object, ...]]] = {}
+            now_ns = int(self._clock() * 1e9)
             for entity in entities:
                 table = table_for_entity(entity)
-                grouped.setdefault(table.insert_sql, []).append(table.row(entity))
+                grouped.setdefault(table.insert_sql, []).append(table.row(entity, now_ns))
             try:
                 db.insert_batch(self._connection(), grouped, self._lock_timeout)
             except (sqlite3.Error, OSError, db.SchemaMismatchError) as exc:
@@ -279,6 +289,13 @@ class SQLiteStore:
     # -- queries -------------------------------------------------------------------------------
 
     def _read(self, sql: str, params: Sequence[object]) -> list[tuple[int, str]]:
+        return self.select(sql, params)
+
+    def select(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        """Run one SELECT and return its rows (the viewer's queries in `_store_browse`).
+
+        Raises `StoreError` when the file cannot be read.
+        """
         with self._lock:
             if self._closed:
                 raise StoreError(f"the store at {self.path} is closed")
@@ -286,6 +303,11 @@ class SQLiteStore:
                 return self._connection().execute(sql, params).fetchall()
             except (sqlite3.Error, OSError, db.SchemaMismatchError) as exc:
                 raise StoreError(f"cannot read the store at {self.path}: {exc}") from exc
+
+    @property
+    def schema_version(self) -> int:
+        """The schema version of the file (1 until a current writer upgraded it)."""
+        return int(self.select("PRAGMA user_version")[0][0])
 
     def query(
         self,
