@@ -106,6 +106,7 @@ def run(series: int = 1000, repeats: int = 15, sink: str = "store") -> list[Resu
             name=f"collect {series} series, CPU ({sink})",
             measures="process_time per collection (ours: collect + convert + sink)",
             unit="ms",
+            target=3.0,
             extra=extra,
         ),
         summarise(

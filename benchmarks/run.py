@@ -5,9 +5,10 @@ Run: `.venv/bin/python benchmarks/run.py [--quick] [--json PATH] [--sinks store,
 Every row compares "ours" with the bare OpenTelemetry SDK measured in the same run, interleaved,
 over several repeats; `ratio` is the median of the per-repeat ratios ours / bare. Targets are
 informational: a missed one is marked, and the exit status is 0 anyway. What each row measures is
-in the module docstrings of `bench_spans`, `bench_sampling`, `bench_logs`, `bench_metrics`,
-`bench_blackhole`, `bench_startup`, `bench_monitor` and `bench_ui` (whose rows compare the
-viewer's server-side render time with its 300 ms budget).
+in the module docstrings of `bench_service`, `bench_spans`, `bench_sampling`, `bench_logs`,
+`bench_metrics`, `bench_blackhole`, `bench_startup`, `bench_monitor` and `bench_ui` (whose rows
+compare the viewer's server-side render time with its 300 ms budget). The `bench_service` rows
+compare with the stock `opentelemetry-distro` ("bare" is the stock figure there).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import bench_logs
 import bench_metrics
 import bench_monitor
 import bench_sampling
+import bench_service
 import bench_spans
 import bench_startup
 import bench_ui
@@ -54,7 +56,9 @@ def run_all(*, quick: bool, sinks: tuple[str, ...]) -> list[Result]:
     """Run the benchmarks in order (the one that installs global providers last)."""
     scale = 0.2 if quick else 1.0
     repeats = 5 if quick else 15
-    rows: list[Result] = []
+    rows: list[Result] = bench_service.run(
+        requests=300 if quick else 1000, rounds=3 if quick else 5, blocks=2 if quick else 3
+    )
     for sink in sinks:
         rows += bench_spans.run(spans=int(2000 * scale), repeats=repeats, sink=sink)
     rows += bench_sampling.run(spans=int(2000 * scale), repeats=repeats)

@@ -30,11 +30,13 @@ def bench(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, ModuleType]]:
     monkeypatch.syspath_prepend(str(BENCHMARKS))
     reset_opentelemetry_globals()
     names = (
+        "bench_service",
         "bench_spans",
         "bench_sampling",
         "bench_logs",
         "bench_metrics",
         "bench_monitor",
+        "bench_startup",
         "bench_ui",
         "run",
     )
@@ -54,7 +56,7 @@ def test_span_benchmark_rows(bench: dict[str, ModuleType], sink: str) -> None:
     assert [(row.name, row.target, row.extra) for row in rows] == [
         (
             f"span, app-thread CPU ({sink})",
-            1.05,
+            1.0,
             {"repeats": 2, "spans_per_block": 40, "sink": sink},
         ),
         (
@@ -92,11 +94,33 @@ def test_log_benchmark_rows(bench: dict[str, ModuleType]) -> None:
 def test_metric_benchmark_rows(bench: dict[str, ModuleType]) -> None:
     """The metric collection benchmark yields its CPU and wall rows."""
     rows = bench["bench_metrics"].run(series=20, repeats=2, sink="store")
-    assert [row.name for row in rows] == [
-        "collect 20 series, CPU (store)",
-        "collect 20 series, wall (store)",
+    assert [(row.name, row.target) for row in rows] == [
+        ("collect 20 series, CPU (store)", 3.0),
+        ("collect 20 series, wall (store)", None),
     ]
     assert all(_positive(row) for row in rows)
+
+
+def test_service_benchmark_rows(bench: dict[str, ModuleType]) -> None:
+    """The Flask service benchmark runs all four configurations against rotel; stock is 1.0."""
+    rows = bench["bench_service"].run(requests=20, rounds=1, blocks=1)
+    assert [(row.extra["config"], row.target) for row in rows] == [
+        ("none", None),
+        ("stock", None),
+        ("ours-otlp", 1.10),
+        ("ours-store", 0.80),
+    ]
+    assert all(_positive(row) for row in rows)
+    assert rows[1].ratio == 1.0
+
+
+def test_startup_benchmark_rows(bench: dict[str, ModuleType]) -> None:
+    """The startup benchmark yields wall, CPU and peak RSS; the RSS target allows stock + 6 MiB."""
+    rows = bench["bench_startup"].run(repeats=1)
+    assert [row.unit for row in rows] == ["s", "s", "MiB"]
+    assert all(_positive(row) for row in rows)
+    rss = rows[2]
+    assert rss.target == (rss.bare + 6.0) / rss.bare
 
 
 def test_monitor_benchmark_measure(bench: dict[str, ModuleType]) -> None:
@@ -133,6 +157,10 @@ def test_run_writes_the_json_report(
     report = json.loads(out.read_text(encoding="utf-8"))
     names = [result["name"] for result in report["results"]]
     assert names == [
+        "flask request: no telemetry",
+        "flask request: stock opentelemetry-distro + OTLP/gRPC, logging handler on",
+        "flask request: ours: same OTLP + store + rules",
+        "flask request: ours: store only (the default)",
         "span, app-thread CPU (memory)",
         "span, app-thread wall (memory)",
         "span, total CPU (memory)",
@@ -145,7 +173,9 @@ def test_run_writes_the_json_report(
         "collect 1000 series, CPU (memory)",
         "collect 1000 series, wall (memory)",
         "span p99, collector black-holed vs live",
-        "opentelemetry-instrument python -c pass",
+        "startup: opentelemetry-instrument python -c pass, wall",
+        "startup: opentelemetry-instrument python -c pass, CPU",
+        "startup: peak RSS",
         "@flext_monitor_function vs span",
         "@flext_monitor_function vs span+metrics",
         "ui render: traces list",

@@ -59,10 +59,26 @@ BRIDGE_ACTIVE = _BridgeFlag()
 """True on the worker while it emits a bridged stdlib record into the OTel Logs SDK."""
 
 
+def _has_other_processors(provider: LoggerProvider) -> bool:
+    """Whether a processor other than ours (an exporter's, the user's) is on `provider`.
+
+    Our own two ignore twins (`EntityLogRecordProcessor` skips them, `BridgeDrainProcessor` only
+    drains), so a provider with nothing else needs no twin at all. Read from the SDK's private
+    processor tuple; if that ever changes shape, twins are always emitted.
+    """
+    multi = getattr(provider, "_multi_log_record_processor", None)
+    processors = getattr(multi, "_log_record_processors", None)
+    if not isinstance(processors, tuple):
+        return True
+    return any(not isinstance(p, _OWN_PROCESSORS) for p in processors)
+
+
 def log_twin(provider: LoggerProvider) -> LogTwin:
     """Return what emits a bridged record's OTel twin through `provider` (on the worker)."""
 
     def emit_twin(record: logging.LogRecord, context: Context, entry: FlextLogEntry) -> None:
+        if not _has_other_processors(provider):
+            return  # only our own processors would see it (store-only setup): nothing to do
         otel_record = LogRecord(
             timestamp=int(record.created * 1e9),
             observed_timestamp=time.time_ns(),
@@ -240,3 +256,6 @@ class BridgeDrainProcessor(LogRecordProcessor):
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         """Drain the pipeline within the timeout; False if it expired."""
         return self._pipeline.flush(timeout_millis / 1000)
+
+
+_OWN_PROCESSORS = (EntityLogRecordProcessor, BridgeDrainProcessor)

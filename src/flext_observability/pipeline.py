@@ -10,6 +10,10 @@ or a failing sink lost, per signal and reason.
 pipeline = build_pipeline(sinks=[MemorySink()])
 provider.add_span_processor(EntitySpanProcessor(pipeline=pipeline))
 ```
+
+`SpanExportTap` makes the same queue and worker the span export path: given to
+`EntitySpanProcessor(export=...)`, each batch of spans is redacted once, handed to the exporters
+(each on its own export thread) and stored, with no `BatchSpanProcessor` beside it.
 """
 
 from __future__ import annotations
@@ -17,12 +21,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from flext_observability._internal import pipeline as _pipeline
+from flext_observability._internal.export_lane import SpanExportTap
 from flext_observability._internal.exports import publish
 from flext_observability._internal.pipeline import Observer, Pipeline
 from flext_observability.models import Entity
 from flext_observability.sinks import Sink
 
-__all__ = ["Pipeline", "build_pipeline"]
+__all__ = ["Pipeline", "SpanExportTap", "build_pipeline"]
 
 
 def build_pipeline(

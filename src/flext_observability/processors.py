@@ -7,16 +7,23 @@ derived metrics and the alert rules but never becomes an entity, unless `notable
 Usable on its own with a hand-built `TracerProvider`::
 
     provider.add_span_processor(EntitySpanProcessor(sinks=[MemorySink()]))
+
+Given `export` (a `SpanExportTap`, as `setup()` builds when it owns the TracerProvider), it is
+also the export path: the pipeline's worker redacts each batch of spans once and hands the
+sampled ones to the exporters, so no `BatchSpanProcessor` is needed (see
+`_internal/export_lane.py`).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping, Sequence
 
 from opentelemetry import baggage
 from opentelemetry.context import Context, get_current
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
+from flext_observability._internal.export_lane import SpanExportTap
 from flext_observability._internal.guard import guard
 from flext_observability._internal.pipeline import Pipeline, build_pipeline
 from flext_observability.sinks._base import Sink
@@ -38,6 +45,8 @@ class EntitySpanProcessor(SpanProcessor):
         capture_baggage: copy the parent context's baggage into the entity's `context`.
         notable: unsampled spans for which this returns True become entities anyway (failed or
             slow spans); the others only feed the derived metrics and the rules.
+        export: the span exporters' tap; the processor owns it (flushes and shuts it down).
+        shutdown_timeout: seconds `shutdown()` gives the pipeline and the exporters.
     """
 
     def __init__(
@@ -47,10 +56,16 @@ class EntitySpanProcessor(SpanProcessor):
         sinks: Sequence[Sink] = (),
         capture_baggage: bool = True,
         notable: Callable[[ReadableSpan], bool] | None = None,
+        export: SpanExportTap | None = None,
+        shutdown_timeout: float = 5.0,
     ) -> None:
         """Attach to `pipeline`, or build and own one that delivers to `sinks`."""
         self._owned = pipeline is None
         self._pipeline = pipeline if pipeline is not None else build_pipeline(sinks=sinks)
+        self._export = export
+        self._shutdown_timeout = shutdown_timeout
+        if export is not None:
+            self._pipeline.set_span_tap(export)
         self._pipeline.start()
         self._capture_baggage = capture_baggage
         self._baggage: dict[int, dict[str, str]] = {}
@@ -63,8 +78,12 @@ class EntitySpanProcessor(SpanProcessor):
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         """Remember the parent's baggage, if any (one dict lookup when there is none)."""
-        if self._capture_baggage:
-            self._remember_baggage(span, parent_context)
+        if not self._capture_baggage:
+            return
+        context = parent_context if parent_context is not None else get_current()
+        if _BAGGAGE_KEY is not None and not context.get(_BAGGAGE_KEY):
+            return  # the common case, no baggage: one dict lookup, no guarded call
+        self._remember_baggage(span, context)
 
     # The guards of the per-span hooks are decorators: on the application thread, one call
     # (a `with` block costs two).
@@ -97,10 +116,25 @@ class EntitySpanProcessor(SpanProcessor):
         self._pipeline.submit("span", span)
 
     def shutdown(self) -> None:
-        """Shut the owned pipeline down (a shared one is shut down by its owner)."""
+        """Export what ended, stop the exporters; shut an owned pipeline down.
+
+        A shared pipeline is shut down by its owner; it is only flushed here, so every span
+        ended so far has reached the exporters before they stop.
+        """
+        deadline = time.monotonic() + self._shutdown_timeout
         if self._owned:
-            self._pipeline.shutdown(5.0)
+            self._pipeline.shutdown(self._shutdown_timeout)  # drains through the tap
+        elif self._export is not None:
+            self._pipeline.flush(self._shutdown_timeout)
+        if self._export is not None:
+            # Spans ended from now on still become entities (redacted the usual way).
+            self._pipeline.set_span_tap(None)
+            self._export.shutdown(max(0.0, deadline - time.monotonic()))
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
-        """Deliver every span ended so far; False if the timeout expired."""
-        return self._pipeline.flush(timeout_millis / 1000)
+        """Deliver (and export) every span ended so far; False if the timeout expired."""
+        deadline = time.monotonic() + timeout_millis / 1000
+        ok = self._pipeline.flush(timeout_millis / 1000)
+        if self._export is not None:
+            ok = self._export.flush(max(0.0, deadline - time.monotonic())) and ok
+        return ok

@@ -1,7 +1,10 @@
 """`EntityMetricReader`: collects metrics on its own interval and feeds the entity pipeline.
 
 A `PeriodicExportingMetricReader` whose exporter only queues the collected `MetricsData`; the
-pipeline's worker turns each data point into a `FlextMetric`. Usable on its own::
+pipeline's worker turns each data point into a `FlextMetric`. Given `exporters` (push exporters
+such as OTLP that want the same temporality and aggregation), the same collection is also
+exported through them on the reader's thread: one collection, and one set of per-series storage
+on the measurement path, instead of one per reader. Usable on its own::
 
     MeterProvider(metric_readers=[EntityMetricReader(sinks=[MemorySink()], interval_s=10)])
 """
@@ -19,19 +22,52 @@ from opentelemetry.sdk.metrics.export import (
     MetricsData,
     PeriodicExportingMetricReader,
 )
+from opentelemetry.sdk.metrics.view import DefaultAggregation, ExplicitBucketHistogramAggregation
 
 from flext_observability._internal.guard import guard
 from flext_observability._internal.pipeline import Pipeline, build_pipeline
 from flext_observability.sinks._base import Sink
 
-__all__ = ["EntityMetricReader"]
+__all__ = ["EntityMetricReader", "shares_collection"]
+
+_EXPORT = guard("EntityMetricReader.exporter", reraise=False)
+_DEFAULT_BOUNDARIES = ExplicitBucketHistogramAggregation()._boundaries  # noqa: SLF001 - SDK default
+
+
+def shares_collection(exporter: MetricExporter) -> bool:
+    """Whether `exporter` wants exactly what `EntityMetricReader` collects by default.
+
+    That is cumulative temporality for every instrument and the default aggregations (an
+    explicit-bucket histogram with the default boundaries counts as default): then one
+    collection can feed both the exporter and the entities.
+    """
+    temporality = exporter._preferred_temporality or {}  # noqa: SLF001 - the SDK's contract
+    aggregation = exporter._preferred_aggregation or {}  # noqa: SLF001 - same
+    if any(value is not AggregationTemporality.CUMULATIVE for value in temporality.values()):
+        return False
+    for value in aggregation.values():
+        if type(value) is DefaultAggregation:
+            continue
+        if (
+            type(value) is ExplicitBucketHistogramAggregation
+            and value._boundaries == _DEFAULT_BOUNDARIES  # noqa: SLF001 - no public accessor
+            and value._record_min_max  # noqa: SLF001 - same
+        ):
+            continue
+        return False
+    return True
 
 
 class _PipelineMetricExporter(MetricExporter):
     """Hands collected metrics to the pipeline; the reader's thread never converts."""
 
     def __init__(
-        self, pipeline: Pipeline, *, owned: bool, temporality: AggregationTemporality
+        self,
+        pipeline: Pipeline,
+        *,
+        owned: bool,
+        temporality: AggregationTemporality,
+        exporters: Sequence[MetricExporter] = (),
     ) -> None:
         # Delta applies to monotonic instruments only, as OTel's "delta" preference does;
         # up-down counters and gauges stay cumulative.
@@ -41,21 +77,37 @@ class _PipelineMetricExporter(MetricExporter):
         super().__init__(preferred_temporality=preferred, preferred_aggregation=None)
         self._pipeline = pipeline
         self._owned = owned
+        self._exporters = list(exporters)
 
     @guard("EntityMetricReader.export", default=MetricExportResult.FAILURE)
     def export(
-        self,
-        metrics_data: MetricsData,
-        timeout_millis: float = 10_000,  # noqa: ARG002 - SDK signature; queuing never waits
-        **kwargs: Any,  # noqa: ARG002 - SDK signature
+        self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any
     ) -> MetricExportResult:
-        self._pipeline.submit("metrics", metrics_data)
-        return MetricExportResult.SUCCESS
+        self._pipeline.submit("metrics", metrics_data)  # queuing never waits
+        result = MetricExportResult.SUCCESS
+        for exporter in self._exporters:
+            with _EXPORT:  # one failing exporter neither stops the others nor the entities
+                if (
+                    exporter.export(metrics_data, timeout_millis=timeout_millis, **kwargs)
+                    is MetricExportResult.SUCCESS
+                ):
+                    continue
+            result = MetricExportResult.FAILURE
+        return result
 
     def force_flush(self, timeout_millis: float = 10_000) -> bool:
-        return self._pipeline.flush(timeout_millis / 1000)
+        ok = self._pipeline.flush(timeout_millis / 1000)
+        for exporter in self._exporters:
+            flushed = False
+            with _EXPORT:
+                flushed = exporter.force_flush(timeout_millis) is not False
+            ok = flushed and ok
+        return ok
 
     def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:  # noqa: ARG002
+        for exporter in self._exporters:
+            with _EXPORT:
+                exporter.shutdown(timeout_millis=timeout_millis)
         if self._owned:
             self._pipeline.shutdown(timeout_millis / 1000)
 
@@ -68,6 +120,10 @@ class EntityMetricReader(PeriodicExportingMetricReader):
         sinks: sinks for an owned pipeline.
         interval_s: collection interval in seconds.
         temporality: cumulative (default, so counters carry their start time) or delta.
+        exporters: push exporters fed from the same collection (they should prefer the same
+            temporality and default aggregations: see `shares_collection`); their failures are
+            reported and never stop the entities.
+        export_timeout_s: the time each collection and export may take.
     """
 
     def __init__(
@@ -77,13 +133,21 @@ class EntityMetricReader(PeriodicExportingMetricReader):
         sinks: Sequence[Sink] = (),
         interval_s: float = 60.0,
         temporality: AggregationTemporality = AggregationTemporality.CUMULATIVE,
+        exporters: Sequence[MetricExporter] = (),
+        export_timeout_s: float = 30.0,
     ) -> None:
         """Attach to `pipeline`, or build and own one that delivers to `sinks`."""
         owned = pipeline is None
         self._pipeline = pipeline if pipeline is not None else build_pipeline(sinks=sinks)
         self._pipeline.start()
-        exporter = _PipelineMetricExporter(self._pipeline, owned=owned, temporality=temporality)
-        super().__init__(exporter, export_interval_millis=interval_s * 1000)
+        exporter = _PipelineMetricExporter(
+            self._pipeline, owned=owned, temporality=temporality, exporters=exporters
+        )
+        super().__init__(
+            exporter,
+            export_interval_millis=interval_s * 1000,
+            export_timeout_millis=export_timeout_s * 1000,
+        )
 
     @property
     def pipeline(self) -> Pipeline:

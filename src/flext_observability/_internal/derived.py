@@ -51,6 +51,7 @@ __all__ = [
     "KeepNotableSpans",
     "NoisePolicy",
     "RecordAllSampler",
+    "as_sampled",
     "span_label",
 ]
 
@@ -159,7 +160,8 @@ class RecordAllSampler(Sampler):
         return f"RecordAll{{{self._inner.get_description()}}}"
 
 
-def _as_sampled(span: ReadableSpan) -> ReadableSpan:
+def as_sampled(span: ReadableSpan) -> ReadableSpan:
+    """A copy of `span` whose context says sampled (a notable unsampled span, exported)."""
     context = span.context
     assert context is not None
     flags = TraceFlags(context.trace_flags | TraceFlags.SAMPLED)
@@ -202,7 +204,7 @@ class KeepNotableSpans(SpanProcessor):
             return
         with guard("KeepNotableSpans.on_end"):
             if self._policy.notable(span):
-                self._inner.on_end(_as_sampled(span))
+                self._inner.on_end(as_sampled(span))
 
     def shutdown(self) -> None:
         """Shut the wrapped processor down."""

@@ -48,6 +48,8 @@ if TYPE_CHECKING:
     from opentelemetry.sdk.metrics.export import MetricsData
     from opentelemetry.sdk.trace import ReadableSpan
 
+    from flext_observability._internal.export_lane import SpanExportTap
+
 __all__ = [
     "SIGNAL_OF_KIND",
     "Converter",
@@ -149,6 +151,7 @@ class Pipeline:
         self._stopping = False
         self._closed = False
         self._shutdown_deadline: float | None = None
+        self._span_tap: SpanExportTap | None = None
         self._abandoned = False
         self._delivering = False
         self._in_flight: list[PayloadKind] = []
@@ -161,6 +164,7 @@ class Pipeline:
         )
         self._wake = threading.Event()
         self._lock = threading.Lock()
+        self._flushes = 0  # flush markers queued and not reached yet
         self._deliver_lock = threading.Lock()
         self._worker: threading.Thread | None = None
 
@@ -248,6 +252,15 @@ class Pipeline:
         """Add a sink (takes effect with the next batch)."""
         self._sinks = [*self._sinks, sink]
 
+    def set_span_tap(self, tap: SpanExportTap | None) -> None:
+        """Route every batch's spans through `tap` (export) before they become entities.
+
+        The tap redacts each span once and exports the sampled ones; the trace entities are
+        built from the redacted spans and skip the entity redaction (captured baggage, which is
+        not part of the span, is scrubbed by the tap). See `_internal/export_lane.py`.
+        """
+        self._span_tap = tap
+
     def add_observer(self, observer: Observer) -> None:
         """Add an observer (takes effect with the next batch)."""
         self._observers = [*self._observers, observer]
@@ -272,9 +285,13 @@ class Pipeline:
 
     def _run(self) -> None:
         while not self._stopping:
-            self._wake.wait(self._delay)
+            # Woken early because a batch filled up: convert full batches only and leave the
+            # rest for the next wake-up (or a flush). Converting whatever trickled in while the
+            # worker was busy would mean many tiny batches, each paying a store transaction
+            # and an export call. On the schedule (timeout), everything is drained.
+            woken = self._wake.wait(self._delay)
             self._wake.clear()
-            self.drain()
+            self.drain(full_only=woken)
             self._maybe_tick()
         self.drain(self._shutdown_deadline)
 
@@ -291,11 +308,16 @@ class Pipeline:
         if extra:
             self._deliver(self._apply_redaction(extra))
 
-    def drain(self, deadline: float | None = None) -> None:
-        """Convert and deliver everything queued now (the worker's loop body)."""
+    def drain(self, deadline: float | None = None, *, full_only: bool = False) -> None:
+        """Convert and deliver everything queued now (the worker's loop body).
+
+        `full_only`: stop when less than a batch is left, unless a flush is waiting.
+        """
         queue = self._queue
         while queue:
             if deadline is not None and self._clock() >= deadline:
+                return
+            if full_only and len(queue) < self._batch_size and not self._flushes:
                 return
             batch: list[tuple[PayloadKind, Any]] = []
             markers: list[_FlushMarker] = []
@@ -309,23 +331,34 @@ class Pipeline:
             self._process(batch)
             self._in_flight = []
             for marker in markers:
+                with self._lock:
+                    self._flushes -= 1
                 marker.done.set()
 
     def _process(self, batch: list[tuple[PayloadKind, Any]]) -> None:
+        tap = self._span_tap  # read once: shutdown may unset it meanwhile
+        tapped = self._tap_spans(batch, tap) if tap is not None else {}
         entities: list[Entity] = []
+        scrubbed: list[bool] = []  # entities built from spans the tap already redacted
         observed_only: list[Any] = []
-        for kind, payload in batch:
+        for index, (kind, payload) in enumerate(batch):
             with guard(f"pipeline.convert.{kind}", reraise=False):
+                pre_redacted = index in tapped
+                if pre_redacted:
+                    payload = self._tapped_payload(kind, payload, tapped[index], tap)  # noqa: PLW2901 - the redacted stand-in
+                    if payload is None:
+                        continue
                 for item in self._converters[kind](payload):
                     if isinstance(item, self._observe_only):
                         observed_only.append(item)
                     else:
                         entities.append(item)
+                        scrubbed.append(pre_redacted)
                 continue
             self.count_drop(kind, "conversion_error")
         if not entities and not observed_only:
             return
-        entities = self._apply_redaction(entities)
+        entities = self._apply_redaction(entities, scrubbed)
         extra: list[Entity] = []
         for observer in self._observers:
             with _OBSERVER:
@@ -335,12 +368,48 @@ class Pipeline:
         if entities:
             self._deliver(entities)
 
-    def _apply_redaction(self, entities: list[Entity]) -> list[Entity]:
+    def _tap_spans(
+        self, batch: list[tuple[PayloadKind, Any]], tap: SpanExportTap
+    ) -> dict[int, ReadableSpan | None]:
+        """Hand the batch's spans to the tap; their redacted versions by batch index."""
+        indexes: list[int] = []
+        spans: list[ReadableSpan] = []
+        for index, (kind, payload) in enumerate(batch):
+            if kind == "span":
+                indexes.append(index)
+                spans.append(payload)
+            elif kind == "span_with_baggage":
+                indexes.append(index)
+                spans.append(payload[0])
+        if not spans:
+            return {}
+        redacted: list[ReadableSpan | None] = [None] * len(spans)
+        with guard("pipeline.span_tap", reraise=False):
+            redacted = tap(spans)
+        return dict(zip(indexes, redacted, strict=True))
+
+    def _tapped_payload(
+        self, kind: PayloadKind, payload: Any, span: ReadableSpan | None, tap: SpanExportTap | None
+    ) -> Any:
+        """The payload with the span the tap redacted (None when it could not be: dropped)."""
+        if span is None:
+            self.count_drop(kind, "redaction_error")
+            return None
+        if kind == "span_with_baggage" and tap is not None:
+            return (span, tap.redact_context(payload[1]))
+        return span
+
+    def _apply_redaction(
+        self, entities: list[Entity], scrubbed: list[bool] | None = None
+    ) -> list[Entity]:
         redact = self._redact
         if redact is None:
             return entities
         out: list[Entity] = []
-        for entity in entities:
+        for index, entity in enumerate(entities):
+            if scrubbed is not None and scrubbed[index]:
+                out.append(entity)
+                continue
             with _REDACT:
                 out.append(redact(entity))
                 continue
@@ -373,6 +442,8 @@ class Pipeline:
         if self._closed:
             return True
         marker = _FlushMarker()
+        with self._lock:
+            self._flushes += 1
         self._queue.append(("flush", marker))
         if not self._started or (self._worker is not None and not self._worker.is_alive()):
             self.drain()

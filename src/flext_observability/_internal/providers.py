@@ -54,6 +54,7 @@ __all__ = [
     "build_exemplar_filter",
     "build_log_exporters",
     "build_log_record_limits",
+    "build_metric_exporters",
     "build_metric_readers",
     "build_otlp_exporter",
     "build_resource",
@@ -341,15 +342,25 @@ def build_log_exporters(settings: FlextObservabilitySettings) -> list[LogRecordE
     return _build_exporters(settings, "logs")
 
 
+def build_metric_exporters(settings: FlextObservabilitySettings) -> list[Any]:
+    """Instantiate the metric exporters: push exporters, and pull readers (Prometheus) as is."""
+    return _build_exporters(settings, "metrics")
+
+
 def build_metric_readers(
     settings: FlextObservabilitySettings,
     wrap: Callable[[MetricExporter], MetricExporter] = lambda exporter: exporter,
+    exporters: list[Any] | None = None,
 ) -> list[MetricReader]:
-    """Instantiate metric readers: push exporters behind a periodic reader, pull readers as is."""
+    """Instantiate metric readers: push exporters behind a periodic reader, pull readers as is.
+
+    `exporters` (from `build_metric_exporters`) defaults to every configured one.
+    """
     interval = settings.metric_export_interval_ms
     timeout = settings.metric_export_timeout_ms
     readers: list[MetricReader] = []
-    for exporter in _build_exporters(settings, "metrics"):
+    chosen = build_metric_exporters(settings) if exporters is None else exporters
+    for exporter in chosen:
         if isinstance(exporter, MetricReader):
             readers.append(exporter)  # a pull exporter such as Prometheus is a reader itself
         else:

@@ -21,15 +21,14 @@ from opentelemetry.metrics import CallbackOptions, Observation
 from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
 from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import MetricReader
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
 from flext_observability._internal import callbacks, cardinality, outbox
 from flext_observability._internal import providers as _providers
 from flext_observability._internal.convert.severity import severity_of_alert
 from flext_observability._internal.derived import (
     DerivedMetrics,
-    KeepNotableSpans,
     NoisePolicy,
     RecordAllSampler,
 )
@@ -40,6 +39,7 @@ from flext_observability._internal.export_health import (
     TrackedMetricExporter,
     TrackedSpanExporter,
 )
+from flext_observability._internal.export_lane import SpanExportTap
 from flext_observability._internal.guard import logger
 from flext_observability._internal.pipeline import Pipeline, build_pipeline
 from flext_observability._internal.runtime_metrics import (
@@ -63,12 +63,11 @@ from flext_observability.logs import (
 )
 from flext_observability.models import Entity, FlextAlert, FlextHealthCheck
 from flext_observability.processors import EntitySpanProcessor
-from flext_observability.readers import EntityMetricReader
+from flext_observability.readers import EntityMetricReader, shares_collection
 from flext_observability.redaction import Redactor
 from flext_observability.redaction._exporters import (
     RedactingLogRecordExporter,
     RedactingMetricExporter,
-    RedactingSpanExporter,
 )
 from flext_observability.rules import (
     AlertEngine,
@@ -290,14 +289,35 @@ def _build_tracer_provider(
         id_generator=EmitIdGenerator(),
         shutdown_on_exit=False,
     )
-    for exporter in _outbox(settings, "traces", _providers.build_span_exporters(settings)):
-        wrapped = TrackedSpanExporter(RedactingSpanExporter(exporter, redactor=redactor), tracker)
-        provider.add_span_processor(
-            KeepNotableSpans(
-                BatchSpanProcessor(wrapped, **_providers.batch_arguments("BSP")), policy
-            )
+    # One processor, one queue, one worker per signal: the pipeline's worker redacts each batch
+    # of spans once, hands it to the exporters' lanes and stores the same redacted spans
+    # (`_internal/export_lane.py`), instead of a BatchSpanProcessor per exporter beside it.
+    # The processor queues sampled spans and notable unsampled ones; the tap exports both.
+    # Redaction happens before the lanes, so the outbox (when on) only ever holds scrubbed spans.
+    exporters = [
+        TrackedSpanExporter(exporter, tracker)
+        for exporter in _outbox(settings, "traces", _providers.build_span_exporters(settings))
+    ]
+    batch = _providers.batch_arguments("BSP")
+    tap = (
+        SpanExportTap(
+            exporters,
+            redactor=redactor,
+            on_drop=lambda count, reason: pipeline.count_drop("span", reason, count),
+            max_queue=batch.get("max_queue_size") or 2048,
+            batch_size=batch.get("max_export_batch_size") or 512,
         )
-    provider.add_span_processor(EntitySpanProcessor(pipeline, notable=policy.notable))
+        if exporters
+        else None
+    )
+    provider.add_span_processor(
+        EntitySpanProcessor(
+            pipeline,
+            notable=policy.notable,
+            export=tap,
+            shutdown_timeout=settings.shutdown_timeout_ms / 1000,
+        )
+    )
     trace.set_tracer_provider(provider)
     _BUILT.add(provider)
     return provider, True
@@ -309,22 +329,37 @@ def _build_meter_provider(
     tracker: ExportTracker,
     redactor: Redactor,
 ) -> tuple[MeterProvider, bool]:
-    entity_reader = EntityMetricReader(
-        pipeline, interval_s=settings.metric_export_interval_ms / 1000
-    )
+    """Our MeterProvider: one reader feeds the entities and every push exporter it can.
+
+    A push exporter (OTLP) that wants what the entity reader collects (`shares_collection`) is
+    fed from the entity reader's collection: one reader means one per-series storage that every
+    measurement on the application thread updates, and one collection per interval. Other push
+    exporters keep their own periodic reader; pull exporters (Prometheus) are readers anyway.
+    """
+    interval_s = settings.metric_export_interval_ms / 1000
     existing = metrics.get_meter_provider()
     if isinstance(existing, MeterProvider):
         _note_attach("MeterProvider", existing)
-        existing.add_metric_reader(entity_reader)
+        existing.add_metric_reader(EntityMetricReader(pipeline, interval_s=interval_s))
         return existing, False
 
     def wrap(exporter: Any) -> Any:
         (spilling,) = _outbox(settings, "metrics", [exporter])
         return TrackedMetricExporter(RedactingMetricExporter(spilling, redactor=redactor), tracker)
 
+    exporters = _providers.build_metric_exporters(settings)
+    shared = [e for e in exporters if not isinstance(e, MetricReader) and shares_collection(e)]
+    entity_reader = EntityMetricReader(
+        pipeline,
+        interval_s=interval_s,
+        exporters=[wrap(exporter) for exporter in shared],
+        export_timeout_s=settings.metric_export_timeout_ms / 1000,
+    )
+    others = [e for e in exporters if not any(e is s for s in shared)]
     # Ours first: the provider flushes and shuts readers down in order, so the store's points
-    # never wait behind an OTLP export that blocks on an unreachable collector.
-    readers = [entity_reader, *_providers.build_metric_readers(settings, wrap)]
+    # never wait behind an OTLP export that blocks on an unreachable collector (the shared
+    # exporters run after the entities were queued, see `EntityMetricReader`).
+    readers = [entity_reader, *_providers.build_metric_readers(settings, wrap, others)]
     provider = MeterProvider(
         resource=_providers.build_resource(settings),
         metric_readers=readers,

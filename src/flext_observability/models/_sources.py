@@ -8,8 +8,8 @@ module-global lookup per default drawn.
 
 from __future__ import annotations
 
+import os
 import secrets
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,7 +31,9 @@ def _real_now() -> datetime:
 
 
 def _real_entity_id() -> str:
-    return uuid.uuid4().hex
+    # 32 random hex digits from the OS (fork-safe); about three times cheaper than
+    # `uuid.uuid4().hex`, which builds a UUID object first.
+    return os.urandom(16).hex()
 
 
 def _random_hex(nbytes: int) -> str:

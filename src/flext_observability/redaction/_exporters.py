@@ -43,7 +43,53 @@ from flext_observability.redaction._otel_data import (
     shallow_copy,
 )
 
-__all__ = ["RedactingLogRecordExporter", "RedactingMetricExporter", "RedactingSpanExporter"]
+__all__ = [
+    "RedactingLogRecordExporter",
+    "RedactingMetricExporter",
+    "RedactingSpanExporter",
+    "redact_span",
+]
+
+
+def redact_span(redactor: Redactor, span: ReadableSpan) -> ReadableSpan:
+    """A redacted, encodable copy of `span` (the span itself when nothing had to change)."""
+    attributes = redact_attrs(redactor, span.attributes or {}, span.dropped_attributes)
+    events = redact_events(redactor, span.events, span.dropped_events)
+    links = redact_links(redactor, span.links, span.dropped_links)
+    status = span.status
+    if status.description:
+        description = redactor.redact_text(status.description)
+        if description != status.description:
+            status = Status(status.status_code, description)
+    name = fix_surrogates(span.name) if isinstance(span.name, str) else span.name
+    if (
+        attributes is None
+        and events is None
+        and links is None
+        and status is span.status
+        and name is span.name
+    ):
+        return span
+    return ReadableSpan(
+        name=name,
+        context=span.context,
+        parent=span.parent,
+        resource=span.resource,
+        attributes=(
+            attributes
+            if attributes is not None
+            else bounded(span.attributes or {}, span.dropped_attributes)
+        ),
+        events=(
+            events if events is not None else bounded_list(list(span.events), span.dropped_events)
+        ),
+        links=(links if links is not None else bounded_list(list(span.links), span.dropped_links)),
+        kind=span.kind,
+        status=status,
+        start_time=span.start_time,
+        end_time=span.end_time,
+        instrumentation_scope=span.instrumentation_scope,
+    )
 
 
 class RedactingSpanExporter(SpanExporter):
@@ -74,47 +120,7 @@ class RedactingSpanExporter(SpanExporter):
         return self._exporter.force_flush(timeout_millis)
 
     def _span(self, span: ReadableSpan) -> ReadableSpan:
-        attributes = redact_attrs(self._redactor, span.attributes or {}, span.dropped_attributes)
-        events = redact_events(self._redactor, span.events, span.dropped_events)
-        links = redact_links(self._redactor, span.links, span.dropped_links)
-        status = span.status
-        if status.description:
-            description = self._redactor.redact_text(status.description)
-            if description != status.description:
-                status = Status(status.status_code, description)
-        name = fix_surrogates(span.name) if isinstance(span.name, str) else span.name
-        if (
-            attributes is None
-            and events is None
-            and links is None
-            and status is span.status
-            and name is span.name
-        ):
-            return span
-        return ReadableSpan(
-            name=name,
-            context=span.context,
-            parent=span.parent,
-            resource=span.resource,
-            attributes=(
-                attributes
-                if attributes is not None
-                else bounded(span.attributes or {}, span.dropped_attributes)
-            ),
-            events=(
-                events
-                if events is not None
-                else bounded_list(list(span.events), span.dropped_events)
-            ),
-            links=(
-                links if links is not None else bounded_list(list(span.links), span.dropped_links)
-            ),
-            kind=span.kind,
-            status=status,
-            start_time=span.start_time,
-            end_time=span.end_time,
-            instrumentation_scope=span.instrumentation_scope,
-        )
+        return redact_span(self._redactor, span)
 
 
 class RedactingLogRecordExporter(LogRecordExporter):

@@ -16,6 +16,7 @@ from opentelemetry.sdk.trace import Event
 from opentelemetry.sdk.util import BoundedList
 from opentelemetry.trace import Link
 
+from flext_observability._internal.convert.trace import plain_attributes
 from flext_observability._internal.guard import guard
 from flext_observability._internal.text import fix_surrogates, safe_repr
 from flext_observability.redaction import MARKER, Redactor
@@ -61,9 +62,29 @@ def redact_attrs(
 ) -> BoundedAttributes | None:
     """Return redacted, encodable attributes (keeping the dropped count), or None if clean."""
     out: dict[str, Any] | None = None
-    for key, value in attributes.items():
-        name = fix_surrogates(key if type(key) is str else str(key))
-        new = redact_any(redactor, name, value, 0)
+    sensitive = redactor.is_sensitive
+    text = redactor.redact_text
+    for key, value in (plain_attributes(attributes) or {}).items():
+        name = key if type(key) is str and key.isascii() else fix_surrogates(str(key))
+        # Inline fast paths for the common scalars; containers and foreign values go through
+        # `redact_any`. A scanned string may come back as an equal object from the text cache:
+        # only a different value counts as a change (no copy of clean attributes).
+        kind = type(value)
+        if value is not None and sensitive(name):
+            new: Any = MARKER
+        elif kind is str:
+            new = text(value)
+            if new == value:
+                new = value
+        elif (
+            kind is bool
+            or kind is float
+            or value is None
+            or (kind is int and _INT64_MIN <= value <= _INT64_MAX)
+        ):
+            new = value
+        else:
+            new = redact_any(redactor, name, value, 0)
         if new is not value or name is not key:
             if out is None:
                 out = dict(attributes)
@@ -120,7 +141,8 @@ def redact_any(redactor: Redactor, key: str | None, value: Any, depth: int) -> A
         return MARKER
     kind = type(value)
     if kind is str:
-        return redactor.redact_text(value)
+        text = redactor.redact_text(value)
+        return value if text == value else text
     if kind is int:
         # OTLP's int_value is int64; the encoder would fail the whole batch on a bigger one.
         return value if _INT64_MIN <= value <= _INT64_MAX else str(value)

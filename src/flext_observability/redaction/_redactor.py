@@ -123,21 +123,24 @@ class Redactor:
         """Return `text` with every secret found in it replaced (see the module docstring)."""
         if not self._enabled or type(text) is not str:
             return text
-        short = len(text) <= _TEXT_CACHE_MAX_LENGTH
-        if short:
-            cached = self._text_cache.get(text)
-            if cached is not None:
-                return cached
         with _TEXT:
-            result = self._scan(text)
-            if short:
-                # Telemetry repeats itself (routes, methods, user agents, messages): remember
-                # the scan of short strings. Bounded; cleared when full (no per-hit bookkeeping).
-                if len(self._text_cache) >= _TEXT_CACHE_LIMIT:
-                    self._text_cache.clear()
-                self._text_cache[text] = result
-            return result
+            return self._cached_scan(text)
         return MARKER  # scrubbing fails closed
+
+    def _cached_scan(self, text: str) -> str:
+        """`_scan`, remembered for short strings (may raise: callers fail closed)."""
+        if len(text) > _TEXT_CACHE_MAX_LENGTH:
+            return self._scan(text)
+        cached = self._text_cache.get(text)
+        if cached is not None:
+            return cached
+        result = self._scan(text)
+        # Telemetry repeats itself (routes, methods, user agents, messages): remember the
+        # scan of short strings. Bounded; cleared when full (no per-hit bookkeeping).
+        if len(self._text_cache) >= _TEXT_CACHE_LIMIT:
+            self._text_cache.clear()
+        self._text_cache[text] = result
+        return result
 
     def _pair_is_secret(self, key: str) -> bool:
         return self.is_sensitive(key) or key.lower() in URL_SENSITIVE_QUERY_KEYS
@@ -211,7 +214,7 @@ class Redactor:
             return MARKER
         kind = type(value)
         if kind is str:
-            return self._scan(value)
+            return self._cached_scan(value)
         if kind in {bool, int, float} or value is None:
             return value
         if depth >= _MAX_DEPTH:
@@ -229,10 +232,20 @@ class Redactor:
     def _mapping(self, mapping: Mapping[Any, Any], depth: int) -> dict[Any, Any] | None:
         """Return the redacted copy of `mapping`, or None when nothing changed (cheap path)."""
         out: dict[Any, Any] | None = None
+        sensitive = self.is_sensitive
         for key, value in mapping.items():
             name = key if type(key) is str else str(key)
-            new = self._value(name, value, depth)
-            clean = fix_surrogates(name)
+            # Inline fast paths for the common scalar values; the rest goes through `_value`.
+            kind = type(value)
+            if value is not None and sensitive(name):
+                new: Any = MARKER
+            elif kind is str:
+                new = self._cached_scan(value)
+            elif kind is int or kind is bool or kind is float or value is None:
+                new = value
+            else:
+                new = self._value(name, value, depth)
+            clean = name if name.isascii() else fix_surrogates(name)
             if clean is not key:
                 # A key with lone surrogates would make JSON/protobuf encoding fail.
                 if out is None:

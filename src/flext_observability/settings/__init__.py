@@ -11,9 +11,16 @@ from flext_observability.settings._settings import (
     FlextObservabilitySettings,
     OtlpSignalConfig,
     Signal,
+    field_docs,
     reset_logged_problems,
 )
 
-__all__ = ["FlextObservabilitySettings", "OtlpSignalConfig", "Signal", "reset_logged_problems"]
+__all__ = [
+    "FlextObservabilitySettings",
+    "OtlpSignalConfig",
+    "Signal",
+    "field_docs",
+    "reset_logged_problems",
+]
 
 publish(globals(), __all__)

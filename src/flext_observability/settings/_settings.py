@@ -21,6 +21,8 @@ never appear in `repr`, `str`, `dump_masked()`, serialisation or messages.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import logging
 import os
 import re
@@ -46,6 +48,7 @@ __all__ = [
     "FlextObservabilitySettings",
     "OtlpSignalConfig",
     "Signal",
+    "field_docs",
     "log_problems_once",
     "reset_logged_problems",
 ]
@@ -533,6 +536,32 @@ class FlextObservabilitySettings(BaseSettings):
         for name in type(self).model_fields:
             value = getattr(self, name)
             yield name, mask_url(value) if name in _URL_FIELDS and value is not None else value
+
+
+@functools.cache
+def field_docs() -> dict[str, str]:
+    """Each setting's documentation: the docstring under its field, read from the source.
+
+    Read on demand (documentation and tools), not at import: pydantic's
+    `use_attribute_docstrings` parses this module's source on every startup.
+    """
+    import ast  # noqa: PLC0415 - documentation only, never at startup
+    import inspect  # noqa: PLC0415 - same
+    import textwrap  # noqa: PLC0415 - same
+
+    tree = ast.parse(textwrap.dedent(inspect.getsource(FlextObservabilitySettings)))
+    docs: dict[str, str] = {}
+    body = tree.body[0].body if isinstance(tree.body[0], ast.ClassDef) else []
+    for node, following in itertools.pairwise(body):
+        if (
+            isinstance(node, ast.AnnAssign)
+            and isinstance(node.target, ast.Name)
+            and isinstance(following, ast.Expr)
+            and isinstance(following.value, ast.Constant)
+            and isinstance(following.value.value, str)
+        ):
+            docs[node.target.id] = inspect.cleandoc(following.value.value)
+    return docs
 
 
 def _join_signal_path(endpoint: str, signal: Signal) -> str:

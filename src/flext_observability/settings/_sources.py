@@ -243,7 +243,7 @@ SETTINGS_CONFIG = _Config(
     frozen=True,
     extra="forbid",
     hide_input_in_errors=True,
-    use_attribute_docstrings=True,
+    use_attribute_docstrings=False,
     validate_default=False,
 )
 

@@ -31,7 +31,7 @@ from flext_observability._internal.convert.sanitize import (
     sanitize_value,
 )
 from flext_observability._internal.convert.severity import level_from_severity
-from flext_observability._internal.convert.stdlib import exception_info, hex_ids
+from flext_observability._internal.convert.stdlib import exception_info, hex_ids, trusted_log_entry
 from flext_observability._internal.convert.trace import resource_service_name, scope_name
 from flext_observability._internal.text import MAX_STRING_LENGTH, safe_str
 from flext_observability._internal.time import ns_to_datetime
@@ -68,7 +68,7 @@ def _exception(attributes: dict[str, Any], error: object) -> ExceptionInfo | Non
     )
 
 
-def _entry(record: ReadWriteLogRecord | ReadableLogRecord) -> FlextLogEntry:
+def _entry(record: ReadWriteLogRecord | ReadableLogRecord, *, validate: bool) -> FlextLogEntry:
     log = record.log_record
     context = sanitize_attributes(log.attributes)
     correlation = context.pop("correlation_id", None)
@@ -95,20 +95,26 @@ def _entry(record: ReadWriteLogRecord | ReadableLogRecord) -> FlextLogEntry:
     }
     if timestamp:
         data["timestamp"] = ns_to_datetime(timestamp)
-    return FlextLogEntry.model_validate(data)
+    return FlextLogEntry.model_validate(data) if validate else trusted_log_entry(data)
 
 
-def log_record_to_entry(record: ReadWriteLogRecord | ReadableLogRecord) -> FlextLogEntry:
+def log_record_to_entry(
+    record: ReadWriteLogRecord | ReadableLogRecord, *, validate: bool = False
+) -> FlextLogEntry:
     """Convert an SDK log record to an entry; never raises.
+
+    Every value is sanitised here, so the entry is built without validation (`trusted`);
+    `validate=True` validates instead and gives an equal entry (held equal by a property test).
 
     Args:
         record: What a `LogRecordProcessor.on_emit` (or a log exporter) receives.
+        validate: validate the fields with pydantic instead of trusting the converter.
 
     Returns:
         The entry. If conversion fails in an unforeseen way, a minimal entry whose message says
         so is returned instead.
     """
     try:
-        return _entry(record)
+        return _entry(record, validate=validate)
     except Exception as exc:  # noqa: BLE001 - the converter never raises
         return FlextLogEntry(message=f"<log record conversion failed: {type(exc).__qualname__}>")

@@ -12,8 +12,10 @@ without losing the other points.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from opentelemetry.sdk.metrics.export import (
@@ -32,7 +34,9 @@ from flext_observability._internal.convert.sanitize import sanitize_attributes
 from flext_observability._internal.convert.trace import resource_service_name
 from flext_observability._internal.text import safe_str
 from flext_observability._internal.time import ns_to_datetime
-from flext_observability.models._metric import FlextMetric, HistogramData
+from flext_observability.models._base import trusted
+from flext_observability.models._metric import FlextMetric, HistogramData, check_metric_name
+from flext_observability.models._sources import new_entity_id
 from flext_observability.models._types import MetricType
 
 __all__ = ["OnSkip", "metric_to_entities", "metrics_to_entities"]
@@ -41,6 +45,7 @@ OnSkip = Callable[[str, BaseException], None]
 """Called with the metric name and the error for each skipped data point."""
 
 _DataPoint = NumberDataPoint | HistogramDataPoint | ExponentialHistogramDataPoint
+_TIME_CACHE_LIMIT = 64
 
 
 def _finite_or_none(value: float) -> float | None:
@@ -48,13 +53,32 @@ def _finite_or_none(value: float) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _point_data(metric_type: MetricType, point: _DataPoint) -> dict[str, Any]:
+class _Times:
+    """`ns_to_datetime` remembering its last inputs: a collection's points share two times."""
+
+    __slots__ = ("_cache",)
+
+    def __init__(self) -> None:
+        self._cache: dict[int, datetime] = {}
+
+    def __call__(self, ns: int) -> datetime:
+        cached = self._cache.get(ns)
+        if cached is None:
+            if len(self._cache) > _TIME_CACHE_LIMIT:
+                self._cache.clear()
+            cached = self._cache[ns] = ns_to_datetime(ns)
+        return cached
+
+
+def _point_data(
+    metric_type: MetricType, point: _DataPoint, times: Callable[[int], datetime] = ns_to_datetime
+) -> dict[str, Any]:
     start_ns = point.start_time_unix_nano
     data: dict[str, Any] = {
         "metric_type": metric_type,
         "tags": sanitize_attributes(point.attributes),
-        "start_time": ns_to_datetime(start_ns) if start_ns else None,
-        "timestamp": ns_to_datetime(point.time_unix_nano),
+        "start_time": times(start_ns) if start_ns else None,
+        "timestamp": times(point.time_unix_nano),
     }
     if isinstance(point, NumberDataPoint):
         data["value"] = point.value
@@ -91,15 +115,61 @@ def _metric_type(metric: Metric) -> MetricType:
     raise TypeError(msg)
 
 
+def _trusted_metric(data: dict[str, Any]) -> FlextMetric | None:
+    """The entity `model_validate(data)` gives, built without validation.
+
+    None when a value needs the model's checks (a non-finite or foreign value, a bad name).
+    """
+    value = data["value"]
+    kind = type(value)
+    if not (
+        (kind is int or (kind is float and math.isfinite(value))) and _valid_name(data["name"])
+    ):
+        return None
+    values = {
+        "id": new_entity_id(),
+        "timestamp": data["timestamp"],
+        "service_name": data["service_name"],
+        "name": data["name"],
+        "value": value,
+        "unit": data["unit"],
+        "tags": data["tags"],
+        "metric_type": data["metric_type"],
+        "start_time": data["start_time"],
+        "histogram": data.get("histogram"),
+    }
+    return trusted(FlextMetric, values, set(data))
+
+
+@functools.lru_cache(maxsize=4096)
+def _valid_name(name: str) -> bool:
+    try:
+        check_metric_name(name)
+    except ValueError:
+        return False
+    return True
+
+
 def metric_to_entities(
-    metric: Metric, service_name: str | None = None, *, on_skip: OnSkip | None = None
+    metric: Metric,
+    service_name: str | None = None,
+    *,
+    on_skip: OnSkip | None = None,
+    validate: bool = False,
+    times: Callable[[int], datetime] | None = None,
 ) -> list[FlextMetric]:
     """Convert one SDK `Metric` to one entity per data point, skipping invalid points.
+
+    Points whose values the converter has checked are built without validation (`trusted`);
+    the rest, and every point with `validate=True`, are validated (a property test holds the
+    two equal).
 
     Args:
         metric: The metric, with all its data points.
         service_name: The resource's service name, set on every entity.
         on_skip: Called for each skipped point (or once, for an unsupported data type).
+        validate: validate every point with pydantic instead of trusting the converter.
+        times: converts Unix nanoseconds to datetimes (a memo shared by one collection).
 
     Returns:
         The valid entities, in data-point order.
@@ -113,34 +183,44 @@ def metric_to_entities(
         return []
     unit = safe_str(metric.unit) if metric.unit else ""
     entities: list[FlextMetric] = []
+    convert_time = times if times is not None else ns_to_datetime
     for point in metric.data.data_points:
         try:
-            data = _point_data(metric_type, point)
+            data = _point_data(metric_type, point, convert_time)
             data["name"] = name
             data["unit"] = unit
             data["service_name"] = service_name
-            entities.append(FlextMetric.model_validate(data))
+            entity = None if validate else _trusted_metric(data)
+            entities.append(entity if entity is not None else FlextMetric.model_validate(data))
         except Exception as exc:  # noqa: BLE001 - one bad point never loses the others
             if on_skip is not None:
                 on_skip(name, exc)
     return entities
 
 
-def metrics_to_entities(data: MetricsData, *, on_skip: OnSkip | None = None) -> list[FlextMetric]:
+def metrics_to_entities(
+    data: MetricsData, *, on_skip: OnSkip | None = None, validate: bool = False
+) -> list[FlextMetric]:
     """Convert everything a metric reader collected to entities, one per data point.
 
     Args:
         data: What `MetricReader.collect` / `_receive_metrics` delivers.
         on_skip: Called with the metric name and the error for each skipped data point; it
             should not raise (an exception from it propagates).
+        validate: validate every point with pydantic instead of trusting the converter.
 
     Returns:
         The valid entities, in resource / scope / metric / data-point order.
     """
     entities: list[FlextMetric] = []
+    times = _Times()
     for resource_metrics in data.resource_metrics:
         service_name = resource_service_name(resource_metrics.resource)
         for scope_metrics in resource_metrics.scope_metrics:
             for metric in scope_metrics.metrics:
-                entities.extend(metric_to_entities(metric, service_name, on_skip=on_skip))
+                entities.extend(
+                    metric_to_entities(
+                        metric, service_name, on_skip=on_skip, validate=validate, times=times
+                    )
+                )
     return entities

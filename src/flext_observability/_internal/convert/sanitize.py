@@ -135,10 +135,23 @@ def sanitize_attributes(attributes: Mapping[Any, object] | None) -> dict[str, At
         return result
     try:
         for key, value in attributes.items():
-            clean = sanitize_value(value)
+            # Inline fast paths for the common clean cases (short ASCII strings, int64 ints,
+            # bools); everything else goes through `sanitize_value` / `clean_str`.
+            clean: AttributeValue | None
+            if (
+                (type(value) is str and value.isascii() and len(value) <= MAX_STRING_LENGTH)
+                or (type(value) is int and _INT64_MIN <= value <= _INT64_MAX)
+                or type(value) is bool
+            ):
+                clean = value
+            else:
+                clean = sanitize_value(value)
             if clean is None:
                 continue
-            name = clean_str(key) if type(key) is str else safe_str(key)
+            if type(key) is str:
+                name = key if key.isascii() and len(key) <= MAX_STRING_LENGTH else clean_str(key)
+            else:
+                name = safe_str(key)
             result[name] = clean
     except Exception:  # noqa: BLE001, S110 - a broken mapping keeps what was read
         pass

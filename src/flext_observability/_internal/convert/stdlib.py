@@ -28,13 +28,17 @@ from typing import Any
 from flext_observability._internal.convert.sanitize import sanitize_attributes, sanitize_value
 from flext_observability._internal.convert.severity import level_from_levelno
 from flext_observability._internal.text import safe_repr, safe_str
+from flext_observability.models._base import trusted
 from flext_observability.models._log import ExceptionInfo, FlextLogEntry
+from flext_observability.models._sources import new_entity_id, utc_now
+from flext_observability.models._types import LogLevel
 
 __all__ = [
     "exception_info",
     "exception_type_name",
     "hex_ids",
     "stdlib_record_to_entry",
+    "trusted_log_entry",
 ]
 
 _STANDARD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
@@ -149,20 +153,47 @@ def _created(record: logging.LogRecord) -> datetime | None:
         return None
 
 
+def trusted_log_entry(data: dict[str, Any]) -> FlextLogEntry:
+    """The entry `FlextLogEntry.model_validate(data)` gives, built without validation.
+
+    `data` comes from a converter: every value already has its validated type (a `LogLevel`,
+    sanitised strings and attributes, hex ids, an `ExceptionInfo`, an aware UTC timestamp).
+    """
+    values = {
+        "id": data["id"] if "id" in data else new_entity_id(),
+        "timestamp": data["timestamp"] if "timestamp" in data else utc_now(),
+        "service_name": data.get("service_name"),
+        "level": data.get("level", LogLevel.INFO),
+        "message": data["message"],
+        "logger_name": data.get("logger_name", ""),
+        "context": data.get("context", {}),
+        "correlation_id": data.get("correlation_id"),
+        "trace_id": data.get("trace_id"),
+        "span_id": data.get("span_id"),
+        "exception": data.get("exception"),
+    }
+    return trusted(FlextLogEntry, values, set(data))
+
+
 def stdlib_record_to_entry(
     record: logging.LogRecord,
     *,
     trace_id: int = 0,
     span_id: int = 0,
     service_name: str | None = None,
+    validate: bool = False,
 ) -> FlextLogEntry:
     """Convert a stdlib log record to an entry; never raises.
+
+    Every value is sanitised here, so the entry is built without validation (`trusted`);
+    `validate=True` validates instead and gives an equal entry (held equal by a property test).
 
     Args:
         record: The record, as a `logging.Handler.emit` receives it.
         trace_id: The active span's trace id captured on the application thread (0 = none).
         span_id: The active span's span id (0 = none).
         service_name: The service name to set on the entry.
+        validate: validate the fields with pydantic instead of trusting the converter.
 
     Returns:
         The entry. If conversion fails in an unforeseen way, a minimal entry whose message says
@@ -187,7 +218,9 @@ def stdlib_record_to_entry(
         created = _created(record)
         if created is not None:
             data["timestamp"] = created
-        return FlextLogEntry.model_validate(data)
+        if validate:
+            return FlextLogEntry.model_validate(data)
+        return trusted_log_entry(data)
     except Exception as exc:  # noqa: BLE001 - the converter never raises
         return FlextLogEntry(
             level=level,

@@ -1,0 +1,330 @@
+"""CPU per request of a small Flask service: no telemetry, the stock distro, ours (issue 10).
+
+Run: `.venv/bin/python benchmarks/bench_service.py [--requests N] [--rounds R] [--blocks B]`.
+
+The service (`make_app`) answers `GET /orders/<id>`: the Flask instrumentation makes one server
+span, the view opens one manual child span with two attributes, adds 1 to a counter and logs one
+`logger.info`. It is driven in-process by Flask's test client, so no socket is measured. Four
+configurations, each in its own fresh subprocess (the OpenTelemetry providers are global):
+
+- `none`: no telemetry (plain `python`, the OpenTelemetry API without an SDK: no-ops);
+- `stock`: `opentelemetry-instrument` with `opentelemetry-distro` (distro and configurator pinned),
+  OTLP/gRPC for traces, metrics and logs to a live local rotel receiver, the logging
+  instrumentation's `LoggingHandler` on (its default);
+- `ours-otlp`: `opentelemetry-instrument` with our distro, the same OTLP/gRPC endpoint, the
+  embedded store and alert rules (`examples/rules.toml`): the production setup;
+- `ours-store`: our distro with no exporter: the store only (the default).
+
+Each child warms up, then runs `--blocks` timed blocks of N requests. A block's figure is
+`time.process_time_ns()` (CPU of every thread of the process) from before the first request
+until a flush of every provider (and our pipeline) returns, divided by N; the child reports the
+median of its blocks. The parent runs `--rounds` rounds, each starting every configuration once
+in a rotating order (interleaved), and reports the median over rounds of the CPU per request and
+of the per-round ratio to `stock`. Nothing here asserts on time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from _bench_common import Result
+
+HERE = Path(__file__).resolve().parent
+RULES = HERE.parent / "examples" / "rules.toml"
+BIN = Path(sys.executable).parent
+CONFIGS = ("none", "stock", "ours-otlp", "ours-store")
+TARGETS = {"ours-otlp": 1.10, "ours-store": 0.80}
+LABELS = {
+    "none": "no telemetry",
+    "stock": "stock opentelemetry-distro + OTLP/gRPC, logging handler on",
+    "ours-otlp": "ours: same OTLP + store + rules",
+    "ours-store": "ours: store only (the default)",
+}
+
+
+# -- the child: the service and its measurement ------------------------------------------------
+
+
+def make_app() -> Any:
+    """The measured Flask service (one route: a span, a child span, a counter, a log line)."""
+    from flask import Flask  # noqa: PLC0415 - imported after the distro configured OTel
+    from opentelemetry import metrics, trace  # noqa: PLC0415
+
+    app = Flask("bench_shop")
+    tracer = trace.get_tracer("bench.shop")
+    orders = metrics.get_meter("bench.shop").create_counter("shop.orders", unit="{order}")
+    log = logging.getLogger("bench.shop")
+    log.setLevel(logging.INFO)
+
+    @app.get("/orders/<int:order_id>")
+    def order(order_id: int) -> dict[str, int]:
+        with tracer.start_as_current_span("load-order") as span:
+            span.set_attribute("order.id", order_id)
+            span.set_attribute("order.items", 3)
+        orders.add(1, {"route": "/orders"})
+        log.info("order %s served", order_id)
+        return {"id": order_id}
+
+    return app
+
+
+def _flush_everything(config: str) -> None:
+    """Flush every provider (ours: the handle flushes the providers and the pipeline)."""
+    if config.startswith("ours"):
+        from flext_observability._internal.setup import force_flush  # noqa: PLC0415
+
+        force_flush()
+        return
+    if config == "none":
+        return
+    from opentelemetry import metrics, trace  # noqa: PLC0415
+    from opentelemetry._logs import get_logger_provider  # noqa: PLC0415
+
+    for provider in (trace.get_tracer_provider(), metrics.get_meter_provider()):
+        provider.force_flush()  # type: ignore[attr-defined] # the SDK providers
+    get_logger_provider().force_flush()  # type: ignore[attr-defined]
+
+
+def child(config: str, requests: int, blocks: int) -> dict[str, float]:
+    """Run the blocks here; return the median CPU µs per request (all threads, app thread)."""
+    client = make_app().test_client()
+    # Flask's test client logs nothing itself; the app logs one INFO line per request.
+
+    def block(count: int) -> tuple[float, float]:
+        cpu0 = time.process_time_ns()
+        thread0 = time.thread_time_ns()
+        for i in range(count):
+            response = client.get(f"/orders/{i}")
+            if response.status_code != 200:
+                msg = f"unexpected status {response.status_code}"
+                raise RuntimeError(msg)
+        thread1 = time.thread_time_ns()
+        _flush_everything(config)
+        return (time.process_time_ns() - cpu0) / count / 1000, (thread1 - thread0) / count / 1000
+
+    block(max(100, requests // 4))  # warm up: lazy imports, caches, the first export
+    samples = [block(requests) for _ in range(blocks)]
+    return {
+        "cpu_us": statistics.median(cpu for cpu, _ in samples),
+        "app_thread_us": statistics.median(app for _, app in samples),
+    }
+
+
+# -- the parent: configurations, receiver, rounds ----------------------------------------------
+
+
+def _clean_env() -> dict[str, str]:
+    return {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("OTEL_", "FLEXT_OBSERVABILITY_"))
+    }
+
+
+def _command(config: str, endpoint: str, workdir: Path) -> tuple[list[str], dict[str, str]]:
+    env = _clean_env()
+    env["OTEL_SERVICE_NAME"] = "bench-shop"
+    python = [sys.executable]
+    if config == "none":
+        return python, env
+    instrument = [str(BIN / "opentelemetry-instrument"), sys.executable]
+    if config == "stock":
+        env.update(
+            OTEL_PYTHON_DISTRO="distro",
+            OTEL_PYTHON_CONFIGURATOR="configurator",
+            OTEL_TRACES_EXPORTER="otlp",
+            OTEL_METRICS_EXPORTER="otlp",
+            OTEL_LOGS_EXPORTER="otlp",
+            OTEL_EXPORTER_OTLP_PROTOCOL="grpc",
+            OTEL_EXPORTER_OTLP_ENDPOINT=endpoint,
+            OTEL_EXPORTER_OTLP_INSECURE="true",
+        )
+        return instrument, env
+    env.update(
+        OTEL_PYTHON_DISTRO="flext_observability",
+        OTEL_PYTHON_CONFIGURATOR="flext_observability",
+        FLEXT_OBSERVABILITY_STORE_PATH=str(workdir / f"{config}.db"),
+    )
+    if config == "ours-otlp":
+        env.update(
+            OTEL_EXPORTER_OTLP_PROTOCOL="grpc",
+            OTEL_EXPORTER_OTLP_ENDPOINT=endpoint,
+            OTEL_EXPORTER_OTLP_INSECURE="true",
+            FLEXT_OBSERVABILITY_ALERT_RULES=str(RULES),
+        )
+    return instrument, env
+
+
+def _run_child(
+    config: str, endpoint: str, workdir: Path, requests: int, blocks: int
+) -> dict[str, float]:
+    prefix, env = _command(config, endpoint, workdir)
+    argv = [
+        *prefix,
+        str(HERE / "bench_service.py"),
+        "--child",
+        config,
+        "--requests",
+        str(requests),
+        "--blocks",
+        str(blocks),
+    ]
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False, cwd=workdir)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode != 0 or not lines:
+        msg = f"{config}: child failed ({done.returncode}):\n{done.stderr[-3000:]}"
+        raise RuntimeError(msg)
+    result: dict[str, float] = json.loads(lines[-1])
+    return result
+
+
+class _Receiver:
+    """A rotel OTLP receiver on 127.0.0.1 that discards what it receives (no debug output)."""
+
+    def __init__(self, workdir: Path) -> None:
+        import socket  # noqa: PLC0415
+
+        import rotel  # type: ignore[import-untyped] # noqa: PLC0415 - ships no types
+
+        agent = Path(rotel.__file__).parent / "rotel-agent"
+        for _attempt in range(3):
+            ports = []
+            for _ in range(2):
+                with socket.socket() as sock:
+                    sock.bind(("127.0.0.1", 0))
+                    ports.append(int(sock.getsockname()[1]))
+            self.grpc_port, http_port = ports
+            self.process = subprocess.Popen(
+                [
+                    str(agent),
+                    "start",
+                    "--otlp-grpc-endpoint",
+                    f"127.0.0.1:{self.grpc_port}",
+                    "--otlp-http-endpoint",
+                    f"127.0.0.1:{http_port}",
+                    "--exporter",
+                    "blackhole",
+                    "--pid-file",
+                    str(workdir / "rotel.pid"),
+                    "--log-file",
+                    str(workdir / "rotel.log"),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            if self._wait(self.grpc_port):
+                return
+            self.stop()
+        msg = "rotel did not start"
+        raise RuntimeError(msg)
+
+    def _wait(self, port: int) -> bool:
+        import socket  # noqa: PLC0415
+
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and self.process.poll() is None:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    return True
+            except OSError:
+                time.sleep(0.05)
+        return False
+
+    @property
+    def endpoint(self) -> str:
+        """The OTLP/gRPC endpoint URL."""
+        return f"http://127.0.0.1:{self.grpc_port}"
+
+    def stop(self) -> None:
+        """Stop the receiver."""
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(10)
+
+
+def measure(
+    requests: int = 1000, rounds: int = 5, blocks: int = 3
+) -> dict[str, dict[str, list[float]]]:
+    """Run every configuration `rounds` times, rotating the order; return the samples."""
+    samples: dict[str, dict[str, list[float]]] = {
+        config: {"cpu_us": [], "app_thread_us": [], "ratio": []} for config in CONFIGS
+    }
+    with tempfile.TemporaryDirectory(prefix="flext-bench-service-") as tmp:
+        workdir = Path(tmp)
+        receiver = _Receiver(workdir)
+        try:
+            for round_ in range(rounds):
+                order = CONFIGS[round_ % len(CONFIGS) :] + CONFIGS[: round_ % len(CONFIGS)]
+                this_round = {
+                    config: _run_child(config, receiver.endpoint, workdir, requests, blocks)
+                    for config in order
+                }
+                stock = this_round["stock"]["cpu_us"]
+                for config, result in this_round.items():
+                    samples[config]["cpu_us"].append(result["cpu_us"])
+                    samples[config]["app_thread_us"].append(result["app_thread_us"])
+                    samples[config]["ratio"].append(result["cpu_us"] / stock)
+        finally:
+            receiver.stop()
+    return samples
+
+
+def run(requests: int = 1000, rounds: int = 5, blocks: int = 3) -> list[Result]:
+    """One row per configuration: CPU µs per request, ratio to the stock distro."""
+    samples = measure(requests, rounds, blocks)
+    stock = statistics.median(samples["stock"]["cpu_us"])
+    return [
+        Result(
+            name=f"flask request: {LABELS[config]}",
+            measures="process_time per request (all threads) incl. a flush of every provider",
+            unit="us/req",
+            ours=statistics.median(samples[config]["cpu_us"]),
+            bare=stock,
+            ratio=statistics.median(samples[config]["ratio"]),
+            target=TARGETS.get(config),
+            extra={
+                "requests": requests,
+                "rounds": rounds,
+                "blocks": blocks,
+                "config": config,
+                "app_thread_us": statistics.median(samples[config]["app_thread_us"]),
+            },
+        )
+        for config in CONFIGS
+    ]
+
+
+def main() -> None:
+    """Parent: print the table. Child (`--child CONFIG`): print one JSON line."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--child", choices=CONFIGS)
+    parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--blocks", type=int, default=3)
+    args = parser.parse_args()
+    if args.child is not None:
+        print(json.dumps(child(args.child, args.requests, args.blocks)))
+        return
+    for row in run(args.requests, args.rounds, args.blocks):
+        mark = "" if row.passed is None else (" PASS" if row.passed else " MISS")
+        print(
+            f"{row.name:62} {row.ours:8.1f} us/req  {row.ratio:5.2f}x stock{mark}"
+            f"  (app thread {row.extra['app_thread_us']:.1f})"
+        )
+
+
+if __name__ == "__main__":
+    main()
