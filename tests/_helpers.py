@@ -290,17 +290,20 @@ def find_outboxes(*roots: object) -> list[Any]:
     todo: list[tuple[object, int]] = [(root, 0) for root in roots]
     while todo:
         obj, depth = todo.pop()
-        if id(obj) in seen or depth > 8:
+        if id(obj) in seen or depth > 12:
             continue
         seen.add(id(obj))
         if isinstance(obj, OutboxExporter):
             found.append(obj)
             continue
-        children = (
-            list(obj)
-            if isinstance(obj, list | tuple)
-            else list(getattr(obj, "__dict__", {}).values())
-        )
+        if isinstance(obj, list | tuple | set | frozenset):
+            children = list(obj)
+        elif isinstance(obj, dict):
+            children = list(obj.values())
+        else:
+            children = list(getattr(obj, "__dict__", {}).values())
+            slots = [name for cls in type(obj).__mro__ for name in getattr(cls, "__slots__", ())]
+            children += [getattr(obj, name, None) for name in slots if isinstance(name, str)]
         todo.extend(
             (child, depth + 1)
             for child in children

@@ -185,9 +185,11 @@ def test_run_writes_the_json_report(
         "ui render: traces list, text search",
         "ui render: traces list, rare min duration",
         "ui render: traces list, text matching nothing",
+        "ui render: traces list, text matching nothing, older",
         "ui render: trace page (10 spans)",
         "ui render: overview",
         "ui render: api/traces?limit=100",
+        "ui render: api/traces, text matching nothing",
     ]
     for result in report["results"]:
         assert result["ours"] > 0
