@@ -40,6 +40,9 @@ from flext_observability.sinks._store_schema import KINDS, TABLES, table_for, ta
 
 __all__ = ["STORE_KINDS", "SQLiteStore"]
 
+_FORK_WAIT_S = 0.25
+"""How long fork() may wait for a store write in flight (writes take milliseconds)."""
+
 _ABANDONED_IN_CHILD: list[sqlite3.Connection] = []
 """Connections a fork copied mid-transaction: kept unclosed so the parent's work is untouched."""
 
@@ -105,6 +108,7 @@ class SQLiteStore:
         self._max_page_count = max_page_count
         self._lock = threading.RLock()
         self._fork_held = False
+        self._forked_mid_write = False
         self._conn: sqlite3.Connection | None = None
         self._pid = os.getpid()
         self._closed = False
@@ -153,15 +157,18 @@ class SQLiteStore:
                 self.path,
                 count,
                 reason,
-                type(exc).__name__ if exc else "closed",
+                type(exc).__name__ if exc else "no write attempted",
                 self._warn_interval,
             )
 
     # -- connections and fork ------------------------------------------------------------------
 
     def _fork_prepare(self) -> None:
-        # Never make fork() wait on us: take the lock only if it is free right now.
-        self._fork_held = self._lock.acquire(blocking=False)
+        # fork() copies SQLite's per-process lock bookkeeping: a child forked inside one of our
+        # write transactions believes it holds the write lock through a connection it must never
+        # use, so none of its own writes could succeed. A write lasts milliseconds: wait for it,
+        # but at most _FORK_WAIT_S, so fork() is never held up by a stuck or slow lock holder.
+        self._fork_held = self._lock.acquire(timeout=_FORK_WAIT_S)
 
     def _fork_parent(self) -> None:
         if self._fork_held:
@@ -174,6 +181,10 @@ class SQLiteStore:
         if not held and self._conn is not None:
             # The parent may be mid-transaction on this connection: closing it here could roll
             # that back. Keep the copy alive (never used, never closed) and open a fresh one.
+            if self._conn.in_transaction:
+                # ...and this process's copy of SQLite's lock state says it holds the write
+                # lock: its writes would only time out. Drop them at once, counted and said.
+                self._forked_mid_write = True
             _ABANDONED_IN_CHILD.append(self._conn)
             self._conn = None
         self._forget_connection()
@@ -210,6 +221,9 @@ class SQLiteStore:
         with guard("sinks.store.write"), self._lock:
             if self._closed or self.readonly:
                 self._drop("closed" if self._closed else "readonly", len(entities), None)
+                return
+            if self._forked_mid_write:
+                self._drop("forked_mid_write", len(entities), None)
                 return
             grouped: dict[str, list[tuple[object, ...]]] = {}
             now_ns = int(self._clock() * 1e9)
