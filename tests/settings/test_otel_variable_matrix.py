@@ -12,14 +12,21 @@ from __future__ import annotations
 import importlib
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from opentelemetry import metrics, trace
 
+from _helpers import run_python
 from _receivers import OtlpHttpCounter
 from flext_observability import setup, testing
 from flext_observability.models import FlextLogEntry, FlextMetric, FlextTrace
-from flext_observability.settings._otel_env import otel_parser, validate_otel_environment
+from flext_observability.settings._otel_env import (
+    EXPORTER_VARIABLE_MODULES,
+    otel_parser,
+    otel_variables,
+    validate_otel_environment,
+)
 from flext_observability.settings._parse import Feedback
 from flext_observability.sinks import MemorySink
 
@@ -174,3 +181,22 @@ def test_typo_in_a_variable_name_is_reported() -> None:
             "(did you mean OTEL_BSP_MAX_QUEUE_SIZE?); ignored"
         )
     ]
+
+
+def test_exporters_name_no_variable_beyond_the_sdk() -> None:
+    """The variables the exporters' modules name are all known without importing them."""
+    assert set(otel_variables(EXPORTER_VARIABLE_MODULES)) <= set(otel_variables())
+
+
+@pytest.mark.slow
+def test_setup_without_an_endpoint_loads_no_exporter_transport(tmp_path: Path) -> None:
+    """Judging the OTEL_* environment imports neither grpc nor the OTLP exporters' modules."""
+    code = (
+        "import sys, flext_observability as fo\n"
+        f"fo.setup(store_path={str(tmp_path / 't.db')!r}, health_enabled=False)\n"
+        "loaded = sorted(m for m in sys.modules if m == 'grpc' or m.startswith("
+        "('opentelemetry.exporter.otlp.proto.grpc', 'opentelemetry.exporter.otlp.proto.http')))\n"
+        "fo.shutdown()\n"
+        "print(loaded)\n"
+    )
+    assert run_python(code).strip() == "[]"

@@ -31,6 +31,7 @@ from flext_observability.settings._sources import ResourceKey
 
 __all__ = [
     "BEFORE_OUR_CODE",
+    "EXPORTER_VARIABLE_MODULES",
     "OtelEnvironment",
     "otel_parser",
     "otel_variables",
@@ -41,20 +42,26 @@ _VARIABLE_MODULES = (
     "opentelemetry.environment_variables",
     "opentelemetry.sdk.environment_variables",
     "opentelemetry.instrumentation.environment_variables",
+)
+"""Modules whose `OTEL_*` string constants name the variables OpenTelemetry reads."""
+
+EXPORTER_VARIABLE_MODULES = (
     "opentelemetry.exporter.otlp.proto.http.trace_exporter",
     "opentelemetry.exporter.otlp.proto.http.metric_exporter",
     "opentelemetry.exporter.otlp.proto.http._log_exporter",
     "opentelemetry.exporter.otlp.proto.grpc.exporter",
     "opentelemetry.exporter.prometheus",
 )
-"""Modules whose `OTEL_*` string constants name the variables they (or their package) read."""
+"""The exporters' modules: today they name no variable beyond `_VARIABLE_MODULES` (a test checks
+it). They are not imported at runtime: importing them loads grpc and protobuf (≈ 100 ms and
+several MiB at every start, even with no exporter configured)."""
 
 
 @functools.cache
-def otel_variables() -> tuple[str, ...]:
-    """Return every `OTEL_*` variable named by the installed OpenTelemetry packages (sorted)."""
+def otel_variables(modules: tuple[str, ...] = _VARIABLE_MODULES) -> tuple[str, ...]:
+    """Return every `OTEL_*` variable named by `modules` (default: API, SDK, instrumentation)."""
     names: set[str] = set()
-    for module_name in _VARIABLE_MODULES:
+    for module_name in modules:
         try:
             module = importlib.import_module(module_name)
         except ImportError:  # an optional exporter that is not installed
