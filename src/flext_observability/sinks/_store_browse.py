@@ -92,6 +92,18 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
+def _time_window(
+    where: list[str], params: list[object], since: int | None, until: int | None
+) -> None:
+    """Add the `since <= timestamp < until` clauses (epoch ns; either bound may be absent)."""
+    if since is not None:
+        where.append("timestamp >= ?")
+        params.append(since)
+    if until is not None:
+        where.append("timestamp < ?")
+        params.append(until)
+
+
 def _name_clause(column: str, value: str) -> str:
     return f"{column} GLOB ?" if _GLOB_CHARS & set(value) else f"{column} = ?"
 
@@ -149,12 +161,7 @@ class LogFilter:
         if self.service:
             where.append("service_name = ?")
             params.append(self.service)
-        if self.since is not None:
-            where.append("timestamp >= ?")
-            params.append(self.since)
-        if self.until is not None:
-            where.append("timestamp < ?")
-            params.append(self.until)
+        _time_window(where, params, self.since, self.until)
         if self.text:
             where.append("json_extract(data, '$.message') LIKE ? ESCAPE '\\'")
             params.append(_like(self.text))
@@ -245,9 +252,7 @@ def metric_series(
     value_sql = "value" if v2 else "CAST(json_extract(data, '$.value') AS REAL)"
     where: list[str] = []
     params: list[object] = []
-    if since is not None:
-        where.append("timestamp >= ?")
-        params.append(since)
+    _time_window(where, params, since, None)
     if name:
         where.append(_name_clause("name", name))
         params.append(name)

@@ -18,6 +18,7 @@ from flext_observability.sinks._store_browse import (
     _in,
     _like,
     _name_clause,
+    _time_window,
     _where_sql,
 )
 from flext_observability.sinks._store_query import decode_rows
@@ -67,12 +68,7 @@ class SpanFilter:
         if self.min_ms is not None:
             where.append("duration_ms >= ?")
             params.append(self.min_ms)
-        if self.since is not None:
-            where.append("timestamp >= ?")
-            params.append(self.since)
-        if self.until is not None:
-            where.append("timestamp < ?")
-            params.append(self.until)
+        _time_window(where, params, self.since, self.until)
         if self.text:
             # Every searched field is in `data` JSON-encoded, character by character: a plain
             # LIKE over it first drops most rows without parsing any JSON.
@@ -174,12 +170,7 @@ def search_floor(
         window = SEARCH_WINDOW
     where: list[str] = []
     params: list[object] = []
-    if flt.since is not None:
-        where.append("timestamp >= ?")
-        params.append(flt.since)
-    if flt.until is not None:
-        where.append("timestamp < ?")
-        params.append(flt.until)
+    _time_window(where, params, flt.since, flt.until)
     _before(where, params, before)
     rows = reader.select(
         "SELECT timestamp, seq FROM traces INDEXED BY ix_traces_timestamp"  # noqa: S608 - fixed identifiers

@@ -48,7 +48,9 @@ T0 = 1_700_000_000_000_000_000
 Entity = FlextTrace | FlextLogEntry | FlextMetric
 
 
-def _same(trusted: Entity, validated: Entity, *, random_id: bool, clock_time: bool = False) -> None:
+def _assert_same(
+    trusted: Entity, validated: Entity, *, random_id: bool, clock_time: bool = False
+) -> None:
     """Equal fields, equal field types (through JSON) and the same fields set.
 
     `random_id`: the entity id is random (compared for shape only); `clock_time`: the
@@ -122,7 +124,7 @@ def test_trusted_span_equals_validated(  # noqa: PLR0917 - hypothesis passes the
     )
     trusted = span_to_trace(span, context=context)
     validated = span_to_trace(span, context=context, validate=True)
-    _same(trusted, validated, random_id=False)
+    _assert_same(trusted, validated, random_id=False)
 
 
 def _raise(message: str) -> None:
@@ -172,9 +174,9 @@ def test_trusted_stdlib_entry_equals_validated(  # noqa: PLR0917 - hypothesis pa
     try:
         datetime.fromtimestamp(created, UTC)
     except (ValueError, OverflowError, OSError):
-        _same(trusted, validated, random_id=True, clock_time=True)
+        _assert_same(trusted, validated, random_id=True, clock_time=True)
     else:
-        _same(trusted, validated, random_id=True)
+        _assert_same(trusted, validated, random_id=True)
 
 
 @settings(max_examples=60, deadline=None)
@@ -206,7 +208,9 @@ def test_trusted_log_record_entry_equals_validated(  # noqa: PLR0917 - hypothesi
     record = ReadableLogRecord(
         log, resource=Resource({"service.name": "shop"}), instrumentation_scope=None
     )
-    _same(log_record_to_entry(record), log_record_to_entry(record, validate=True), random_id=True)
+    _assert_same(
+        log_record_to_entry(record), log_record_to_entry(record, validate=True), random_id=True
+    )
 
 
 _values = st.one_of(
@@ -278,4 +282,4 @@ def test_trusted_metric_points_equal_validated(
     assert skipped_trusted == skipped_validated
     assert len(trusted) == len(validated)
     for one, other in zip(trusted, validated, strict=True):
-        _same(one, other, random_id=True)
+        _assert_same(one, other, random_id=True)
