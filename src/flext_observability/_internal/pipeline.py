@@ -88,6 +88,7 @@ SIGNAL_OF_KIND: Final[dict[PayloadKind, str]] = {
 # The worker reports its failures and goes on, even in strict mode: it must never die.
 _OBSERVER = guard("pipeline.observer", reraise=False)
 _REDACT = guard("pipeline.redact", reraise=False)
+_AFTER_BATCH = guard("pipeline.after_batch", reraise=False)
 
 
 class _FlushMarker:
@@ -112,6 +113,8 @@ class Pipeline:
         warn_interval: seconds between two "dropped" warnings.
         observe_only: types of converted items that go to the observers only (never redacted,
             never delivered to sinks), such as the samples of unsampled spans for the rules.
+        after_batch: called on the worker after each batch (say, to add what the converters
+            counted to a metric once per batch).
     """
 
     def __init__(
@@ -129,9 +132,11 @@ class Pipeline:
         warn_interval: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
         observe_only: tuple[type, ...] = (),
+        after_batch: Callable[[], None] | None = None,
     ) -> None:
         """Build the pipeline; the worker starts on `start()`."""
         self._observe_only = observe_only
+        self._after_batch = after_batch
         self._converters = dict(converters)
         self._sinks: list[Sink] = list(sinks)
         self._redact = redact
@@ -330,6 +335,9 @@ class Pipeline:
             self._in_flight = [kind for kind, _ in batch]
             self._process(batch)
             self._in_flight = []
+            if self._after_batch is not None:
+                with _AFTER_BATCH:
+                    self._after_batch()
             for marker in markers:
                 with self._lock:
                     self._flushes -= 1
@@ -592,6 +600,7 @@ def build_pipeline(
         schedule_delay=schedule_delay,
         tick=tick,
         observe_only=(SpanSample,),
+        after_batch=derived.flush_counts,
     )
     pipeline_ref.append(pipeline)
     return pipeline
