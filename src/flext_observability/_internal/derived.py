@@ -41,7 +41,7 @@ from opentelemetry.trace.span import TraceState
 from opentelemetry.util.types import Attributes
 
 from flext_observability._internal import fork
-from flext_observability._internal.convert.trace import resource_service_name
+from flext_observability._internal.convert.trace import resource_service_name, span_attributes
 from flext_observability._internal.guard import guard
 from flext_observability.rules._samples import SpanSample
 from flext_observability.settings._settings import DEFAULT_EXCLUDE
@@ -219,7 +219,7 @@ class KeepNotableSpans(SpanProcessor):
 
 def span_label(span: ReadableSpan) -> str:
     """The `span.name` label: the span name, or the HTTP method for a route-less server span."""
-    attributes = span.attributes or {}
+    attributes = span_attributes(span)
     if span.kind is SpanKind.SERVER and not attributes.get("http.route"):
         for key in _METHOD_KEYS:
             method = attributes.get(key)
@@ -285,7 +285,7 @@ class DerivedMetrics:
 
     def _record_span(self, span: ReadableSpan) -> tuple[str, str, float] | None:
         """Record the duration; (label, status, seconds), or None when the span is excluded."""
-        if self.policy.excluded_span(span.name, span.attributes):
+        if self.policy.excluded_span(span.name, span_attributes(span)):
             return None
         start, end = span.start_time, span.end_time
         seconds = max(end - start, 0) / 1e9 if start is not None and end is not None else 0.0

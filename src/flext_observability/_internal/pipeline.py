@@ -89,6 +89,9 @@ SIGNAL_OF_KIND: Final[dict[PayloadKind, str]] = {
 _OBSERVER = guard("pipeline.observer", reraise=False)
 _REDACT = guard("pipeline.redact", reraise=False)
 _AFTER_BATCH = guard("pipeline.after_batch", reraise=False)
+_CONVERT_GUARDS = {
+    kind: guard(f"pipeline.convert.{kind}", reraise=False) for kind in SIGNAL_OF_KIND
+}
 
 
 class _FlushMarker:
@@ -350,7 +353,7 @@ class Pipeline:
         scrubbed: list[bool] = []  # entities built from spans the tap already redacted
         observed_only: list[Any] = []
         for index, (kind, payload) in enumerate(batch):
-            with guard(f"pipeline.convert.{kind}", reraise=False):
+            with _CONVERT_GUARDS[kind]:
                 pre_redacted = index in tapped
                 if pre_redacted:
                     payload = self._tapped_payload(kind, payload, tapped[index], tap)  # noqa: PLW2901 - the redacted stand-in
