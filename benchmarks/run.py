@@ -89,6 +89,8 @@ def print_table(rows: list[Result]) -> None:
     print()
     for row in rows:
         print(f"- {row.name}: {row.measures}")
+        if row.name.startswith("flask request"):
+            print(f"  CPU us/request by thread: {bench_service.thread_breakdown(row.extra)}")
 
 
 def main() -> None:

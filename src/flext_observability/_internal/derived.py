@@ -26,6 +26,7 @@ is further bounded by `_internal.cardinality` (2000 series, then one overflow se
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from fnmatch import fnmatchcase
 from typing import Any, Literal
@@ -39,7 +40,8 @@ from opentelemetry.trace import Link, SpanContext, SpanKind, StatusCode, TraceFl
 from opentelemetry.trace.span import TraceState
 from opentelemetry.util.types import Attributes
 
-from flext_observability._internal.convert.trace import resource_service_name
+from flext_observability._internal import fork
+from flext_observability._internal.convert.trace import resource_service_name, span_attributes
 from flext_observability._internal.guard import guard
 from flext_observability.rules._samples import SpanSample
 from flext_observability.settings._settings import DEFAULT_EXCLUDE
@@ -217,7 +219,7 @@ class KeepNotableSpans(SpanProcessor):
 
 def span_label(span: ReadableSpan) -> str:
     """The `span.name` label: the span name, or the HTTP method for a route-less server span."""
-    attributes = span.attributes or {}
+    attributes = span_attributes(span)
     if span.kind is SpanKind.SERVER and not attributes.get("http.route"):
         for key in _METHOD_KEYS:
             method = attributes.get(key)
@@ -234,6 +236,14 @@ class DerivedMetrics:
         self.policy = policy
         self._duration: Histogram | None = None
         self._records: Counter | None = None
+        self._log_counts: dict[tuple[str, str], int] = {}
+        self._log_lock = threading.Lock()
+        fork.register(self, after_in_child=self._after_fork)
+
+    def _after_fork(self) -> None:
+        """A forked child counts its own records (the parent adds what it had counted)."""
+        self._log_lock = threading.Lock()
+        self._log_counts = {}
 
     def bind(self, provider: MeterProvider) -> None:
         """Create the instruments on `provider`."""
@@ -252,16 +262,10 @@ class DerivedMetrics:
 
     def span(self, span: ReadableSpan) -> SpanSample | None:
         """Record one ended span; return its sample for the rules (None when excluded)."""
-        if self.policy.excluded_span(span.name, span.attributes):
+        recorded = self._record_span(span)
+        if recorded is None:
             return None
-        start, end = span.start_time, span.end_time
-        seconds = max(end - start, 0) / 1e9 if start is not None and end is not None else 0.0
-        label = span_label(span)
-        status = _STATUS.get(span.status.status_code, "unset")
-        if self._duration is not None:
-            self._duration.record(
-                seconds, {"span.name": label, "span.kind": _KIND[span.kind], "status": status}
-            )
+        label, status, seconds = recorded
         context = span.context
         return SpanSample(
             operation_name=label,
@@ -272,13 +276,50 @@ class DerivedMetrics:
             span_id=format(context.span_id, "016x") if context else "",
         )
 
+    def recorded(self, span: ReadableSpan) -> bool:
+        """Record one ended span that becomes an entity; False when it is excluded.
+
+        `span` without its sample: a sampled span reaches the rules as its entity.
+        """
+        return self._record_span(span) is not None
+
+    def _record_span(self, span: ReadableSpan) -> tuple[str, str, float] | None:
+        """Record the duration; (label, status, seconds), or None when the span is excluded."""
+        if self.policy.excluded_span(span.name, span_attributes(span)):
+            return None
+        start, end = span.start_time, span.end_time
+        seconds = max(end - start, 0) / 1e9 if start is not None and end is not None else 0.0
+        label = span_label(span)
+        status = _STATUS.get(span.status.status_code, "unset")
+        if self._duration is not None:
+            self._duration.record(
+                seconds, {"span.name": label, "span.kind": _KIND[span.kind], "status": status}
+            )
+        return label, status, seconds
+
     def log(self, logger: str, level: str) -> bool:
-        """Count one log record; False when its logger is excluded (the record is dropped)."""
+        """Count one log record; False when its logger is excluded (the record is dropped).
+
+        Counted here and added to `flext.log.records` by `flush_counts`, once per logger and
+        level per batch: one SDK measurement costs more than converting the record.
+        """
         if self.policy.excluded(logger):
             return False
         if self._records is not None:
-            self._records.add(1, {"logger": logger, "level": level})
+            key = (logger, level)
+            with self._log_lock:
+                self._log_counts[key] = self._log_counts.get(key, 0) + 1
         return True
+
+    def flush_counts(self) -> None:
+        """Add the log records counted since the last call to `flext.log.records`."""
+        records = self._records
+        with self._log_lock:
+            counts, self._log_counts = self._log_counts, {}
+        if records is None:
+            return
+        for (logger, level), count in counts.items():
+            records.add(count, {"logger": logger, "level": level})
 
 
 SpanKindOfPayload = Literal["span", "span_with_baggage", "span_stat"]
@@ -292,10 +333,10 @@ def span_converters(
     """Converters for `span`, `span_with_baggage` and `span_stat` that also record the metric."""
 
     def sampled(span: ReadableSpan) -> Iterable[Any]:
-        return to_entity(span, None) if derived.span(span) is not None else ()
+        return to_entity(span, None) if derived.recorded(span) else ()
 
     def with_baggage(item: tuple[ReadableSpan, dict[str, str]]) -> Iterable[Any]:
-        return to_entity(item[0], item[1]) if derived.span(item[0]) is not None else ()
+        return to_entity(item[0], item[1]) if derived.recorded(item[0]) else ()
 
     def stat(span: ReadableSpan) -> Iterable[Any]:
         sample = derived.span(span)

@@ -38,7 +38,6 @@ memory starts afresh. A forked child starts afresh too.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from datetime import datetime
 from math import isfinite
@@ -68,7 +67,7 @@ from flext_observability._internal.convert.trace import resource_service_name
 from flext_observability._internal.guard import guard
 from flext_observability._internal.text import safe_str
 from flext_observability.models import Entity, FlextMetric
-from flext_observability.models._sources import REAL_SOURCES, current_sources, new_entity_id
+from flext_observability.models._sources import new_entity_id
 from flext_observability.models._types import MetricType
 from flext_observability.rules._samples import MetricSample
 
@@ -92,7 +91,6 @@ _NUMBER_FIELDS: Final = {
 }
 """What `model_validate` records as set for a number point (`id` is a default)."""
 _HISTOGRAM_FIELDS: Final = {*_NUMBER_FIELDS, "histogram"}
-_ID_CHUNK = 256
 _REDACT = guard("metric_series.redact", reraise=False)  # the worker reports, never dies
 
 Redact = Callable[[Entity], Entity]
@@ -148,26 +146,6 @@ class _Series:
         self.hist: Any = None
 
 
-def _entity_ids() -> Callable[[], str]:
-    """Entity ids for one collection: the OS's random bytes drawn 256 ids at a time.
-
-    Same ids as `new_entity_id` (32 hex digits of `os.urandom`); nothing is kept between
-    collections, so a fork cannot hand the same ids to two processes. When a test installed its
-    own id source, that source is used one id at a time.
-    """
-    if current_sources().entity_id is not REAL_SOURCES.entity_id:
-        return new_entity_id
-    buffer: list[str] = []
-
-    def take() -> str:
-        if not buffer:
-            raw = os.urandom(16 * _ID_CHUNK).hex()
-            buffer.extend(raw[i : i + 32] for i in range(0, len(raw), 32))
-        return buffer.pop()
-
-    return take
-
-
 def _signature(point: DataPoint) -> object:
     """What must be equal for a point to be unchanged (with its start time)."""
     if isinstance(point, HistogramDataPoint):
@@ -189,19 +167,16 @@ def _cacheable(attrs: Any) -> bool:
 
 Fields = tuple[str, str, "str | None", MetricType]
 """A metric's name, unit, service name and type, resolved once per metric."""
-Ids = Callable[[], str]
-"""Draws one new entity id."""
 
 
 class _Collection:
-    """One collection's shared state: the output, the time memo, the id source."""
+    """One collection's shared state: the output and the time memo."""
 
-    __slots__ = ("ids", "out", "times")
+    __slots__ = ("out", "times")
 
     def __init__(self) -> None:
         self.out: list[FlextMetric | MetricSample] = []
         self.times = Times()
-        self.ids = _entity_ids()
 
 
 class MetricSeriesConverter:
@@ -284,7 +259,7 @@ class MetricSeriesConverter:
         fast = isinstance(metric.data, Sum | Gauge) and valid_metric_name(name)
         return stream, (name, unit, service, metric_type), fast
 
-    def _metric(  # noqa: C901, PLR0912, PLR0915 - the per-point hot loop, inline on purpose
+    def _metric(  # noqa: C901, PLR0912 - the per-point hot loop, inline on purpose
         self, metric: Metric, service: str | None, scope_key: object, run: _Collection
     ) -> None:
         """Convert the points of one metric that changed (see the module docstring)."""
@@ -296,7 +271,6 @@ class MetricSeriesConverter:
         number = isinstance(metric.data, Sum | Gauge)
         out = run.out
         times = run.times
-        ids = run.ids
         refresh_ns = self._refresh_ns
         get = stream.get
         before = len(out)
@@ -331,7 +305,7 @@ class MetricSeriesConverter:
                 if fast and tags is not None and (kind is int or (kind is float and isfinite(sig))):
                     entity: FlextMetric | None = _trusted(
                         {
-                            "id": ids(),
+                            "id": new_entity_id(),
                             "timestamp": times(now),
                             "service_name": service,
                             "name": name,
@@ -417,7 +391,7 @@ def _again(series: _Series, fields: Fields, run: _Collection) -> FlextMetric:
     times = run.times
     return _trusted(
         {
-            "id": run.ids(),
+            "id": new_entity_id(),
             "timestamp": times(series.pending),
             "service_name": service,
             "name": name,

@@ -88,6 +88,10 @@ SIGNAL_OF_KIND: Final[dict[PayloadKind, str]] = {
 # The worker reports its failures and goes on, even in strict mode: it must never die.
 _OBSERVER = guard("pipeline.observer", reraise=False)
 _REDACT = guard("pipeline.redact", reraise=False)
+_AFTER_BATCH = guard("pipeline.after_batch", reraise=False)
+_CONVERT_GUARDS = {
+    kind: guard(f"pipeline.convert.{kind}", reraise=False) for kind in SIGNAL_OF_KIND
+}
 
 
 class _FlushMarker:
@@ -112,6 +116,8 @@ class Pipeline:
         warn_interval: seconds between two "dropped" warnings.
         observe_only: types of converted items that go to the observers only (never redacted,
             never delivered to sinks), such as the samples of unsampled spans for the rules.
+        after_batch: called on the worker after each batch (say, to add what the converters
+            counted to a metric once per batch).
         redacted_kinds: payload kinds whose converter already applied `redact` (the metric
             converter redacts once per series).
     """
@@ -131,10 +137,12 @@ class Pipeline:
         warn_interval: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
         observe_only: tuple[type, ...] = (),
+        after_batch: Callable[[], None] | None = None,
         redacted_kinds: frozenset[PayloadKind] = frozenset(),
     ) -> None:
         """Build the pipeline; the worker starts on `start()`."""
         self._observe_only = observe_only
+        self._after_batch = after_batch
         self._redacted_kinds = redacted_kinds
         self._converters = dict(converters)
         self._sinks: list[Sink] = list(sinks)
@@ -334,6 +342,9 @@ class Pipeline:
             self._in_flight = [kind for kind, _ in batch]
             self._process(batch)
             self._in_flight = []
+            if self._after_batch is not None:
+                with _AFTER_BATCH:
+                    self._after_batch()
             for marker in markers:
                 with self._lock:
                     self._flushes -= 1
@@ -346,7 +357,7 @@ class Pipeline:
         scrubbed: list[bool] = []  # entities built from spans the tap already redacted
         observed_only: list[Any] = []
         for index, (kind, payload) in enumerate(batch):
-            with guard(f"pipeline.convert.{kind}", reraise=False):
+            with _CONVERT_GUARDS[kind]:
                 pre_redacted = index in tapped
                 if pre_redacted:
                     payload = self._tapped_payload(kind, payload, tapped[index], tap)  # noqa: PLW2901 - the redacted stand-in
@@ -607,6 +618,7 @@ def build_pipeline(
         schedule_delay=schedule_delay,
         tick=tick,
         observe_only=(SpanSample, MetricSample),
+        after_batch=derived.flush_counts,
         redacted_kinds=frozenset({"metrics"}) if series_redact or redact is None else frozenset(),
     )
     pipeline_ref.append(pipeline)

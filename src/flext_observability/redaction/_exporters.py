@@ -29,6 +29,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.trace import Status
 
+from flext_observability._internal.convert.trace import span_attributes
 from flext_observability._internal.guard import guard
 from flext_observability._internal.text import fix_surrogates
 from flext_observability.redaction import Redactor
@@ -53,7 +54,7 @@ __all__ = [
 
 def redact_span(redactor: Redactor, span: ReadableSpan) -> ReadableSpan:
     """A redacted, encodable copy of `span` (the span itself when nothing had to change)."""
-    attributes = redact_attrs(redactor, span.attributes or {}, span.dropped_attributes)
+    attributes = redact_attrs(redactor, span_attributes(span), span.dropped_attributes)
     events = redact_events(redactor, span.events, span.dropped_events)
     links = redact_links(redactor, span.links, span.dropped_links)
     status = span.status

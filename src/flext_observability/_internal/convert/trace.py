@@ -37,8 +37,10 @@ __all__ = [
     "TRACE_KIND_OF",
     "TRACE_STATUS_OF",
     "UNNAMED_OPERATION",
+    "plain_attributes",
     "resource_service_name",
     "scope_name",
+    "span_attributes",
     "span_to_trace",
 ]
 
@@ -99,6 +101,21 @@ def plain_attributes(attributes: Mapping[str, Any] | None) -> Mapping[str, Any] 
         if type(inner) is dict or isinstance(inner, dict):
             return inner
     return attributes
+
+
+def span_attributes(span: ReadableSpan) -> Mapping[str, Any]:
+    """A finished span's attributes as the plain dict the SDK keeps (see `plain_attributes`).
+
+    `ReadableSpan.attributes` wraps them in a `MappingProxyType`, through which every read goes
+    to `BoundedAttributes` (copy under a lock, one lookup per key); this reads the span's own
+    `BoundedAttributes` when it has one, else falls back to the public property.
+    """
+    inner = getattr(span, "_attributes", None)
+    if type(inner) is BoundedAttributes:
+        plain = plain_attributes(inner)
+        if plain is not None:
+            return plain
+    return span.attributes or {}
 
 
 def _event(event: Event) -> dict[str, Any]:
@@ -167,7 +184,7 @@ def span_to_trace(
         "end_time": end,
         "status": TRACE_STATUS_OF.get(status.status_code, TraceStatus.UNSET),
         "status_message": safe_str(status.description) if status.description else "",
-        "attributes": sanitize_attributes(plain_attributes(span.attributes)),
+        "attributes": sanitize_attributes(span_attributes(span)),
         "events": [_event(event) for event in span.events],
         "scope": scope_name(span.instrumentation_scope),
     }
