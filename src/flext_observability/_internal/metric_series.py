@@ -62,7 +62,7 @@ from flext_observability._internal.convert.metrics import (
     point_to_entity,
     valid_metric_name,
 )
-from flext_observability._internal.convert.sanitize import sanitize_attributes
+from flext_observability._internal.convert.sanitize import frozen_attributes, sanitize_attributes
 from flext_observability._internal.convert.trace import resource_service_name
 from flext_observability._internal.guard import guard
 from flext_observability._internal.text import safe_str
@@ -78,7 +78,6 @@ REFRESH_S: Final = 300.0
 MAX_SERIES: Final = 20_000
 """Series remembered at most (about 0.5 KiB each; the SDK keeps more per series itself)."""
 
-_IMMUTABLE = frozenset({str, int, float, bool})
 _NUMBER_FIELDS: Final = {
     "metric_type",
     "tags",
@@ -153,16 +152,6 @@ def _signature(point: DataPoint) -> object:
     if isinstance(point, ExponentialHistogramDataPoint):
         return (point.count, point.sum, point.min, point.max, point.zero_count)
     return point.value
-
-
-def _cacheable(attrs: Any) -> bool:
-    """Whether an attribute set cannot change: a dict of str keys and immutable scalars."""
-    try:
-        return type(attrs) is dict and all(
-            type(key) is str and type(value) in _IMMUTABLE for key, value in attrs.items()
-        )
-    except Exception:  # noqa: BLE001 - a hostile mapping is simply not remembered
-        return False
 
 
 Fields = tuple[str, str, "str | None", MetricType]
@@ -337,7 +326,7 @@ class MetricSeriesConverter:
     def _new_series(self, stream: dict[int, _Series], attrs: Any) -> _Series:
         """A series seen for the first time (remembered unless its attributes could change)."""
         series = _Series(attrs)
-        if _cacheable(attrs):  # otherwise converted in full every time
+        if frozen_attributes(attrs):  # otherwise converted in full every time
             stream[id(attrs)] = series
             self._size += 1
             if self._redact is None:
