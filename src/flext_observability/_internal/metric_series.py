@@ -248,7 +248,7 @@ class MetricSeriesConverter:
         fast = isinstance(metric.data, Sum | Gauge) and valid_metric_name(name)
         return stream, (name, unit, service, metric_type), fast
 
-    def _metric(  # noqa: C901, PLR0912 - the per-point hot loop, inline on purpose
+    def _metric(  # noqa: C901, PLR0912, PLR0915 - the per-point hot loop, inline on purpose
         self, metric: Metric, service: str | None, scope_key: object, run: _Collection
     ) -> None:
         """Convert the points of one metric that changed (see the module docstring)."""
@@ -264,6 +264,8 @@ class MetricSeriesConverter:
         get = stream.get
         before = len(out)
         skipped = 0
+        stamp_ns: int | None = None
+        stamp = None
         for point in metric.data.data_points:
             try:
                 attrs = point.attributes
@@ -292,10 +294,14 @@ class MetricSeriesConverter:
                 tags = series.tags
                 kind = type(sig)
                 if fast and tags is not None and (kind is int or (kind is float and isfinite(sig))):
-                    entity: FlextMetric | None = _trusted(
+                    if now != stamp_ns:  # a collection's points share their time
+                        stamp_ns, stamp = now, times(now)
+                    entity = _new(FlextMetric)  # `_trusted`, inlined: the per-point path
+                    _set_dict(
+                        entity,
                         {
                             "id": new_entity_id(),
-                            "timestamp": times(now),
+                            "timestamp": stamp,
                             "service_name": service,
                             "name": name,
                             "value": sig,
@@ -305,18 +311,23 @@ class MetricSeriesConverter:
                             "start_time": series.start_dt,
                             "histogram": None,
                         },
-                        series.fields or _NUMBER_FIELDS,
                     )
+                    _set_fields(entity, series.fields or _NUMBER_FIELDS)
+                    _set_extra(entity, None)
+                    _set_private(entity, None)
+                    series.value = sig
+                    series.hist = None
                 else:
-                    entity = self._convert(point, series, fields, run)
-                if entity is None:
-                    series.written = 0  # not written: the next point is converted again
-                    continue
+                    converted = self._convert(point, series, fields, run)
+                    if converted is None:
+                        series.written = 0  # not written: the next point is converted again
+                        continue
+                    entity = converted
+                    series.value = entity.value
+                    series.hist = entity.histogram
                 out.append(entity)
                 series.sig = sig
                 series.written = now or 1
-                series.value = entity.value
-                series.hist = entity.histogram
             except Exception as exc:  # noqa: BLE001 - one bad point never loses the others
                 if self._on_skip is not None:
                     self._on_skip(name, exc)
