@@ -34,13 +34,16 @@ from typing import Any, Literal
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.metrics import Counter, Histogram, MeterProvider
+from opentelemetry.sdk.metrics.export import MetricReader
+from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import Link, SpanContext, SpanKind, StatusCode, TraceFlags
 from opentelemetry.trace.span import TraceState
 from opentelemetry.util.types import Attributes
 
-from flext_observability._internal import fork
+from flext_observability._internal import fork, span_durations
 from flext_observability._internal.convert.trace import resource_service_name, span_attributes
 from flext_observability._internal.guard import guard
 from flext_observability.rules._samples import SpanSample
@@ -69,6 +72,9 @@ _CACHE_LIMIT = 10_000
 _KIND = {kind: kind.name.lower() for kind in SpanKind}
 _STATUS = {StatusCode.UNSET: "unset", StatusCode.OK: "ok", StatusCode.ERROR: "error"}
 _NOT_RECORDED = SamplingResult(Decision.DROP)
+_SCOPE = "flext_observability.derived"
+_DURATION_NAME = "flext.span.duration"
+_DURATION_DESCRIPTION = "Duration of every span, recorded before sampling."
 
 
 class NoisePolicy:
@@ -235,6 +241,7 @@ class DerivedMetrics:
         """Start unbound: spans still become samples for the rules."""
         self.policy = policy
         self._duration: Histogram | None = None
+        self._durations: span_durations.SpanDurations | None = None
         self._records: Counter | None = None
         self._log_counts: dict[tuple[str, str], int] = {}
         self._log_lock = threading.Lock()
@@ -245,15 +252,42 @@ class DerivedMetrics:
         self._log_lock = threading.Lock()
         self._log_counts = {}
 
-    def bind(self, provider: MeterProvider) -> None:
-        """Create the instruments on `provider`."""
-        meter = provider.get_meter("flext_observability.derived")
-        self._duration = meter.create_histogram(
-            "flext.span.duration",
-            unit="s",
-            description="Duration of every span, recorded before sampling.",
-            explicit_bucket_boundaries_advisory=SPAN_DURATION_BUCKETS,
-        )
+    def bind(
+        self,
+        provider: MeterProvider,
+        readers: Sequence[MetricReader] | None = None,
+        resource: Resource | None = None,
+    ) -> None:
+        """Create the instruments on `provider`.
+
+        `readers` (every reader of a provider setup built) and its `resource`: the durations are
+        then aggregated here and handed to each reader (`SpanDurations`) when they can take
+        them, else recorded through the SDK histogram.
+        """
+        meter = provider.get_meter(_SCOPE)
+        if (
+            readers is not None
+            and resource is not None
+            and span_durations.usable(provider, readers)
+        ):
+            durations = span_durations.SpanDurations(
+                _DURATION_NAME,
+                _DURATION_DESCRIPTION,
+                "s",
+                SPAN_DURATION_BUCKETS,
+                InstrumentationScope(_SCOPE),
+                resource,
+            )
+            for reader in readers:
+                durations.attach(reader)
+            self._durations = durations
+        else:
+            self._duration = meter.create_histogram(
+                _DURATION_NAME,
+                unit="s",
+                description=_DURATION_DESCRIPTION,
+                explicit_bucket_boundaries_advisory=SPAN_DURATION_BUCKETS,
+            )
         self._records = meter.create_counter(
             "flext.log.records",
             unit="{record}",
@@ -291,7 +325,9 @@ class DerivedMetrics:
         seconds = max(end - start, 0) / 1e9 if start is not None and end is not None else 0.0
         label = span_label(span)
         status = _STATUS.get(span.status.status_code, "unset")
-        if self._duration is not None:
+        if self._durations is not None:
+            self._durations.record((label, _KIND[span.kind], status), seconds)
+        elif self._duration is not None:
             self._duration.record(
                 seconds, {"span.name": label, "span.kind": _KIND[span.kind], "status": status}
             )

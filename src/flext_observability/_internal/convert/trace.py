@@ -69,19 +69,37 @@ _ONE_MS = timedelta(milliseconds=1)
 _EVENT_FIELDS = {"name", "timestamp", "attributes"}
 
 
+# Every span of a provider shares one Resource, and of a tracer one scope: the last one seen
+# and its name are kept (a strong reference, so its identity cannot be reused meanwhile).
+_last_resource: tuple[Resource | None, str | None] = (None, None)
+_last_scope: tuple[InstrumentationScope | None, str | None] = (None, None)
+
+
 def resource_service_name(resource: Resource | None) -> str | None:
     """Return the resource's `service.name` as a clean string, or None when it has none."""
+    global _last_resource  # noqa: PLW0603 - a one-entry identity cache
     if resource is None:
         return None
+    seen, name = _last_resource
+    if resource is seen:
+        return name
     value = resource.attributes.get("service.name")
-    return None if value is None else safe_str(value)
+    name = None if value is None else safe_str(value)
+    _last_resource = (resource, name)
+    return name
 
 
 def scope_name(scope: InstrumentationScope | None) -> str | None:
     """Return the instrumentation scope name, or None when there is no (named) scope."""
+    global _last_scope  # noqa: PLW0603 - a one-entry identity cache
     if scope is None or not scope.name:
         return None
-    return safe_str(scope.name)
+    seen, name = _last_scope
+    if scope is seen:
+        return name
+    name = safe_str(scope.name)
+    _last_scope = (scope, name)
+    return name
 
 
 def _operation_name(name: object) -> str:
