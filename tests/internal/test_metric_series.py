@@ -31,6 +31,7 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from _convert_strategies import attribute_maps, attribute_values, hostile_text
 from flext_observability._internal.convert.metrics import metrics_to_entities
 from flext_observability._internal.metric_series import (
+    _SPARE,
     MetricSeriesConverter,
     redacts_tags_only,
 )
@@ -425,6 +426,35 @@ def test_too_many_series_write_the_pending_points_and_start_afresh() -> None:
     # everything, then converts every point as new.
     assert collect(three, 1, 4) == [(3, 0), (3, 1), (4, 0), (4, 1), (4, 2)]
     assert converter.series_count == 3
+
+
+def test_series_no_longer_reported_are_forgotten_after_their_last_point() -> None:
+    """A stream that reports far fewer series than it remembers forgets the others.
+
+    A cumulative series that vanished after a skipped run gets that run's last point first;
+    attribute dicts rebuilt at every collection never pile up.
+    """
+    converter = MetricSeriesConverter()
+    attrs = [{"shard": i} for i in range(100)]
+
+    def collect(subset: list[dict[str, int]], second: int) -> list[FlextMetric]:
+        points = [_number(a, 1, T0 + second * S) for a in subset]
+        return _metrics(converter(_collection(_counter(points))))
+
+    assert len(collect(attrs, 1)) == 100
+    assert collect(attrs, 2) == []  # unchanged: skipped, pending at 2 s
+    out = collect(attrs[:10], 3)  # 90 series vanished; 100 > 2 * 10 + 64: pruned
+    assert sorted(_shard(e) for e in out) == list(range(10, 100))
+    assert {(_ns(e) - T0) // S for e in out} == {2}  # the vanished runs' last points
+    assert converter.series_count == 10
+    later: list[FlextMetric] = []
+    for second in range(4, 40):  # a fresh dict per series every time: new series each time
+        later += collect([{"shard": i} for i in range(10)], second)
+        assert converter.series_count <= 2 * 10 + _SPARE + 10
+    # Every point, plus once the end of the first ten's skipped run (at 3 s) when they go.
+    ends = [e for e in later if _ns(e) == T0 + 3 * S]
+    assert sorted(_shard(e) for e in ends) == list(range(10))
+    assert len(later) == 36 * 10 + 10
 
 
 def test_a_forked_child_remembers_nothing() -> None:

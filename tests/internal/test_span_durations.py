@@ -185,3 +185,26 @@ def test_setup_reports_every_span_duration_through_its_own_readers() -> None:
         assert points[-1].tags["status"] == "unset"
     finally:
         release(cap)
+
+
+def test_each_series_keeps_one_attribute_dict_across_collections() -> None:
+    """Every collection hands out the same attribute dict per series, as the SDK does.
+
+    The metric converter knows a series by that dict: an idle series is then not written again.
+    """
+    reader = InMemoryMetricReader()
+    provider = MeterProvider(metric_readers=[reader])
+    durations = SpanDurations(
+        _NAME, "d", "s", (1.0,), InstrumentationScope(_SCOPE), Resource.create({})
+    )
+    durations.attach(reader)
+    try:
+        durations.record(("checkout", "server", "unset"), 0.5)
+        first = [p.attributes for p in durations.points(id(reader))]
+        durations.record(("checkout", "server", "unset"), 0.7)
+        second = [p.attributes for p in durations.points(id(reader))]
+        assert len(first) == len(second) == 1
+        assert first[0] is second[0]
+        assert first[0] == {"span.name": "checkout", "span.kind": "server", "status": "unset"}
+    finally:
+        provider.shutdown()

@@ -90,6 +90,8 @@ _NUMBER_FIELDS: Final = {
 }
 """What `model_validate` records as set for a number point (`id` is a default)."""
 _HISTOGRAM_FIELDS: Final = {*_NUMBER_FIELDS, "histogram"}
+_SPARE = 64
+"""Series a stream may remember beyond twice what a collection reported, before it is pruned."""
 _REDACT = guard("metric_series.redact", reraise=False)  # the worker reports, never dies
 
 Redact = Callable[[Entity], Entity]
@@ -124,6 +126,7 @@ class _Series:
         "fields",
         "hist",
         "pending",
+        "seen",
         "sig",
         "start",
         "start_dt",
@@ -143,6 +146,7 @@ class _Series:
         self.pending = 0  # time (ns) of the last skipped point since then; 0: none
         self.value: Any = None  # the last written entity's value and histogram data
         self.hist: Any = None
+        self.seen = 0  # the last collection that reported it
 
 
 def _signature(point: DataPoint) -> object:
@@ -159,11 +163,12 @@ Fields = tuple[str, str, "str | None", MetricType]
 
 
 class _Collection:
-    """One collection's shared state: the output and the time memo."""
+    """One collection's shared state: its number, the output and the time memo."""
 
-    __slots__ = ("out", "times")
+    __slots__ = ("number", "out", "times")
 
-    def __init__(self) -> None:
+    def __init__(self, number: int) -> None:
+        self.number = number
         self.out: list[FlextMetric | MetricSample] = []
         self.times = Times()
 
@@ -197,6 +202,7 @@ class MetricSeriesConverter:
         self._max_series = max_series
         self._streams: dict[tuple[Any, ...], dict[int, _Series]] = {}
         self._size = 0
+        self._collections = 0
         fork.register(self, after_in_child=self._forget)
 
     def _forget(self) -> None:
@@ -210,7 +216,8 @@ class MetricSeriesConverter:
 
     def __call__(self, data: MetricsData) -> list[FlextMetric | MetricSample]:
         """Convert one collection: the entities to deliver and, per quiet metric, a sample."""
-        run = _Collection()
+        self._collections += 1
+        run = _Collection(self._collections)
         if self._size > self._max_series:
             self._overflow(run)
         for resource_metrics in data.resource_metrics:
@@ -224,7 +231,7 @@ class MetricSeriesConverter:
 
     def _overflow(self, run: _Collection) -> None:
         """Too many series: write every pending skipped point, then remember nothing."""
-        for (service, _scope, name, unit, metric_type, _kind), stream in self._streams.items():
+        for (service, _scope, name, unit, metric_type, *_kind), stream in self._streams.items():
             fields: Fields = (name, unit, service, metric_type)
             run.out.extend(
                 _again(series, fields, run) for series in stream.values() if series.pending
@@ -241,11 +248,13 @@ class MetricSeriesConverter:
                 self._on_skip(name, exc)
             return None
         unit = safe_str(metric.unit) if metric.unit else ""
-        key = (service, scope_key, name, unit, metric_type, type(metric.data))
+        data = metric.data
+        temporality = getattr(data, "aggregation_temporality", None)
+        key = (service, scope_key, name, unit, metric_type, type(data), temporality)
         stream = self._streams.get(key)
         if stream is None:
             stream = self._streams[key] = {}
-        fast = isinstance(metric.data, Sum | Gauge) and valid_metric_name(name)
+        fast = isinstance(data, Sum | Gauge) and valid_metric_name(name)
         return stream, (name, unit, service, metric_type), fast
 
     def _metric(  # noqa: C901, PLR0912, PLR0915 - the per-point hot loop, inline on purpose
@@ -266,12 +275,15 @@ class MetricSeriesConverter:
         skipped = 0
         stamp_ns: int | None = None
         stamp = None
-        for point in metric.data.data_points:
+        number_now = run.number
+        points = metric.data.data_points
+        for point in points:
             try:
                 attrs = point.attributes
                 series = get(id(attrs))
                 if series is None or series.attrs is not attrs:
                     series = self._new_series(stream, attrs)
+                series.seen = number_now
                 sig: Any = point.value if number else _signature(point)  # type: ignore[union-attr]
                 start = point.start_time_unix_nano
                 now = point.time_unix_nano
@@ -331,8 +343,23 @@ class MetricSeriesConverter:
             except Exception as exc:  # noqa: BLE001 - one bad point never loses the others
                 if self._on_skip is not None:
                     self._on_skip(name, exc)
+        if len(stream) > 2 * len(points) + _SPARE:
+            self._prune(stream, fields, run)
         if skipped and len(out) == before:
             out.append(MetricSample(name, service))
+
+    def _prune(self, stream: dict[int, _Series], fields: Fields, run: _Collection) -> None:
+        """Forget the series this collection did not report (their last skipped point first).
+
+        A cumulative collection reports every series, so this only trims delta streams with
+        many idle series, and attribute dicts that are not kept across collections.
+        """
+        for key, series in list(stream.items()):
+            if series.seen != run.number:
+                if series.pending:
+                    run.out.append(_again(series, fields, run))
+                del stream[key]
+                self._size -= 1
 
     def _new_series(self, stream: dict[int, _Series], attrs: Any) -> _Series:
         """A series seen for the first time (remembered unless its attributes could change)."""

@@ -138,6 +138,9 @@ class SpanDurations:
         self._resource = resource
         self._limit = limit
         self._cumulative: dict[SeriesKey, _Series] = {}
+        # One attribute dict per series, handed out at every collection as the SDK does: the
+        # metric converter knows a series by it (`_internal/metric_series.py`).
+        self._attributes: dict[SeriesKey, dict[str, Any]] = {}
         self._readers: dict[int, _ReaderState] = {}
         self._intervals: list[dict[SeriesKey, _Series]] = []  # the delta readers' (by reader)
         self._lock = threading.Lock()
@@ -214,11 +217,13 @@ class SpanDurations:
             ]
 
     def _point(self, key: SeriesKey, series: _Series, start: int, now: int) -> HistogramDataPoint:
-        attributes: dict[str, Any]
-        if key == _OVERFLOW:
-            attributes = dict(cardinality.OVERFLOW_ATTRIBUTES)
-        else:
-            attributes = {"span.name": key[0], "span.kind": key[1], "status": key[2]}
+        attributes = self._attributes.get(key)
+        if attributes is None:
+            attributes = self._attributes[key] = (
+                dict(cardinality.OVERFLOW_ATTRIBUTES)
+                if key == _OVERFLOW
+                else {"span.name": key[0], "span.kind": key[1], "status": key[2]}
+            )
         return HistogramDataPoint(
             attributes=attributes,
             start_time_unix_nano=start,
