@@ -31,9 +31,13 @@ redacted every time, as before.
 
 A series is known by the identity of its attribute dict: the SDK keeps one dict per series for
 the life of the series (`_ViewInstrumentMatch` copies the measurement's attributes once); the
-converter holds a reference, so the identity cannot be reused while it is remembered. At most
-`MAX_SERIES` series are remembered; beyond that the pending skipped points are written and the
-memory starts afresh. A forked child starts afresh too.
+converter holds a reference, so the identity cannot be reused while it is remembered. A stream
+that reports far fewer series than it remembers forgets the others (writing their pending
+skipped point first); at most `MAX_SERIES` series are remembered in all, beyond that the pending
+skipped points are written and the memory starts afresh. A forked child starts afresh too.
+
+Not written: the end of a skipped run that is still running when the process stops (the
+series' newest stored point is then at most `REFRESH_S` old, with the same value).
 """
 
 from __future__ import annotations
