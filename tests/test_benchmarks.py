@@ -184,6 +184,8 @@ def test_run_writes_the_json_report(
         "logger.info, total CPU (memory)",
         "collect 1000 series, CPU (memory)",
         "collect 1000 series, wall (memory)",
+        "collect 1000 series, 100 changed, CPU (memory)",
+        "collect 1000 series, 100 changed, wall (memory)",
         "span p99, collector black-holed vs live",
         "startup: opentelemetry-instrument python -c pass, wall",
         "startup: opentelemetry-instrument python -c pass, CPU",
