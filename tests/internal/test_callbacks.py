@@ -201,3 +201,27 @@ def test_a_forked_child_collects_through_a_new_runner() -> None:
 def test_time_box_needs_the_sdk_hook() -> None:
     """A provider without the SDK's measurement consumer is left alone."""
     assert callbacks.time_box(object()) is False
+
+
+def test_a_hanging_callback_never_costs_a_short_collection_its_deadline() -> None:
+    """With a collection timeout under the budget, the others are still collected (no timeout)."""
+    provider, reader = _boxed_provider()
+    release = threading.Event()
+
+    def hanging(_options: CallbackOptions) -> Iterable[Observation]:
+        release.wait(20)
+        return [Observation(7.0)]
+
+    def fast(_options: CallbackOptions) -> Iterable[Observation]:
+        return [Observation(1.0)]
+
+    try:
+        meter = provider.get_meter("app")
+        meter.create_observable_gauge("app.hanging", callbacks=[hanging])
+        meter.create_observable_gauge("app.fast", callbacks=[fast])
+        for timeout_ms in (400, 900):  # both under BUDGET_S: the box takes half of what is left
+            # Past its deadline the SDK would raise and drop the whole collection.
+            assert reader.values(timeout_millis=timeout_ms) == {"app.fast": 1.0}
+    finally:
+        release.set()
+        provider.shutdown()

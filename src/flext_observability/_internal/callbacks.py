@@ -4,7 +4,8 @@ The SDK runs every observable callback inside each reader's collection, under a 
 readers share: one callback that hangs (a slow health probe, a network call) would hold up the
 store's metrics and every exporter. `time_box(provider)` wraps the callbacks of each observable
 instrument the provider registers: a callback runs on the runner thread and the collection waits
-for it at most `BUDGET_S` seconds (or the collection's own timeout, if shorter). Past that the
+for it at most `BUDGET_S` seconds (or half of what is left of the collection's own timeout, if
+less: the SDK drops a whole collection that overruns its deadline). Past that the
 instrument reports nothing this round, the slow call keeps the runner it was on (a later
 collection waits for that call again rather than starting another), and one warning names the
 instrument.
@@ -128,7 +129,9 @@ class _TimeBoxed:
         self._slow = None
 
     def __call__(self, options: CallbackOptions) -> Iterable[Observation]:
-        budget = min(BUDGET_S, max(0.0, options.timeout_millis / 1000))
+        # At most half of what is left of the collection's own timeout: the SDK drops the whole
+        # collection once its deadline passes, so a box must leave time for everything after it.
+        budget = min(BUDGET_S, max(0.0, options.timeout_millis / 1000) / 2)
         with self._lock:
             call = self._slow
             runner = None
