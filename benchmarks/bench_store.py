@@ -1,48 +1,128 @@
-"""Insert throughput of the embedded SQLite store, batches of 500 (entities per second).
+"""Write cost of the embedded SQLite store, batches of 500: CPU µs per stored row, per kind.
 
-Prints entities/s per kind and the ratio of a store write to serialising the same batch with
-`model_dump_json` alone (how much SQLite adds on top of the JSON encoding we must do anyway).
+Each run writes `ROWS` distinct entities per kind into a fresh file, shaped like what
+`bench_service`'s Flask service stores: timestamps increasing as in a live process, a server span
+(ten attributes) and its child per random trace id, log entries correlated with the trace.
+For each kind prints the CPU time per row of a store write (`SQLiteStore.write`: building the
+rows, the inserts and the commit), of building the rows alone (`Table.row`: the `data` JSON and
+the indexed columns), of `model_dump_json` alone, the entities/s, the mean `data` size, and the
+ratio store write / `model_dump_json` (how much the store adds on top of encoding the JSON).
+CPU time is `time.process_time` (every thread of the process); each figure is the median of
+`REPEATS` runs.
 Run: `.venv/bin/python benchmarks/bench_store.py`.
 """
 
 from __future__ import annotations
 
+import hashlib
+import statistics
 import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from flext_observability.models import FlextAlert, FlextLogEntry, FlextMetric, FlextTrace
+from flext_observability.models import (
+    FlextAlert,
+    FlextHealthCheck,
+    FlextLogEntry,
+    FlextMetric,
+    FlextTrace,
+)
+from flext_observability.models._types import HealthStatus, MetricType
 from flext_observability.sinks import Entity, SQLiteStore
+from flext_observability.sinks._store_schema import table_for_entity
 
 BATCH = 500
-SECONDS = 2.0
+ROWS = 20_000
+REPEATS = 5
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
+SPANS_PER_TRACE = 2
 
 
-def _batch(make: Callable[[int], Entity]) -> list[Entity]:
-    return [make(i) for i in range(BATCH)]
+def _at(i: int) -> datetime:
+    return T0 + timedelta(milliseconds=i)
+
+
+def _trace_id(i: int) -> str:
+    """A random-looking id (as real trace ids are: inserts land all over the trace_id index)."""
+    return hashlib.blake2b(str(i // SPANS_PER_TRACE).encode(), digest_size=16).hexdigest()
+
+
+_SERVER_ATTRIBUTES = {
+    "http.request.method": "GET",
+    "url.scheme": "http",
+    "server.address": "localhost",
+    "server.port": 80,
+    "client.address": "127.0.0.1",
+    "user_agent.original": "Werkzeug/3.1.9",
+    "network.protocol.version": "1.1",
+    "http.route": "/orders/<int:order_id>",
+    "http.response.status_code": 200,
+}
+
+
+def _span_id(i: int) -> str:
+    return hashlib.blake2b(str(i).encode(), digest_size=8).hexdigest()
 
 
 def _span(i: int) -> Entity:
+    """Alternately a Flask server span and its manual child (what `bench_service` stores)."""
+    root = i % 2 == 0
     return FlextTrace.model_validate(
         {
-            "operation_name": f"GET /item/{i % 20}",
-            "service_name": "api",
-            "start_time": T0 + timedelta(milliseconds=i),
-            "duration_ms": 3.5,
-            "status": "ok",
-            "attributes": {"http.method": "GET", "http.status_code": 200},
+            "trace_id": _trace_id(i),
+            "span_id": _span_id(i),
+            "parent_span_id": None if root else _span_id(i - 1),
+            "operation_name": "GET /orders/<int:order_id>" if root else "load-order",
+            "kind": "server" if root else "internal",
+            "service_name": "bench-shop",
+            "start_time": _at(i),
+            "duration_ms": 0.26 if root else 0.007,
+            "attributes": (
+                {**_SERVER_ATTRIBUTES, "url.path": f"/orders/{i}"}
+                if root
+                else {"order.id": i, "order.items": 3}
+            ),
+            "scope": "opentelemetry.instrumentation.flask" if root else "bench.shop",
         }
+    )
+
+
+def _log(i: int) -> Entity:
+    return FlextLogEntry(
+        timestamp=_at(i),
+        service_name="bench-shop",
+        message=f"order {i} served",
+        logger_name="bench.shop",
+        context={
+            "code.file.path": "/srv/app/shop.py",
+            "code.function.name": "order",
+            "code.line.number": 75,
+            "thread.id": 140384666041216,
+            "thread.name": "MainThread",
+        },
+        trace_id=_trace_id(i),
+        span_id=_span_id(i),
     )
 
 
 KINDS: dict[str, Callable[[int], Entity]] = {
     "traces": _span,
-    "metrics": lambda i: FlextMetric(name="requests_total", value=i, tags={"route": "/x"}),
-    "logs": lambda i: FlextLogEntry(message=f"request {i} done", logger_name="app.web"),
-    "alerts": lambda i: FlextAlert(name="cpu", message=f"high {i}"),
+    "metrics": lambda i: FlextMetric(
+        timestamp=_at(i),
+        service_name="bench-shop",
+        name="shop.orders",
+        value=i,
+        unit="{order}",
+        tags={"route": f"/{i % 10}"},
+        metric_type=MetricType.COUNTER,
+    ),
+    "logs": _log,
+    "alerts": lambda i: FlextAlert(timestamp=_at(i), name="cpu", message=f"high {i}"),
+    "health": lambda i: FlextHealthCheck(
+        timestamp=_at(i), name="db", status=HealthStatus.HEALTHY, duration_ms=i / 100
+    ),
 }
 
 
@@ -51,27 +131,61 @@ def _encode(batch: list[Entity]) -> None:
         entity.model_dump_json()
 
 
-def _rate(action: Callable[[], None]) -> float:
-    done = 0
-    start = time.perf_counter()
-    while time.perf_counter() - start < SECONDS:
-        action()
-        done += BATCH
-    return done / (time.perf_counter() - start)
+def _rows(batch: list[Entity]) -> None:
+    for entity in batch:
+        table_for_entity(entity).row(entity, 0)
+
+
+def _cpu_us_per_row(
+    run: Callable[[int], Callable[[list[Entity]], None]], batches: list[list[Entity]]
+) -> tuple[float, float]:
+    """Median CPU µs per row over `REPEATS` runs, and the rows per wall-clock second."""
+    per_row: list[float] = []
+    rates: list[float] = []
+    for repeat in range(REPEATS):
+        action = run(repeat)
+        wall = time.perf_counter()
+        cpu = time.process_time()
+        for batch in batches:
+            action(batch)
+        per_row.append((time.process_time() - cpu) / ROWS * 1e6)
+        rates.append(ROWS / (time.perf_counter() - wall))
+    return statistics.median(per_row), statistics.median(rates)
 
 
 def main() -> None:
     """Measure and print the table."""
+    print(
+        f"{'kind':8s} {'store µs/row':>13s} {'rows µs':>8s} {'JSON µs':>8s} {'rows/s':>9s} "
+        f"{'data B':>7s} {'store/JSON':>10s}"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         for kind, make in KINDS.items():
-            batch = _batch(make)
-            with SQLiteStore(Path(tmp) / f"{kind}.db", max_mb=None) as store:
-                stored = _rate(lambda: store.write(batch))  # noqa: B023 - used in this iteration
+            entities = [make(i) for i in range(ROWS)]
+            batches = [entities[i : i + BATCH] for i in range(0, ROWS, BATCH)]
+            data_bytes = statistics.mean(
+                len(str(table_for_entity(entity).row(entity, 0)[5])) for entity in entities
+            )
+            stores = [
+                SQLiteStore(Path(tmp) / f"{kind}-{n}.db", retention_hours=None, max_mb=None)
+                for n in range(REPEATS)
+            ]
+            for store in stores:
+                store.maintain()  # creates the file and schema outside the measurement
+
+            def store_writer(repeat: int) -> Callable[[list[Entity]], None]:
+                return stores[repeat].write  # noqa: B023 - called in this iteration
+
+            stored, rate = _cpu_us_per_row(store_writer, batches)
+            for store in stores:
                 assert store.dropped == {}
-            encoded = _rate(lambda: _encode(batch))  # noqa: B023 - used in this iteration
+                assert store.written == ROWS
+                store.close()
+            rows, _ = _cpu_us_per_row(lambda _: _rows, batches)
+            encoded, _ = _cpu_us_per_row(lambda _: _encode, batches)
             print(
-                f"{kind:8s} {stored:>10,.0f} entities/s   store/JSON-only time ratio "
-                f"{encoded / stored:.2f}"
+                f"{kind:8s} {stored:13.1f} {rows:8.1f} {encoded:8.1f} {rate:9,.0f} "
+                f"{data_bytes:7.0f} {stored / encoded:10.2f}"
             )
 
 
