@@ -2,19 +2,25 @@
 
 Each run writes `ROWS` distinct entities per kind into a fresh file, shaped like what
 `bench_service`'s Flask service stores: timestamps increasing as in a live process, a server span
-(ten attributes) and its child per random trace id, log entries correlated with the trace.
+(ten attributes) and its child per random trace id, durations spread over three decades, log
+entries correlated with the trace.
 For each kind prints the CPU time per row of a store write (`SQLiteStore.write`: building the
 rows, the inserts and the commit), of building the rows alone (`Table.row`: the `data` JSON and
 the indexed columns), of `model_dump_json` alone, the entities/s, the mean `data` size, and the
 ratio store write / `model_dump_json` (how much the store adds on top of encoding the JSON).
 CPU time is `time.process_time` (every thread of the process); each figure is the median of
 `REPEATS` runs.
-Run: `.venv/bin/python benchmarks/bench_store.py`.
+`--prefill N` writes N older rows of each kind first: the cost of a long-running process's
+file, where indexes no longer fit in SQLite's page cache and a random insert position costs a
+page write per row.
+Run: `.venv/bin/python benchmarks/bench_store.py [--prefill N] [--kinds traces,logs]`.
 """
 
 from __future__ import annotations
 
+import argparse
 import hashlib
+import shutil
 import statistics
 import tempfile
 import time
@@ -66,6 +72,12 @@ def _span_id(i: int) -> str:
     return hashlib.blake2b(str(i).encode(), digest_size=8).hexdigest()
 
 
+def _duration_ms(i: int, *, root: bool) -> float:
+    """Log-uniform, as real latencies spread: 0.2 ms to 200 ms for a request, less for a child."""
+    spread = int(_span_id(i)[:4], 16) / 0xFFFF
+    return round((0.2 if root else 0.01) * 1000**spread, 3)
+
+
 def _span(i: int) -> Entity:
     """Alternately a Flask server span and its manual child (what `bench_service` stores)."""
     root = i % 2 == 0
@@ -78,7 +90,7 @@ def _span(i: int) -> Entity:
             "kind": "server" if root else "internal",
             "service_name": "bench-shop",
             "start_time": _at(i),
-            "duration_ms": 0.26 if root else 0.007,
+            "duration_ms": _duration_ms(i, root=root),
             "attributes": (
                 {**_SERVER_ATTRIBUTES, "url.path": f"/orders/{i}"}
                 if root
@@ -121,7 +133,7 @@ KINDS: dict[str, Callable[[int], Entity]] = {
     "logs": _log,
     "alerts": lambda i: FlextAlert(timestamp=_at(i), name="cpu", message=f"high {i}"),
     "health": lambda i: FlextHealthCheck(
-        timestamp=_at(i), name="db", status=HealthStatus.HEALTHY, duration_ms=i / 100
+        timestamp=_at(i), name="db", status=HealthStatus.HEALTHY, duration_ms=abs(i) / 100
     ),
 }
 
@@ -153,34 +165,73 @@ def _cpu_us_per_row(
     return statistics.median(per_row), statistics.median(rates)
 
 
+def _prefilled(tmp: Path, kind: str, make: Callable[[int], Entity], rows: int) -> Path:
+    """A store file already holding `rows` entities of `kind`, older than the measured ones."""
+    path = tmp / f"{kind}-prefilled.db"
+    with SQLiteStore(path, retention_hours=None, max_mb=None) as store:
+        store.maintain()
+        for start in range(0, rows, 5000):
+            store.write([make(i - rows) for i in range(start, min(rows, start + 5000))])
+        assert store.dropped == {}
+    return path
+
+
+def _fresh_store(tmp: Path, kind: str, template: Path | None) -> SQLiteStore:
+    """A store with its schema created (and the prefill copied) before the measurement."""
+    path = tmp / f"{kind}-measured.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    if template is not None:
+        shutil.copyfile(template, path)
+    store = SQLiteStore(path, retention_hours=None, max_mb=None)
+    store.maintain()  # opens the file and creates the schema outside the measurement
+    return store
+
+
+def _measure_store(
+    tmp: Path, kind: str, template: Path | None, batches: list[list[Entity]]
+) -> tuple[float, float]:
+    """CPU µs per row and rows/s of `SQLiteStore.write`, each repeat into a fresh file."""
+    stores: list[SQLiteStore] = []
+
+    def store_writer(_repeat: int) -> Callable[[list[Entity]], None]:
+        if stores:
+            stores[-1].close()
+        stores.append(_fresh_store(tmp, kind, template))
+        return stores[-1].write
+
+    result = _cpu_us_per_row(store_writer, batches)
+    stores[-1].close()
+    assert all(store.dropped == {} and store.written == ROWS for store in stores)
+    return result
+
+
 def main() -> None:
     """Measure and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--prefill",
+        type=int,
+        default=0,
+        help="rows of each kind already in the store (a long-running process's file)",
+    )
+    parser.add_argument("--kinds", default=",".join(KINDS), help="comma-separated kinds")
+    args = parser.parse_args()
     print(
         f"{'kind':8s} {'store µs/row':>13s} {'rows µs':>8s} {'JSON µs':>8s} {'rows/s':>9s} "
         f"{'data B':>7s} {'store/JSON':>10s}"
+        + (f"   (into a store of {args.prefill:,} rows)" if args.prefill else "")
     )
     with tempfile.TemporaryDirectory() as tmp:
-        for kind, make in KINDS.items():
+        for kind in args.kinds.split(","):
+            make = KINDS[kind]
+            template = _prefilled(Path(tmp), kind, make, args.prefill) if args.prefill else None
             entities = [make(i) for i in range(ROWS)]
             batches = [entities[i : i + BATCH] for i in range(0, ROWS, BATCH)]
             data_bytes = statistics.mean(
                 len(str(table_for_entity(entity).row(entity, 0)[5])) for entity in entities
             )
-            stores = [
-                SQLiteStore(Path(tmp) / f"{kind}-{n}.db", retention_hours=None, max_mb=None)
-                for n in range(REPEATS)
-            ]
-            for store in stores:
-                store.maintain()  # creates the file and schema outside the measurement
-
-            def store_writer(repeat: int) -> Callable[[list[Entity]], None]:
-                return stores[repeat].write  # noqa: B023 - called in this iteration
-
-            stored, rate = _cpu_us_per_row(store_writer, batches)
-            for store in stores:
-                assert store.dropped == {}
-                assert store.written == ROWS
-                store.close()
+            stored, rate = _measure_store(Path(tmp), kind, template, batches)
             rows, _ = _cpu_us_per_row(lambda _: _rows, batches)
             encoded, _ = _cpu_us_per_row(lambda _: _encode, batches)
             print(
