@@ -9,7 +9,7 @@ rows, the inserts and the commit), of building the rows alone (`Table.row`: the 
 the indexed columns), of `model_dump_json` alone, the entities/s, the mean `data` size, and the
 ratio store write / `model_dump_json` (how much the store adds on top of encoding the JSON).
 CPU time is `time.process_time` (every thread of the process); each figure is the median of
-`REPEATS` runs.
+`REPEATS` runs (`measure()` takes smaller numbers for the smoke test).
 `--prefill N` writes N older rows of each kind first: the cost of a long-running process's
 file, where indexes no longer fit in SQLite's page cache and a random insert position costs a
 page write per row.
@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import math
 import shutil
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -75,7 +77,7 @@ def _span_id(i: int) -> str:
 def _duration_ms(i: int, *, root: bool) -> float:
     """Log-uniform, as real latencies spread: 0.2 ms to 200 ms for a request, less for a child."""
     spread = int(_span_id(i)[:4], 16) / 0xFFFF
-    return round((0.2 if root else 0.01) * 1000**spread, 3)
+    return round((0.2 if root else 0.01) * math.pow(1000, spread), 3)
 
 
 def _span(i: int) -> Entity:
@@ -148,20 +150,46 @@ def _rows(batch: list[Entity]) -> None:
         table_for_entity(entity).row(entity, 0)
 
 
+@dataclass(frozen=True)
+class StoreRow:
+    """One kind's figures (CPU µs per row, medians over the repeats)."""
+
+    kind: str
+    store_us: float
+    """`SQLiteStore.write`: rows, inserts, commit."""
+    rows_us: float
+    """`Table.row` alone: the `data` JSON and the indexed columns."""
+    json_us: float
+    """`model_dump_json` alone."""
+    rows_per_s: float
+    data_bytes: float
+
+    @property
+    def ratio(self) -> float:
+        """Store write / `model_dump_json` alone."""
+        return self.store_us / self.json_us
+
+
+@dataclass(frozen=True)
+class _Plan:
+    rows: int
+    repeats: int
+
+
 def _cpu_us_per_row(
-    run: Callable[[int], Callable[[list[Entity]], None]], batches: list[list[Entity]]
+    plan: _Plan, run: Callable[[int], Callable[[list[Entity]], None]], batches: list[list[Entity]]
 ) -> tuple[float, float]:
-    """Median CPU µs per row over `REPEATS` runs, and the rows per wall-clock second."""
+    """Median CPU µs per row over the repeats, and the rows per wall-clock second."""
     per_row: list[float] = []
     rates: list[float] = []
-    for repeat in range(REPEATS):
+    for repeat in range(plan.repeats):
         action = run(repeat)
         wall = time.perf_counter()
         cpu = time.process_time()
         for batch in batches:
             action(batch)
-        per_row.append((time.process_time() - cpu) / ROWS * 1e6)
-        rates.append(ROWS / (time.perf_counter() - wall))
+        per_row.append((time.process_time() - cpu) / plan.rows * 1e6)
+        rates.append(plan.rows / (time.perf_counter() - wall))
     return statistics.median(per_row), statistics.median(rates)
 
 
@@ -189,7 +217,7 @@ def _fresh_store(tmp: Path, kind: str, template: Path | None) -> SQLiteStore:
 
 
 def _measure_store(
-    tmp: Path, kind: str, template: Path | None, batches: list[list[Entity]]
+    plan: _Plan, tmp: Path, kind: str, template: Path | None, batches: list[list[Entity]]
 ) -> tuple[float, float]:
     """CPU µs per row and rows/s of `SQLiteStore.write`, each repeat into a fresh file."""
     stores: list[SQLiteStore] = []
@@ -200,10 +228,36 @@ def _measure_store(
         stores.append(_fresh_store(tmp, kind, template))
         return stores[-1].write
 
-    result = _cpu_us_per_row(store_writer, batches)
+    result = _cpu_us_per_row(plan, store_writer, batches)
     stores[-1].close()
-    assert all(store.dropped == {} and store.written == ROWS for store in stores)
+    assert all(store.dropped == {} and store.written == plan.rows for store in stores)
     return result
+
+
+def measure(
+    kinds: Sequence[str] = tuple(KINDS),
+    *,
+    rows: int = ROWS,
+    repeats: int = REPEATS,
+    prefill: int = 0,
+) -> list[StoreRow]:
+    """Measure each kind: `rows` entities per run, `repeats` runs, into stores of `prefill` rows."""
+    plan = _Plan(rows, repeats)
+    results: list[StoreRow] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for kind in kinds:
+            make = KINDS[kind]
+            template = _prefilled(Path(tmp), kind, make, prefill) if prefill else None
+            entities = [make(i) for i in range(rows)]
+            batches = [entities[i : i + BATCH] for i in range(0, rows, BATCH)]
+            data_bytes = statistics.mean(
+                len(str(table_for_entity(entity).row(entity, 0)[5])) for entity in entities
+            )
+            stored, rate = _measure_store(plan, Path(tmp), kind, template, batches)
+            built, _ = _cpu_us_per_row(plan, lambda _: _rows, batches)
+            encoded, _ = _cpu_us_per_row(plan, lambda _: _encode, batches)
+            results.append(StoreRow(kind, stored, built, encoded, rate, data_bytes))
+    return results
 
 
 def main() -> None:
@@ -222,22 +276,11 @@ def main() -> None:
         f"{'data B':>7s} {'store/JSON':>10s}"
         + (f"   (into a store of {args.prefill:,} rows)" if args.prefill else "")
     )
-    with tempfile.TemporaryDirectory() as tmp:
-        for kind in args.kinds.split(","):
-            make = KINDS[kind]
-            template = _prefilled(Path(tmp), kind, make, args.prefill) if args.prefill else None
-            entities = [make(i) for i in range(ROWS)]
-            batches = [entities[i : i + BATCH] for i in range(0, ROWS, BATCH)]
-            data_bytes = statistics.mean(
-                len(str(table_for_entity(entity).row(entity, 0)[5])) for entity in entities
-            )
-            stored, rate = _measure_store(Path(tmp), kind, template, batches)
-            rows, _ = _cpu_us_per_row(lambda _: _rows, batches)
-            encoded, _ = _cpu_us_per_row(lambda _: _encode, batches)
-            print(
-                f"{kind:8s} {stored:13.1f} {rows:8.1f} {encoded:8.1f} {rate:9,.0f} "
-                f"{data_bytes:7.0f} {stored / encoded:10.2f}"
-            )
+    for row in measure(args.kinds.split(","), prefill=args.prefill):
+        print(
+            f"{row.kind:8s} {row.store_us:13.1f} {row.rows_us:8.1f} {row.json_us:8.1f} "
+            f"{row.rows_per_s:9,.0f} {row.data_bytes:7.0f} {row.ratio:10.2f}"
+        )
 
 
 if __name__ == "__main__":
