@@ -64,6 +64,7 @@ def run_all(*, quick: bool, sinks: tuple[str, ...]) -> list[Result]:
     rows += bench_sampling.run(spans=int(2000 * scale), repeats=repeats)
     rows += bench_logs.run(records=int(2000 * scale), repeats=repeats, sink=sinks[0])
     rows += bench_metrics.run(series=1000, repeats=repeats, sink=sinks[0])
+    rows += bench_metrics.run(series=1000, repeats=repeats, sink=sinks[0], changed=100)
     rows += bench_blackhole.run(repeats=1 if quick else 3, bursts=2 if quick else 8)
     rows += bench_startup.run(repeats=3 if quick else 7)
     rows += _monitor(calls=int(5000 * scale), repeats=repeats)
@@ -89,6 +90,8 @@ def print_table(rows: list[Result]) -> None:
     print()
     for row in rows:
         print(f"- {row.name}: {row.measures}")
+        if row.name.startswith("flask request"):
+            print(f"  CPU us/request by thread: {bench_service.thread_breakdown(row.extra)}")
 
 
 def main() -> None:

@@ -93,13 +93,19 @@ def test_log_benchmark_rows(bench: dict[str, ModuleType]) -> None:
 
 
 def test_metric_benchmark_rows(bench: dict[str, ModuleType]) -> None:
-    """The metric collection benchmark yields its CPU and wall rows."""
+    """The metric collection benchmark yields its CPU and wall rows, all or some series changed."""
     rows = bench["bench_metrics"].run(series=20, repeats=2, sink="store")
     assert [(row.name, row.target) for row in rows] == [
         ("collect 20 series, CPU (store)", 3.0),
         ("collect 20 series, wall (store)", None),
     ]
     assert all(_positive(row) for row in rows)
+    some = bench["bench_metrics"].run(series=20, repeats=2, sink="memory", changed=5)
+    assert [(row.name, row.target, row.extra["changed"]) for row in some] == [
+        ("collect 20 series, 5 changed, CPU (memory)", None, 5),
+        ("collect 20 series, 5 changed, wall (memory)", None, 5),
+    ]
+    assert all(_positive(row) for row in some)
 
 
 def test_service_benchmark_rows(bench: dict[str, ModuleType]) -> None:
@@ -113,6 +119,12 @@ def test_service_benchmark_rows(bench: dict[str, ModuleType]) -> None:
     ]
     assert all(_positive(row) for row in rows)
     assert rows[1].ratio == 1.0
+    # The CPU by thread: ours runs a pipeline worker, the stock distro its batch processors.
+    ours, stock = rows[3].extra, rows[1].extra
+    assert ours["app_us"] > 0
+    assert ours["pipeline_us"] > 0
+    assert stock["pipeline_us"] == 0
+    assert "pipeline" in bench["bench_service"].thread_breakdown(ours)
 
 
 def test_startup_benchmark_rows(bench: dict[str, ModuleType]) -> None:

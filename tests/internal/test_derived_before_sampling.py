@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Iterator
 from fnmatch import fnmatchcase
 from typing import Any
@@ -11,6 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from opentelemetry import metrics, trace
+from opentelemetry.context import Context
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import (
     HistogramDataPoint,
@@ -23,8 +25,15 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased, TraceIdRatioBased
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from flext_observability._internal.derived import KeepNotableSpans, NoisePolicy, RecordAllSampler
+from flext_observability._internal.convert.severity import level_from_levelno
+from flext_observability._internal.derived import (
+    DerivedMetrics,
+    KeepNotableSpans,
+    NoisePolicy,
+    RecordAllSampler,
+)
 from flext_observability._internal.guard import internal_error_counts, reset_internal_errors
+from flext_observability._internal.pipeline import build_pipeline
 from flext_observability.rules import ErrorRatioRule, LatencyRule, LogRateRule
 from flext_observability.testing import Capture, capture, release
 
@@ -257,3 +266,29 @@ def test_a_failing_policy_falls_back_to_the_plain_sampler() -> None:
     assert (counts["RecordAllSampler"], counts["KeepNotableSpans.on_end"]) == (2, 1)
     provider.shutdown()
     off.shutdown()
+
+
+_LOGGERS = st.sampled_from(["app.a", "app.b", "app.c.d"])
+_LEVELS = st.sampled_from([logging.DEBUG, logging.INFO, logging.WARNING, logging.ERROR])
+
+
+@given(records=st.lists(st.tuples(_LOGGERS, _LEVELS), max_size=60))
+def test_log_records_counted_per_batch_equal_one_per_record(
+    records: list[tuple[str, int]],
+) -> None:
+    """`flext.log.records`, added once per logger and level per batch, equals one per record."""
+    memory = InMemoryMetricReader()
+    provider = MeterProvider(metric_readers=[memory])
+    derived = DerivedMetrics(NoisePolicy(()))
+    derived.bind(provider)
+    pipeline = build_pipeline(derived=derived, batch_size=7)  # many batches, flushed each time
+    for name, level in records:
+        record = logging.LogRecord(name, level, __file__, 1, "m", (), None)
+        assert pipeline.submit("log", (record, Context()))
+    assert pipeline.flush(10.0)
+    expected = Counter(
+        (("level", level_from_levelno(level).value), ("logger", name)) for name, level in records
+    )
+    assert _points(memory, "flext.log.records") == dict(expected)
+    provider.shutdown()
+    pipeline.shutdown(5.0)

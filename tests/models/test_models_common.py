@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -232,3 +233,24 @@ def test_describe_validation_error_covers_every_shape() -> None:
         "Invalid log entry: RuntimeError",
         "Invalid log entry: _UnprintableError",
     ]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_forked_child_never_repeats_the_parents_entity_ids() -> None:
+    """Default entity ids drawn in a forked child differ from the parent's next ones."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child
+        ids = " ".join(FlextLogEntry(message="child").id for _ in range(50))
+        os.write(write, ids.encode())
+        os._exit(0)
+    os.close(write)
+    parent = {FlextLogEntry(message="parent").id for _ in range(50)}
+    _, status = os.waitpid(pid, 0)
+    with os.fdopen(read) as pipe:
+        child = set(pipe.read().split())
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert len(child) == 50
+    assert len(parent) == 50
+    assert not child & parent
+    assert all(len(i) == 32 and int(i, 16) >= 0 for i in child | parent)

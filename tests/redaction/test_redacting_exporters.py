@@ -362,6 +362,45 @@ def test_metric_attributes_are_redacted() -> None:
     assert (capture.flushed, capture.closed) == (True, True)
 
 
+def test_metric_series_redaction_is_remembered_and_stays_right() -> None:
+    """Collection after collection, every series is redacted the same as the first time.
+
+    Cumulative series repeat their attribute dicts: the wrapper reuses what it worked out for
+    a dict it has seen, and redacts a series whose attributes could change (a list value) anew
+    each time.
+    """
+    capture = RecordingMetricExporter()
+    wrapper = RedactingMetricExporter(capture)
+    reader = PeriodicExportingMetricReader(wrapper, export_interval_millis=math.inf)
+    provider = MeterProvider(metric_readers=[reader], resource=RESOURCE)
+    counter = provider.get_meter("test").create_counter("logins")
+    series: list[dict[str, Any]] = [
+        {"password": CANARY, "method": "POST"},
+        {"http.route": "/x"},
+        {"args": ["ok", f"Bearer {CANARY}"]},
+    ]
+    expected = sorted(
+        [
+            ("logins", {"password": MARKER, "method": "POST"}),
+            ("logins", {"http.route": "/x"}),
+            ("logins", {"args": ("ok", f"Bearer {MARKER}")}),
+        ],
+        key=repr,
+    )
+    try:
+        for _ in range(3):
+            for attributes in series:
+                counter.add(1, attributes)
+            assert provider.force_flush(5000)
+        assert len(capture.batches) == 3
+        for data in capture.batches:
+            assert sorted(_points(data), key=repr) == expected
+            assert CANARY not in data.to_json()
+        assert len(wrapper._series) == 2  # the list-valued series is not remembered
+    finally:
+        provider.shutdown()
+
+
 # -- real OTLP/HTTP receiver ------------------------------------------------------------------
 
 

@@ -3,14 +3,22 @@
 The SDK runs every observable callback inside each reader's collection, under a lock all
 readers share: one callback that hangs (a slow health probe, a network call) would hold up the
 store's metrics and every exporter. `time_box(provider)` wraps the callbacks of each observable
-instrument the provider registers: a callback runs on a helper thread and the collection waits
+instrument the provider registers: a callback runs on the runner thread and the collection waits
 for it at most `BUDGET_S` seconds (or the collection's own timeout, if shorter). Past that the
-instrument reports nothing this round, the slow call keeps its one thread (a later collection
-joins it rather than starting another), and one warning names the instrument.
+instrument reports nothing this round, the slow call keeps the runner it was on (a later
+collection waits for that call again rather than starting another), and one warning names the
+instrument.
+
+One runner thread serves every callback in turn (a hand-off costs two thread switches, where a
+thread per call cost a thread start each, every collection). A runner stuck in a slow call is
+left to it: the next callback gets a new runner, and the stuck one ends once its call returns.
+Our own callbacks (runtime metrics, queue and drop counts, health status: reads of memory and
+`/proc`, never a wait) run inline on the collecting thread; only the application's are boxed.
 """
 
 from __future__ import annotations
 
+import queue
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -20,9 +28,89 @@ from opentelemetry.metrics import CallbackOptions, Observation
 from flext_observability._internal import fork
 from flext_observability._internal.guard import logger
 
-__all__ = ["BUDGET_S", "time_box"]
+__all__ = ["BUDGET_S", "runner_threads", "time_box"]
 
 BUDGET_S = 1.0
+_THREAD_NAME = "flext-observability-callback"
+
+
+class _Call:
+    """One run of a callback: its outcome, and an event set when it is there."""
+
+    __slots__ = ("done", "fn", "options", "result")
+
+    def __init__(
+        self, fn: Callable[[CallbackOptions], Iterable[Observation]], options: CallbackOptions
+    ) -> None:
+        self.fn = fn
+        self.options = options
+        self.done = threading.Event()
+        self.result: list[Observation] | Exception = []
+
+    def run(self) -> None:
+        try:
+            self.result = list(self.fn(self.options))
+        except Exception as exc:  # noqa: BLE001 - handed to the collecting thread
+            self.result = exc
+        finally:
+            self.done.set()
+
+
+class _Runner:
+    """A daemon thread running calls in turn; `stop()` ends it after what it has queued."""
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._loop, name=_THREAD_NAME, daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            call = self._queue.get()
+            if call is None:
+                return
+            call.run()
+
+    def submit(self, call: _Call) -> None:
+        self._queue.put(call)
+
+    def stop(self) -> None:
+        self._queue.put(None)
+
+
+_lock = threading.Lock()
+_runner: _Runner | None = None
+
+
+def _current_runner() -> _Runner:
+    global _runner  # noqa: PLW0603 - one runner per process, replaced when stuck
+    with _lock:
+        if _runner is None:
+            _runner = _Runner()
+        return _runner
+
+
+def _retire(runner: _Runner) -> None:
+    """`runner` is stuck in a slow call: later calls go to a new one; it ends after that call."""
+    global _runner  # noqa: PLW0603 - see _current_runner
+    with _lock:
+        if _runner is runner:
+            _runner = None
+    runner.stop()
+
+
+def _after_fork_in_child() -> None:
+    global _runner, _lock  # noqa: PLW0603 - the runner thread does not exist in the child
+    _lock = threading.Lock()
+    _runner = None
+
+
+fork.register(None, after_in_child=_after_fork_in_child)
+
+
+def runner_threads() -> int:
+    """How many callback runner threads are alive (one, plus one per call still overrunning)."""
+    return sum(thread.name == _THREAD_NAME for thread in threading.enumerate())
 
 
 class _TimeBoxed:
@@ -30,38 +118,29 @@ class _TimeBoxed:
         self._fn = fn
         self._name = name
         self._lock = threading.Lock()
-        self._done: threading.Event | None = None
-        self._result: list[Observation] | Exception = []
+        self._slow: _Call | None = None  # a call that overran its budget and has not returned
         self._warned = False
         fork.register(self, after_in_child=self._after_fork)
 
     def _after_fork(self) -> None:
-        # The helper thread does not exist in the child: start afresh.
+        # The runner thread does not exist in the child: start afresh.
         self._lock = threading.Lock()
-        self._done = None
-
-    def _run(self, options: CallbackOptions, done: threading.Event) -> None:
-        try:
-            self._result = list(self._fn(options))
-        except Exception as exc:  # noqa: BLE001 - handed to the collecting thread
-            self._result = exc
-        finally:
-            done.set()
+        self._slow = None
 
     def __call__(self, options: CallbackOptions) -> Iterable[Observation]:
         budget = min(BUDGET_S, max(0.0, options.timeout_millis / 1000))
         with self._lock:
-            done = self._done
-            if done is None or done.is_set():
-                done = threading.Event()
-                self._done = done
-                threading.Thread(
-                    target=self._run,
-                    args=(options, done),
-                    name="flext-observability-callback",
-                    daemon=True,
-                ).start()
-        if not done.wait(budget):
+            call = self._slow
+            runner = None
+            if call is None or call.done.is_set():
+                call = _Call(self._fn, options)
+                runner = _current_runner()
+                runner.submit(call)
+        if not call.done.wait(budget):
+            with self._lock:
+                self._slow = call
+            if runner is not None:
+                _retire(runner)
             if not self._warned:
                 self._warned = True
                 logger.warning(
@@ -72,12 +151,20 @@ class _TimeBoxed:
                 )
             return []
         with self._lock:
-            if self._done is done:
-                self._done = None
-        result = self._result
+            if self._slow is call:
+                self._slow = None
+        result = call.result
         if isinstance(result, Exception):
             raise result
         return result
+
+
+def _ours(callback: object) -> bool:
+    """Whether `callback` is one of this package's own (they never wait: run inline)."""
+    module = getattr(callback, "__module__", None)
+    return isinstance(module, str) and (
+        module == "flext_observability" or module.startswith("flext_observability.")
+    )
 
 
 def _wrap_instrument(instrument: Any) -> None:
@@ -85,7 +172,8 @@ def _wrap_instrument(instrument: Any) -> None:
     if isinstance(callbacks, list):
         name = str(getattr(instrument, "name", "?"))
         callbacks[:] = [
-            cb if isinstance(cb, _TimeBoxed) else _TimeBoxed(cb, name) for cb in callbacks
+            cb if isinstance(cb, _TimeBoxed) or _ours(cb) else _TimeBoxed(cb, name)
+            for cb in callbacks
         ]
 
 

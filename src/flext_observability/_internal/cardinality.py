@@ -19,7 +19,7 @@ from typing import Any
 
 from flext_observability._internal.guard import logger
 
-__all__ = ["DEFAULT_LIMIT", "OVERFLOW_ATTRIBUTES", "install", "overflowed"]
+__all__ = ["DEFAULT_LIMIT", "OVERFLOW_ATTRIBUTES", "count_overflow", "install", "overflowed"]
 
 DEFAULT_LIMIT = 2000
 OVERFLOW_ATTRIBUTES = {"otel.metric.overflow": True}
@@ -68,7 +68,7 @@ def install(limit: int = DEFAULT_LIMIT) -> bool:
                 if key not in aggregations and (
                     len(aggregations) >= limit or overflow_key not in aggregations
                 ):
-                    _count_overflow(limit)
+                    count_overflow(limit)
                     measurement = dataclasses.replace(
                         measurement, attributes=dict(OVERFLOW_ATTRIBUTES)
                     )
@@ -79,7 +79,8 @@ def install(limit: int = DEFAULT_LIMIT) -> bool:
         return True
 
 
-def _count_overflow(limit: int) -> None:
+def count_overflow(limit: int) -> None:
+    """Count one measurement folded into an overflow series; say so the first time."""
     global _overflowed  # noqa: PLW0603 - a process-wide counter
     with _lock:
         _overflowed += 1

@@ -26,6 +26,7 @@ is further bounded by `_internal.cardinality` (2000 series, then one overflow se
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from fnmatch import fnmatchcase
 from typing import Any, Literal
@@ -33,13 +34,17 @@ from typing import Any, Literal
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.metrics import Counter, Histogram, MeterProvider
+from opentelemetry.sdk.metrics.export import MetricReader
+from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import Link, SpanContext, SpanKind, StatusCode, TraceFlags
 from opentelemetry.trace.span import TraceState
 from opentelemetry.util.types import Attributes
 
-from flext_observability._internal.convert.trace import resource_service_name
+from flext_observability._internal import fork, span_durations
+from flext_observability._internal.convert.trace import resource_service_name, span_attributes
 from flext_observability._internal.guard import guard
 from flext_observability.rules._samples import SpanSample
 from flext_observability.settings._settings import DEFAULT_EXCLUDE
@@ -67,6 +72,9 @@ _CACHE_LIMIT = 10_000
 _KIND = {kind: kind.name.lower() for kind in SpanKind}
 _STATUS = {StatusCode.UNSET: "unset", StatusCode.OK: "ok", StatusCode.ERROR: "error"}
 _NOT_RECORDED = SamplingResult(Decision.DROP)
+_SCOPE = "flext_observability.derived"
+_DURATION_NAME = "flext.span.duration"
+_DURATION_DESCRIPTION = "Duration of every span, recorded before sampling."
 
 
 class NoisePolicy:
@@ -217,7 +225,7 @@ class KeepNotableSpans(SpanProcessor):
 
 def span_label(span: ReadableSpan) -> str:
     """The `span.name` label: the span name, or the HTTP method for a route-less server span."""
-    attributes = span.attributes or {}
+    attributes = span_attributes(span)
     if span.kind is SpanKind.SERVER and not attributes.get("http.route"):
         for key in _METHOD_KEYS:
             method = attributes.get(key)
@@ -233,17 +241,53 @@ class DerivedMetrics:
         """Start unbound: spans still become samples for the rules."""
         self.policy = policy
         self._duration: Histogram | None = None
+        self._durations: span_durations.SpanDurations | None = None
         self._records: Counter | None = None
+        self._log_counts: dict[tuple[str, str], int] = {}
+        self._log_lock = threading.Lock()
+        fork.register(self, after_in_child=self._after_fork)
 
-    def bind(self, provider: MeterProvider) -> None:
-        """Create the instruments on `provider`."""
-        meter = provider.get_meter("flext_observability.derived")
-        self._duration = meter.create_histogram(
-            "flext.span.duration",
-            unit="s",
-            description="Duration of every span, recorded before sampling.",
-            explicit_bucket_boundaries_advisory=SPAN_DURATION_BUCKETS,
-        )
+    def _after_fork(self) -> None:
+        """A forked child counts its own records (the parent adds what it had counted)."""
+        self._log_lock = threading.Lock()
+        self._log_counts = {}
+
+    def bind(
+        self,
+        provider: MeterProvider,
+        readers: Sequence[MetricReader] | None = None,
+        resource: Resource | None = None,
+    ) -> None:
+        """Create the instruments on `provider`.
+
+        `readers` (every reader of a provider setup built) and its `resource`: the durations are
+        then aggregated here and handed to each reader (`SpanDurations`) when they can take
+        them, else recorded through the SDK histogram.
+        """
+        meter = provider.get_meter(_SCOPE)
+        if (
+            readers is not None
+            and resource is not None
+            and span_durations.usable(provider, readers)
+        ):
+            durations = span_durations.SpanDurations(
+                _DURATION_NAME,
+                _DURATION_DESCRIPTION,
+                "s",
+                SPAN_DURATION_BUCKETS,
+                InstrumentationScope(_SCOPE),
+                resource,
+            )
+            for reader in readers:
+                durations.attach(reader)
+            self._durations = durations
+        else:
+            self._duration = meter.create_histogram(
+                _DURATION_NAME,
+                unit="s",
+                description=_DURATION_DESCRIPTION,
+                explicit_bucket_boundaries_advisory=SPAN_DURATION_BUCKETS,
+            )
         self._records = meter.create_counter(
             "flext.log.records",
             unit="{record}",
@@ -252,16 +296,10 @@ class DerivedMetrics:
 
     def span(self, span: ReadableSpan) -> SpanSample | None:
         """Record one ended span; return its sample for the rules (None when excluded)."""
-        if self.policy.excluded_span(span.name, span.attributes):
+        recorded = self._record_span(span)
+        if recorded is None:
             return None
-        start, end = span.start_time, span.end_time
-        seconds = max(end - start, 0) / 1e9 if start is not None and end is not None else 0.0
-        label = span_label(span)
-        status = _STATUS.get(span.status.status_code, "unset")
-        if self._duration is not None:
-            self._duration.record(
-                seconds, {"span.name": label, "span.kind": _KIND[span.kind], "status": status}
-            )
+        label, status, seconds = recorded
         context = span.context
         return SpanSample(
             operation_name=label,
@@ -272,13 +310,52 @@ class DerivedMetrics:
             span_id=format(context.span_id, "016x") if context else "",
         )
 
+    def recorded(self, span: ReadableSpan) -> bool:
+        """Record one ended span that becomes an entity; False when it is excluded.
+
+        `span` without its sample: a sampled span reaches the rules as its entity.
+        """
+        return self._record_span(span) is not None
+
+    def _record_span(self, span: ReadableSpan) -> tuple[str, str, float] | None:
+        """Record the duration; (label, status, seconds), or None when the span is excluded."""
+        if self.policy.excluded_span(span.name, span_attributes(span)):
+            return None
+        start, end = span.start_time, span.end_time
+        seconds = max(end - start, 0) / 1e9 if start is not None and end is not None else 0.0
+        label = span_label(span)
+        status = _STATUS.get(span.status.status_code, "unset")
+        if self._durations is not None:
+            self._durations.record((label, _KIND[span.kind], status), seconds)
+        elif self._duration is not None:
+            self._duration.record(
+                seconds, {"span.name": label, "span.kind": _KIND[span.kind], "status": status}
+            )
+        return label, status, seconds
+
     def log(self, logger: str, level: str) -> bool:
-        """Count one log record; False when its logger is excluded (the record is dropped)."""
+        """Count one log record; False when its logger is excluded (the record is dropped).
+
+        Counted here and added to `flext.log.records` by `flush_counts`, once per logger and
+        level per batch: one SDK measurement costs more than converting the record.
+        """
         if self.policy.excluded(logger):
             return False
         if self._records is not None:
-            self._records.add(1, {"logger": logger, "level": level})
+            key = (logger, level)
+            with self._log_lock:
+                self._log_counts[key] = self._log_counts.get(key, 0) + 1
         return True
+
+    def flush_counts(self) -> None:
+        """Add the log records counted since the last call to `flext.log.records`."""
+        records = self._records
+        with self._log_lock:
+            counts, self._log_counts = self._log_counts, {}
+        if records is None:
+            return
+        for (logger, level), count in counts.items():
+            records.add(count, {"logger": logger, "level": level})
 
 
 SpanKindOfPayload = Literal["span", "span_with_baggage", "span_stat"]
@@ -292,10 +369,10 @@ def span_converters(
     """Converters for `span`, `span_with_baggage` and `span_stat` that also record the metric."""
 
     def sampled(span: ReadableSpan) -> Iterable[Any]:
-        return to_entity(span, None) if derived.span(span) is not None else ()
+        return to_entity(span, None) if derived.recorded(span) else ()
 
     def with_baggage(item: tuple[ReadableSpan, dict[str, str]]) -> Iterable[Any]:
-        return to_entity(item[0], item[1]) if derived.span(item[0]) is not None else ()
+        return to_entity(item[0], item[1]) if derived.recorded(item[0]) else ()
 
     def stat(span: ReadableSpan) -> Iterable[Any]:
         sample = derived.span(span)

@@ -24,20 +24,20 @@ import collections
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Final, Literal, overload
+from typing import TYPE_CHECKING, Any, Final, Literal, cast, overload
 
 from opentelemetry import trace
 
 from flext_observability._internal import fork
 from flext_observability._internal.convert.logs import log_record_to_entry
-from flext_observability._internal.convert.metrics import metrics_to_entities
 from flext_observability._internal.convert.severity import level_from_levelno, level_from_severity
 from flext_observability._internal.convert.stdlib import stdlib_record_to_entry
 from flext_observability._internal.convert.trace import span_to_trace
 from flext_observability._internal.derived import DerivedMetrics, NoisePolicy, span_converters
 from flext_observability._internal.guard import guard, logger
+from flext_observability._internal.metric_series import MetricSeriesConverter, redacts_tags_only
 from flext_observability.models import Entity, FlextLogEntry
-from flext_observability.rules._samples import SpanSample
+from flext_observability.rules._samples import MetricSample, SpanSample
 from flext_observability.sinks._base import Sink
 
 if TYPE_CHECKING:
@@ -88,6 +88,10 @@ SIGNAL_OF_KIND: Final[dict[PayloadKind, str]] = {
 # The worker reports its failures and goes on, even in strict mode: it must never die.
 _OBSERVER = guard("pipeline.observer", reraise=False)
 _REDACT = guard("pipeline.redact", reraise=False)
+_AFTER_BATCH = guard("pipeline.after_batch", reraise=False)
+_CONVERT_GUARDS = {
+    kind: guard(f"pipeline.convert.{kind}", reraise=False) for kind in SIGNAL_OF_KIND
+}
 
 
 class _FlushMarker:
@@ -112,6 +116,10 @@ class Pipeline:
         warn_interval: seconds between two "dropped" warnings.
         observe_only: types of converted items that go to the observers only (never redacted,
             never delivered to sinks), such as the samples of unsampled spans for the rules.
+        after_batch: called on the worker after each batch (say, to add what the converters
+            counted to a metric once per batch).
+        redacted_kinds: payload kinds whose converter already applied `redact` (the metric
+            converter redacts once per series).
     """
 
     def __init__(
@@ -129,9 +137,13 @@ class Pipeline:
         warn_interval: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
         observe_only: tuple[type, ...] = (),
+        after_batch: Callable[[], None] | None = None,
+        redacted_kinds: frozenset[PayloadKind] = frozenset(),
     ) -> None:
         """Build the pipeline; the worker starts on `start()`."""
         self._observe_only = observe_only
+        self._after_batch = after_batch
+        self._redacted_kinds = redacted_kinds
         self._converters = dict(converters)
         self._sinks: list[Sink] = list(sinks)
         self._redact = redact
@@ -330,6 +342,9 @@ class Pipeline:
             self._in_flight = [kind for kind, _ in batch]
             self._process(batch)
             self._in_flight = []
+            if self._after_batch is not None:
+                with _AFTER_BATCH:
+                    self._after_batch()
             for marker in markers:
                 with self._lock:
                     self._flushes -= 1
@@ -342,18 +357,19 @@ class Pipeline:
         scrubbed: list[bool] = []  # entities built from spans the tap already redacted
         observed_only: list[Any] = []
         for index, (kind, payload) in enumerate(batch):
-            with guard(f"pipeline.convert.{kind}", reraise=False):
+            with _CONVERT_GUARDS[kind]:
                 pre_redacted = index in tapped
                 if pre_redacted:
                     payload = self._tapped_payload(kind, payload, tapped[index], tap)  # noqa: PLW2901 - the redacted stand-in
                     if payload is None:
                         continue
+                clean = pre_redacted or kind in self._redacted_kinds
                 for item in self._converters[kind](payload):
                     if isinstance(item, self._observe_only):
                         observed_only.append(item)
                     else:
                         entities.append(item)
-                        scrubbed.append(pre_redacted)
+                        scrubbed.append(clean)
                 continue
             self.count_drop(kind, "conversion_error")
         if not entities and not observed_only:
@@ -573,8 +589,18 @@ def build_pipeline(
     def skipped_point(_name: str, _exc: BaseException) -> None:
         pipeline_ref[0].count_drop("metrics", "conversion_error")
 
+    # The metric converter redacts each series once (tags only) when `redact` is a Redactor's;
+    # any other `redact` is applied by the pipeline to every entity.
+    series_redact = redacts_tags_only(redact)
     converters: dict[PayloadKind, Converter] = {
-        "metrics": lambda data: metrics_to_entities(data, on_skip=skipped_point),
+        "metrics": cast(
+            "Converter",
+            MetricSeriesConverter(
+                redact=redact if series_redact else None,
+                on_skip=skipped_point,
+                on_redaction_error=lambda: pipeline_ref[0].count_drop("entity", "redaction_error"),
+            ),
+        ),
         "log": _log_converter(service_name, log_twin, derived),
         "otel_log": lambda record: _otel_log(record, derived),
         "entity": lambda entity: [entity],
@@ -591,7 +617,9 @@ def build_pipeline(
         batch_size=batch_size,
         schedule_delay=schedule_delay,
         tick=tick,
-        observe_only=(SpanSample,),
+        observe_only=(SpanSample, MetricSample),
+        after_batch=derived.flush_counts,
+        redacted_kinds=frozenset({"metrics"}) if series_redact or redact is None else frozenset(),
     )
     pipeline_ref.append(pipeline)
     return pipeline

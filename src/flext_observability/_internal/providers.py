@@ -62,6 +62,7 @@ __all__ = [
     "build_span_exporters",
     "build_span_limits",
     "exporter_names",
+    "remember_validated_env",
     "validated_env",
 ]
 
@@ -122,9 +123,31 @@ def build_sampler(settings: FlextObservabilitySettings) -> Sampler:
     return ParentBased(TraceIdRatioBased(settings.sampling_ratio))
 
 
+_validated: tuple[tuple[tuple[str, str], ...], OtelEnvironment] | None = None
+
+
 def validated_env() -> OtelEnvironment:
-    """The `OTEL_*` values that passed validation (setup already removed the invalid ones)."""
-    return validate_otel_environment(dict(os.environ), scrub=False)
+    """The `OTEL_*` values that passed validation (setup already removed the invalid ones).
+
+    Judged once per distinct `OTEL_*` environment: building the providers asks several times,
+    and judging the entry-point variables reads every installed package's metadata.
+    """
+    cached = _validated
+    if cached is not None and cached[0] == _otel_key():
+        return cached[1]
+    result = validate_otel_environment(dict(os.environ), scrub=False)
+    remember_validated_env(result)
+    return result
+
+
+def remember_validated_env(result: OtelEnvironment) -> None:
+    """Keep `result` (setup's own judgement, invalid variables already removed) for this env."""
+    global _validated  # noqa: PLW0603 - a one-entry cache
+    _validated = (_otel_key(), result)
+
+
+def _otel_key() -> tuple[tuple[str, str], ...]:
+    return tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("OTEL_")))
 
 
 def _int_or_none(value: object) -> int | None:

@@ -29,6 +29,7 @@ from flext_observability._internal import diagnostics, fork, signals
 from flext_observability._internal import wiring as _wiring
 from flext_observability._internal.guard import guard, logger, set_strict
 from flext_observability._internal.pipeline import Pipeline
+from flext_observability._internal.providers import remember_validated_env
 from flext_observability._internal.wiring import System
 from flext_observability.exceptions import ConfigurationError
 from flext_observability.health import HealthRegistry
@@ -280,6 +281,7 @@ def _check_otel_environment(*, strict: bool) -> None:
     default); strict mode raises instead.
     """
     result = validate_otel_environment()
+    remember_validated_env(result)
     if strict and result.problems:
         listing = "\n".join(f"  - {problem}" for problem in result.problems)
         raise ConfigurationError(f"invalid configuration (strict mode):\n{listing}")

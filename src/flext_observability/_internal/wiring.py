@@ -328,6 +328,7 @@ def _build_meter_provider(
     pipeline: Pipeline,
     tracker: ExportTracker,
     redactor: Redactor,
+    derived: DerivedMetrics,
 ) -> tuple[MeterProvider, bool]:
     """Our MeterProvider: one reader feeds the entities and every push exporter it can.
 
@@ -341,6 +342,7 @@ def _build_meter_provider(
     if isinstance(existing, MeterProvider):
         _note_attach("MeterProvider", existing)
         existing.add_metric_reader(EntityMetricReader(pipeline, interval_s=interval_s))
+        derived.bind(existing)  # the application's readers: through the SDK's histogram
         return existing, False
 
     def wrap(exporter: Any) -> Any:
@@ -360,13 +362,15 @@ def _build_meter_provider(
     # never wait behind an OTLP export that blocks on an unreachable collector (the shared
     # exporters run after the entities were queued, see `EntityMetricReader`).
     readers = [entity_reader, *_providers.build_metric_readers(settings, wrap, others)]
+    resource = _providers.build_resource(settings)
     provider = MeterProvider(
-        resource=_providers.build_resource(settings),
+        resource=resource,
         metric_readers=readers,
         exemplar_filter=_providers.build_exemplar_filter(),
         shutdown_on_exit=False,
     )
     callbacks.time_box(provider)
+    derived.bind(provider, readers, resource)  # every reader is ours: see `SpanDurations`
     metrics.set_meter_provider(provider)
     _BUILT.add(provider)
     return provider, True
@@ -488,7 +492,7 @@ def build(
         else (None, True)
     )
     meter_provider, owns_metrics = (
-        _build_meter_provider(settings, pipeline, tracker, redactor)
+        _build_meter_provider(settings, pipeline, tracker, redactor, derived)
         if settings.metrics_enabled
         else (None, True)
     )
@@ -520,7 +524,6 @@ def build(
             logger.warning("flext-observability: probe server not started: %s", exc)
     if meter_provider is not None:
         _register_own_metrics(meter_provider, pipeline, health)
-        derived.bind(meter_provider)
         if settings.runtime_metrics:
             cleanups.append(register_runtime_metrics(meter_provider))
             watch_loop()  # setup() called inside a running event loop

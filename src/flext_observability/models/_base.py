@@ -27,7 +27,7 @@ M = TypeVar("M", bound="Frozen")
 class Frozen(BaseModel):
     """Immutable model that rejects unknown fields and non-finite floats."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False, defer_build=True)
 
 
 class FlextEntity(Frozen):

@@ -22,6 +22,7 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
+from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.sdk._logs import ReadableLogRecord
 from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
 from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult, MetricsData
@@ -29,6 +30,8 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.trace import Status
 
+from flext_observability._internal.convert.sanitize import frozen_attributes
+from flext_observability._internal.convert.trace import span_attributes
 from flext_observability._internal.guard import guard
 from flext_observability._internal.text import fix_surrogates
 from flext_observability.redaction import Redactor
@@ -50,10 +53,13 @@ __all__ = [
     "redact_span",
 ]
 
+_MAX_SERIES = 20_000
+"""Attribute sets a metric exporter remembers the redaction of (then it starts afresh)."""
+
 
 def redact_span(redactor: Redactor, span: ReadableSpan) -> ReadableSpan:
     """A redacted, encodable copy of `span` (the span itself when nothing had to change)."""
-    attributes = redact_attrs(redactor, span.attributes or {}, span.dropped_attributes)
+    attributes = redact_attrs(redactor, span_attributes(span), span.dropped_attributes)
     events = redact_events(redactor, span.events, span.dropped_events)
     links = redact_links(redactor, span.links, span.dropped_links)
     status = span.status
@@ -176,6 +182,9 @@ class RedactingMetricExporter(MetricExporter):
         )
         self._exporter = exporter
         self._redactor = redactor if redactor is not None else Redactor()
+        # A series' attribute dict (the SDK keeps one per series) -> its redaction (None: clean),
+        # for dicts that cannot change (`frozen_attributes`): each collection repeats them.
+        self._series: dict[int, tuple[Any, BoundedAttributes | None]] = {}
 
     def export(
         self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any
@@ -195,6 +204,19 @@ class RedactingMetricExporter(MetricExporter):
     def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
         """Shut the wrapped exporter down."""
         self._exporter.shutdown(timeout_millis=timeout_millis, **kwargs)
+
+    def _attributes(self, raw: Any) -> BoundedAttributes | None:
+        """A point's redacted attributes (None: clean), remembered per series."""
+        series = self._series
+        known = series.get(id(raw))
+        if known is not None and known[0] is raw:
+            return known[1]
+        attributes = redact_attrs(self._redactor, raw or {}, 0)
+        if frozen_attributes(raw):
+            if len(series) >= _MAX_SERIES:
+                series.clear()
+            series[id(raw)] = (raw, attributes)  # holds `raw`: its identity stays taken
+        return attributes
 
     def _metrics_data(self, data: MetricsData) -> MetricsData:
         resources = []
@@ -223,7 +245,7 @@ class RedactingMetricExporter(MetricExporter):
 
     def _point(self, point: Any) -> Any:
         update: dict[str, Any] = {}
-        attributes = redact_attrs(self._redactor, point.attributes or {}, 0)
+        attributes = self._attributes(point.attributes)
         if attributes is not None:
             update["attributes"] = dict(attributes)
         exemplars: list[Any] = []

@@ -34,7 +34,7 @@ from flext_observability.models._base import rebuild
 from flext_observability.result import FlextResult
 from flext_observability.rules._kinds import AlertRule
 from flext_observability.rules._lifecycle import Track, check_silence, new_alert
-from flext_observability.rules._samples import SpanSample
+from flext_observability.rules._samples import Sample
 from flext_observability.rules._state import (
     Evaluator,
     accepted_types,
@@ -132,14 +132,15 @@ class AlertEngine:
 
     # -- feeding -------------------------------------------------------------------------------
 
-    def observe(self, entities: Iterable[Entity | SpanSample]) -> list[FlextAlert]:
+    def observe(self, entities: Iterable[Entity | Sample]) -> list[FlextAlert]:
         """Take a batch of entities, evaluate every rule, and return the transitions.
 
-        `SpanSample`s (spans that were not sampled) feed the span rules like `FlextTrace`s.
+        `SpanSample`s (spans that were not sampled) feed the span rules like `FlextTrace`s;
+        `MetricSample`s (metrics collected with no changed series) feed metric `absence` rules.
         """
         with self._lock:
             now = self._clock()
-            by_type: dict[type[Entity | SpanSample], list[Entity | SpanSample]] = {}
+            by_type: dict[type[Entity | Sample], list[Entity | Sample]] = {}
             for entity in entities:
                 by_type.setdefault(type(entity), []).append(entity)
             for evaluator in self._evaluators.values():

@@ -26,7 +26,7 @@ from flext_observability.rules._kinds import (
     SpanRule,
     ThresholdRule,
 )
-from flext_observability.rules._samples import SpanSample
+from flext_observability.rules._samples import MetricSample, Sample, SpanSample
 from flext_observability.rules._windows import (
     NO_GROUP,
     NOT_HOLDING,
@@ -67,7 +67,7 @@ class Evaluator(Protocol):
     def rule(self) -> AlertRule:
         """The rule this state belongs to."""
 
-    def ingest(self, entity: Entity | SpanSample, now: float) -> None:
+    def ingest(self, entity: Entity | Sample, now: float) -> None:
         """Take one entity into the rule's state (ignored when it does not match)."""
 
     def findings(self, now: float) -> dict[GroupKey, Finding]:
@@ -84,7 +84,7 @@ class ThresholdEvaluator:
         self._compare = _OPS[rule.op]
         self._tags = {key: str(value) for key, value in rule.tags.items()}
 
-    def ingest(self, entity: Entity | SpanSample, now: float) -> None:  # noqa: ARG002 - protocol signature
+    def ingest(self, entity: Entity | Sample, now: float) -> None:  # noqa: ARG002 - protocol signature
         """Record the latest value of a matching series."""
         if not isinstance(entity, FlextMetric) or not matches(self.rule.metric, entity.name):
             return
@@ -131,7 +131,7 @@ class HealthEvaluator:
         self._max = max_groups
         self._label = is_glob(rule.check)
 
-    def ingest(self, entity: Entity | SpanSample, now: float) -> None:  # noqa: ARG002 - protocol signature
+    def ingest(self, entity: Entity | Sample, now: float) -> None:  # noqa: ARG002 - protocol signature
         """Extend or reset the check's streak."""
         if not isinstance(entity, FlextHealthCheck) or not matches(self.rule.check, entity.name):
             return
@@ -166,11 +166,11 @@ class AbsenceEvaluator:
         self.last_seen = now
         self.seen = False
 
-    def ingest(self, entity: Entity | SpanSample, now: float) -> None:
+    def ingest(self, entity: Entity | Sample, now: float) -> None:
         """Note the arrival of matching data."""
         rule = self.rule
         hit = (
-            isinstance(entity, FlextMetric)
+            isinstance(entity, FlextMetric | MetricSample)
             and rule.metric is not None
             and matches(rule.metric, entity.name)
         ) or (
@@ -212,10 +212,12 @@ def check_capacity(rule: object, max_samples: int) -> None:
         )
 
 
-def accepted_types(rule: AlertRule) -> tuple[type[Entity | SpanSample], ...]:
+def accepted_types(rule: AlertRule) -> tuple[type[Entity | Sample], ...]:
     """Return the types a rule reads (everything else is skipped without a call)."""
-    if isinstance(rule, ThresholdRule) or (isinstance(rule, AbsenceRule) and rule.metric):
+    if isinstance(rule, ThresholdRule):
         return (FlextMetric,)
+    if isinstance(rule, AbsenceRule) and rule.metric:
+        return (FlextMetric, MetricSample)
     if isinstance(rule, LogRateRule):
         return (FlextLogEntry,)
     if isinstance(rule, HealthRule):

@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 from flext_observability.models import Entity, FlextLogEntry, FlextTrace, LogLevel, TraceStatus
 from flext_observability.rules._kinds import ErrorRatioRule, LatencyRule, LogRateRule
-from flext_observability.rules._samples import SpanSample
+from flext_observability.rules._samples import Sample, SpanSample
 
 __all__ = [
     "NO_GROUP",
@@ -99,7 +99,7 @@ class _SpanWindow:
         self._cap = max_samples
         self._cached: Finding | None = None
 
-    def ingest(self, entity: Entity | SpanSample, now: float) -> None:
+    def ingest(self, entity: Entity | Sample, now: float) -> None:
         """Add a matching span (an entity, or the sample of a span that was not sampled)."""
         if isinstance(entity, SpanSample):
             error = entity.error
@@ -240,7 +240,7 @@ class LogRateEvaluator:
         self._max_groups = max_groups
         self._label = is_glob(rule.logger)
 
-    def ingest(self, entity: Entity | SpanSample, now: float) -> None:
+    def ingest(self, entity: Entity | Sample, now: float) -> None:
         """Count a matching log entry."""
         if not isinstance(entity, FlextLogEntry) or entity.level not in self._levels:
             return

@@ -22,7 +22,6 @@ import importlib
 import os
 from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
 from pathlib import Path
 
 from flext_observability.settings import _parse as p
@@ -87,7 +86,7 @@ def _entry_point_names(group: str, *, extra: tuple[str, ...] = (), many: bool = 
     def parse(raw: object, _fb: Feedback) -> tuple[str, ...]:
         items = [item.strip() for item in p.text_of(raw).split(",")] if many else [p.text_of(raw)]
         names = tuple(dict.fromkeys(item for item in items if item))
-        installed = {entry.name for entry in entry_points(group=group)}
+        installed = p.installed_entry_points(group)
         unknown = [name for name in names if name not in installed and name not in extra]
         if not names or unknown:
             raise Invalid(f"not installed: {', '.join(map(repr, unknown))}" if unknown else "")

@@ -9,6 +9,7 @@ Parsers are idempotent: feeding a parsed value back in returns it unchanged.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import re
@@ -22,10 +23,26 @@ from pydantic import SecretStr
 
 from flext_observability.redaction._scan import mask_url
 
-__all__ = ["Feedback", "Invalid", "Parser", "log_level_number", "mask_url", "text_of"]
+__all__ = [
+    "Feedback",
+    "Invalid",
+    "Parser",
+    "installed_entry_points",
+    "log_level_number",
+    "mask_url",
+    "text_of",
+]
 
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
+
+
+@functools.cache
+def installed_entry_points(group: str) -> frozenset[str]:
+    """Names of the installed entry points in `group` (metadata scanned once per group)."""
+    return frozenset(entry.name for entry in entry_points(group=group))
+
+
 _INT_RE = re.compile(r"^\+?\d+$")
 _FLOAT_RE = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
@@ -248,7 +265,7 @@ def _exporters_parser(known: tuple[str, ...], group: str) -> Parser:
             return ()
         others = [n for n in names if n not in _BUILT_IN_EXPORTERS]
         if others:
-            installed = {entry.name for entry in entry_points(group=group)}
+            installed = installed_entry_points(group)
             missing = [n for n in others if n not in installed]
             if missing:
                 raise Invalid(

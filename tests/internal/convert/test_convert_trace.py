@@ -23,7 +23,11 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode
 
 from _convert_strategies import attribute_maps, hostile_text
-from flext_observability._internal.convert.trace import UNNAMED_OPERATION, span_to_trace
+from flext_observability._internal.convert.trace import (
+    UNNAMED_OPERATION,
+    span_attributes,
+    span_to_trace,
+)
 from flext_observability._internal.time import ns_to_datetime
 from flext_observability.models import FlextTrace
 
@@ -325,3 +329,29 @@ def test_never_started_span_and_missing_resource() -> None:
     span._resource = None  # type: ignore[assignment]  # hand-built spans may lack one
     entity = span_to_trace(span)
     assert (entity.start_time, entity.end_time, entity.service_name) == (T0_DT, T0_DT, None)
+
+
+_OTEL_VALUES = st.one_of(
+    st.text(max_size=30),
+    st.integers(-(2**63), 2**63 - 1),
+    st.floats(allow_nan=False),
+    st.booleans(),
+    st.lists(st.text(max_size=5), max_size=3),
+    st.lists(st.integers(-10, 10), max_size=3),
+)
+
+
+@given(attributes=st.dictionaries(st.text(max_size=20), _OTEL_VALUES, max_size=8))
+def test_span_attributes_read_the_same_map_as_the_public_property(
+    attributes: dict[str, Any],
+) -> None:
+    """The fast read of an SDK span's attributes equals `span.attributes`, item for item."""
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    provider.get_tracer("t").start_span("s", attributes=attributes).end()
+    (span,) = exporter.get_finished_spans()
+    assert dict(span_attributes(span)) == dict(span.attributes or {})
+    bare = ReadableSpan(name="hand-built", attributes=dict(attributes))  # not BoundedAttributes
+    assert dict(span_attributes(bare)) == dict(bare.attributes or {})
+    provider.shutdown()

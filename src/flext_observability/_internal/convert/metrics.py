@@ -39,12 +39,22 @@ from flext_observability.models._metric import FlextMetric, HistogramData, check
 from flext_observability.models._sources import new_entity_id
 from flext_observability.models._types import MetricType
 
-__all__ = ["OnSkip", "metric_to_entities", "metrics_to_entities"]
+__all__ = [
+    "DataPoint",
+    "OnSkip",
+    "Times",
+    "metric_to_entities",
+    "metric_type_of",
+    "metrics_to_entities",
+    "point_to_entity",
+    "valid_metric_name",
+]
 
 OnSkip = Callable[[str, BaseException], None]
 """Called with the metric name and the error for each skipped data point."""
 
-_DataPoint = NumberDataPoint | HistogramDataPoint | ExponentialHistogramDataPoint
+DataPoint = NumberDataPoint | HistogramDataPoint | ExponentialHistogramDataPoint
+"""Any of the SDK's data points."""
 _TIME_CACHE_LIMIT = 64
 
 
@@ -53,7 +63,7 @@ def _finite_or_none(value: float) -> float | None:
     return number if math.isfinite(number) else None
 
 
-class _Times:
+class Times:
     """`ns_to_datetime` remembering its last inputs: a collection's points share two times."""
 
     __slots__ = ("_cache",)
@@ -71,12 +81,15 @@ class _Times:
 
 
 def _point_data(
-    metric_type: MetricType, point: _DataPoint, times: Callable[[int], datetime] = ns_to_datetime
+    metric_type: MetricType,
+    point: DataPoint,
+    times: Callable[[int], datetime] = ns_to_datetime,
+    tags: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     start_ns = point.start_time_unix_nano
     data: dict[str, Any] = {
         "metric_type": metric_type,
-        "tags": sanitize_attributes(point.attributes),
+        "tags": sanitize_attributes(point.attributes) if tags is None else tags,
         "start_time": times(start_ns) if start_ns else None,
         "timestamp": times(point.time_unix_nano),
     }
@@ -103,7 +116,8 @@ def _point_data(
     return data
 
 
-def _metric_type(metric: Metric) -> MetricType:
+def metric_type_of(metric: Metric) -> MetricType:
+    """The entity's metric type for an SDK metric; `TypeError` for data we do not know."""
     data = metric.data
     if isinstance(data, Sum):
         return MetricType.COUNTER if data.is_monotonic else MetricType.GAUGE
@@ -123,7 +137,8 @@ def _trusted_metric(data: dict[str, Any]) -> FlextMetric | None:
     value = data["value"]
     kind = type(value)
     if not (
-        (kind is int or (kind is float and math.isfinite(value))) and _valid_name(data["name"])
+        (kind is int or (kind is float and math.isfinite(value)))
+        and valid_metric_name(data["name"])
     ):
         return None
     values = {
@@ -142,12 +157,37 @@ def _trusted_metric(data: dict[str, Any]) -> FlextMetric | None:
 
 
 @functools.lru_cache(maxsize=4096)
-def _valid_name(name: str) -> bool:
+def valid_metric_name(name: str) -> bool:
+    """Whether `name` passes the model's instrument-name check (remembered per name)."""
     try:
         check_metric_name(name)
     except ValueError:
         return False
     return True
+
+
+def point_to_entity(
+    point: DataPoint,
+    metric_type: MetricType,
+    *,
+    name: str,
+    unit: str,
+    service_name: str | None,
+    times: Callable[[int], datetime] = ns_to_datetime,
+    tags: dict[str, Any] | None = None,
+    validate: bool = False,
+) -> FlextMetric:
+    """Convert one data point of a metric; raises when the model rejects it.
+
+    `tags`: the point's attributes already sanitised (by default they are sanitised here).
+    Trusted construction unless a value needs the model's checks or `validate` is set.
+    """
+    data = _point_data(metric_type, point, times, tags)
+    data["name"] = name
+    data["unit"] = unit
+    data["service_name"] = service_name
+    entity = None if validate else _trusted_metric(data)
+    return entity if entity is not None else FlextMetric.model_validate(data)
 
 
 def metric_to_entities(
@@ -176,7 +216,7 @@ def metric_to_entities(
     """
     name = safe_str(metric.name)
     try:
-        metric_type = _metric_type(metric)
+        metric_type = metric_type_of(metric)
     except TypeError as exc:
         if on_skip is not None:
             on_skip(name, exc)
@@ -186,12 +226,17 @@ def metric_to_entities(
     convert_time = times if times is not None else ns_to_datetime
     for point in metric.data.data_points:
         try:
-            data = _point_data(metric_type, point, convert_time)
-            data["name"] = name
-            data["unit"] = unit
-            data["service_name"] = service_name
-            entity = None if validate else _trusted_metric(data)
-            entities.append(entity if entity is not None else FlextMetric.model_validate(data))
+            entities.append(
+                point_to_entity(
+                    point,
+                    metric_type,
+                    name=name,
+                    unit=unit,
+                    service_name=service_name,
+                    times=convert_time,
+                    validate=validate,
+                )
+            )
         except Exception as exc:  # noqa: BLE001 - one bad point never loses the others
             if on_skip is not None:
                 on_skip(name, exc)
@@ -213,7 +258,7 @@ def metrics_to_entities(
         The valid entities, in resource / scope / metric / data-point order.
     """
     entities: list[FlextMetric] = []
-    times = _Times()
+    times = Times()
     for resource_metrics in data.resource_metrics:
         service_name = resource_service_name(resource_metrics.resource)
         for scope_metrics in resource_metrics.scope_metrics:

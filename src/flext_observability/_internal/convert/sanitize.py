@@ -33,6 +33,7 @@ from flext_observability._internal.text import (
 from flext_observability.models._types import AttributeValue
 
 __all__ = [
+    "frozen_attributes",
     "jsonish",
     "sanitize_attributes",
     "sanitize_value",
@@ -41,6 +42,7 @@ __all__ = [
 _INT64_MIN = -(2**63)
 _INT64_MAX = 2**63 - 1
 _Scalar = str | bool | int | float
+_IMMUTABLE = frozenset({str, bool, int, float})
 
 
 def jsonish(value: object, limit: int = MAX_REPR_LENGTH) -> str:
@@ -156,3 +158,17 @@ def sanitize_attributes(attributes: Mapping[Any, object] | None) -> dict[str, At
     except Exception:  # noqa: BLE001, S110 - a broken mapping keeps what was read
         pass
     return result
+
+
+def frozen_attributes(attributes: object) -> bool:
+    """Whether `attributes` is a plain dict of str keys to str, int, float or bool values.
+
+    Nothing reachable from such a dict can change but the dict itself, which the SDK never
+    edits once it holds it (one per metric series, for the series' life): what is derived from
+    it may be remembered by its identity, as long as a reference keeps that identity taken.
+    Never raises: only an exact `dict` is looked into, and only at its keys' and values' types.
+    """
+    return type(attributes) is dict and all(
+        type(key) is str and type(value) in _IMMUTABLE
+        for key, value in attributes.items()  # pyright: ignore[reportUnknownVariableType]
+    )

@@ -37,8 +37,10 @@ __all__ = [
     "TRACE_KIND_OF",
     "TRACE_STATUS_OF",
     "UNNAMED_OPERATION",
+    "plain_attributes",
     "resource_service_name",
     "scope_name",
+    "span_attributes",
     "span_to_trace",
 ]
 
@@ -67,19 +69,37 @@ _ONE_MS = timedelta(milliseconds=1)
 _EVENT_FIELDS = {"name", "timestamp", "attributes"}
 
 
+# Every span of a provider shares one Resource, and of a tracer one scope: the last one seen
+# and its name are kept (a strong reference, so its identity cannot be reused meanwhile).
+_last_resource: tuple[Resource | None, str | None] = (None, None)
+_last_scope: tuple[InstrumentationScope | None, str | None] = (None, None)
+
+
 def resource_service_name(resource: Resource | None) -> str | None:
     """Return the resource's `service.name` as a clean string, or None when it has none."""
+    global _last_resource  # noqa: PLW0603 - a one-entry identity cache
     if resource is None:
         return None
+    seen, name = _last_resource
+    if resource is seen:
+        return name
     value = resource.attributes.get("service.name")
-    return None if value is None else safe_str(value)
+    name = None if value is None else safe_str(value)
+    _last_resource = (resource, name)
+    return name
 
 
 def scope_name(scope: InstrumentationScope | None) -> str | None:
     """Return the instrumentation scope name, or None when there is no (named) scope."""
+    global _last_scope  # noqa: PLW0603 - a one-entry identity cache
     if scope is None or not scope.name:
         return None
-    return safe_str(scope.name)
+    seen, name = _last_scope
+    if scope is seen:
+        return name
+    name = safe_str(scope.name)
+    _last_scope = (scope, name)
+    return name
 
 
 def _operation_name(name: object) -> str:
@@ -99,6 +119,21 @@ def plain_attributes(attributes: Mapping[str, Any] | None) -> Mapping[str, Any] 
         if type(inner) is dict or isinstance(inner, dict):
             return inner
     return attributes
+
+
+def span_attributes(span: ReadableSpan) -> Mapping[str, Any]:
+    """A finished span's attributes as the plain dict the SDK keeps (see `plain_attributes`).
+
+    `ReadableSpan.attributes` wraps them in a `MappingProxyType`, through which every read goes
+    to `BoundedAttributes` (copy under a lock, one lookup per key); this reads the span's own
+    `BoundedAttributes` when it has one, else falls back to the public property.
+    """
+    inner = getattr(span, "_attributes", None)
+    if type(inner) is BoundedAttributes:
+        plain = plain_attributes(inner)
+        if plain is not None:
+            return plain
+    return span.attributes or {}
 
 
 def _event(event: Event) -> dict[str, Any]:
@@ -167,7 +202,7 @@ def span_to_trace(
         "end_time": end,
         "status": TRACE_STATUS_OF.get(status.status_code, TraceStatus.UNSET),
         "status_message": safe_str(status.description) if status.description else "",
-        "attributes": sanitize_attributes(plain_attributes(span.attributes)),
+        "attributes": sanitize_attributes(span_attributes(span)),
         "events": [_event(event) for event in span.events],
         "scope": scope_name(span.instrumentation_scope),
     }
