@@ -1,48 +1,142 @@
-"""Insert throughput of the embedded SQLite store, batches of 500 (entities per second).
+"""Write cost of the embedded SQLite store, batches of 500: CPU µs per stored row, per kind.
 
-Prints entities/s per kind and the ratio of a store write to serialising the same batch with
-`model_dump_json` alone (how much SQLite adds on top of the JSON encoding we must do anyway).
-Run: `.venv/bin/python benchmarks/bench_store.py`.
+Each run writes `ROWS` distinct entities per kind into a fresh file, shaped like what
+`bench_service`'s Flask service stores: timestamps increasing as in a live process, a server span
+(ten attributes) and its child per random trace id, durations spread over three decades, log
+entries correlated with the trace.
+For each kind prints the CPU time per row of a store write (`SQLiteStore.write`: building the
+rows, the inserts and the commit), of building the rows alone (`Table.row`: the `data` JSON and
+the indexed columns), of `model_dump_json` alone, the entities/s, the mean `data` size, and the
+ratio store write / `model_dump_json` (how much the store adds on top of encoding the JSON).
+CPU time is `time.process_time` (every thread of the process); each figure is the median of
+`REPEATS` runs (`measure()` takes smaller numbers for the smoke test).
+`--prefill N` writes N older rows of each kind first: the cost of a long-running process's
+file, where indexes no longer fit in SQLite's page cache and a random insert position costs a
+page write per row.
+Run: `.venv/bin/python benchmarks/bench_store.py [--prefill N] [--kinds traces,logs]`.
 """
 
 from __future__ import annotations
 
+import argparse
+import hashlib
+import math
+import shutil
+import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from flext_observability.models import FlextAlert, FlextLogEntry, FlextMetric, FlextTrace
+from flext_observability.models import (
+    FlextAlert,
+    FlextHealthCheck,
+    FlextLogEntry,
+    FlextMetric,
+    FlextTrace,
+)
+from flext_observability.models._types import HealthStatus, MetricType
 from flext_observability.sinks import Entity, SQLiteStore
+from flext_observability.sinks._store_schema import table_for_entity
 
 BATCH = 500
-SECONDS = 2.0
+ROWS = 20_000
+REPEATS = 5
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
+SPANS_PER_TRACE = 2
 
 
-def _batch(make: Callable[[int], Entity]) -> list[Entity]:
-    return [make(i) for i in range(BATCH)]
+def _at(i: int) -> datetime:
+    return T0 + timedelta(milliseconds=i)
+
+
+def _trace_id(i: int) -> str:
+    """A random-looking id (as real trace ids are: inserts land all over the trace_id index)."""
+    return hashlib.blake2b(str(i // SPANS_PER_TRACE).encode(), digest_size=16).hexdigest()
+
+
+_SERVER_ATTRIBUTES = {
+    "http.request.method": "GET",
+    "url.scheme": "http",
+    "server.address": "localhost",
+    "server.port": 80,
+    "client.address": "127.0.0.1",
+    "user_agent.original": "Werkzeug/3.1.9",
+    "network.protocol.version": "1.1",
+    "http.route": "/orders/<int:order_id>",
+    "http.response.status_code": 200,
+}
+
+
+def _span_id(i: int) -> str:
+    return hashlib.blake2b(str(i).encode(), digest_size=8).hexdigest()
+
+
+def _duration_ms(i: int, *, root: bool) -> float:
+    """Log-uniform, as real latencies spread: 0.2 ms to 200 ms for a request, less for a child."""
+    spread = int(_span_id(i)[:4], 16) / 0xFFFF
+    return round((0.2 if root else 0.01) * math.pow(1000, spread), 3)
 
 
 def _span(i: int) -> Entity:
+    """Alternately a Flask server span and its manual child (what `bench_service` stores)."""
+    root = i % 2 == 0
     return FlextTrace.model_validate(
         {
-            "operation_name": f"GET /item/{i % 20}",
-            "service_name": "api",
-            "start_time": T0 + timedelta(milliseconds=i),
-            "duration_ms": 3.5,
-            "status": "ok",
-            "attributes": {"http.method": "GET", "http.status_code": 200},
+            "trace_id": _trace_id(i),
+            "span_id": _span_id(i),
+            "parent_span_id": None if root else _span_id(i - 1),
+            "operation_name": "GET /orders/<int:order_id>" if root else "load-order",
+            "kind": "server" if root else "internal",
+            "service_name": "bench-shop",
+            "start_time": _at(i),
+            "duration_ms": _duration_ms(i, root=root),
+            "attributes": (
+                {**_SERVER_ATTRIBUTES, "url.path": f"/orders/{i}"}
+                if root
+                else {"order.id": i, "order.items": 3}
+            ),
+            "scope": "opentelemetry.instrumentation.flask" if root else "bench.shop",
         }
+    )
+
+
+def _log(i: int) -> Entity:
+    return FlextLogEntry(
+        timestamp=_at(i),
+        service_name="bench-shop",
+        message=f"order {i} served",
+        logger_name="bench.shop",
+        context={
+            "code.file.path": "/srv/app/shop.py",
+            "code.function.name": "order",
+            "code.line.number": 75,
+            "thread.id": 140384666041216,
+            "thread.name": "MainThread",
+        },
+        trace_id=_trace_id(i),
+        span_id=_span_id(i),
     )
 
 
 KINDS: dict[str, Callable[[int], Entity]] = {
     "traces": _span,
-    "metrics": lambda i: FlextMetric(name="requests_total", value=i, tags={"route": "/x"}),
-    "logs": lambda i: FlextLogEntry(message=f"request {i} done", logger_name="app.web"),
-    "alerts": lambda i: FlextAlert(name="cpu", message=f"high {i}"),
+    "metrics": lambda i: FlextMetric(
+        timestamp=_at(i),
+        service_name="bench-shop",
+        name="shop.orders",
+        value=i,
+        unit="{order}",
+        tags={"route": f"/{i % 10}"},
+        metric_type=MetricType.COUNTER,
+    ),
+    "logs": _log,
+    "alerts": lambda i: FlextAlert(timestamp=_at(i), name="cpu", message=f"high {i}"),
+    "health": lambda i: FlextHealthCheck(
+        timestamp=_at(i), name="db", status=HealthStatus.HEALTHY, duration_ms=abs(i) / 100
+    ),
 }
 
 
@@ -51,28 +145,142 @@ def _encode(batch: list[Entity]) -> None:
         entity.model_dump_json()
 
 
-def _rate(action: Callable[[], None]) -> float:
-    done = 0
-    start = time.perf_counter()
-    while time.perf_counter() - start < SECONDS:
-        action()
-        done += BATCH
-    return done / (time.perf_counter() - start)
+def _rows(batch: list[Entity]) -> None:
+    for entity in batch:
+        table_for_entity(entity).row(entity, 0)
+
+
+@dataclass(frozen=True)
+class StoreRow:
+    """One kind's figures (CPU µs per row, medians over the repeats)."""
+
+    kind: str
+    store_us: float
+    """`SQLiteStore.write`: rows, inserts, commit."""
+    rows_us: float
+    """`Table.row` alone: the `data` JSON and the indexed columns."""
+    json_us: float
+    """`model_dump_json` alone."""
+    rows_per_s: float
+    data_bytes: float
+
+    @property
+    def ratio(self) -> float:
+        """Store write / `model_dump_json` alone."""
+        return self.store_us / self.json_us
+
+
+@dataclass(frozen=True)
+class _Plan:
+    rows: int
+    repeats: int
+
+
+def _cpu_us_per_row(
+    plan: _Plan, run: Callable[[int], Callable[[list[Entity]], None]], batches: list[list[Entity]]
+) -> tuple[float, float]:
+    """Median CPU µs per row over the repeats, and the rows per wall-clock second."""
+    per_row: list[float] = []
+    rates: list[float] = []
+    for repeat in range(plan.repeats):
+        action = run(repeat)
+        wall = time.perf_counter()
+        cpu = time.process_time()
+        for batch in batches:
+            action(batch)
+        per_row.append((time.process_time() - cpu) / plan.rows * 1e6)
+        rates.append(plan.rows / (time.perf_counter() - wall))
+    return statistics.median(per_row), statistics.median(rates)
+
+
+def _prefilled(tmp: Path, kind: str, make: Callable[[int], Entity], rows: int) -> Path:
+    """A store file already holding `rows` entities of `kind`, older than the measured ones."""
+    path = tmp / f"{kind}-prefilled.db"
+    with SQLiteStore(path, retention_hours=None, max_mb=None) as store:
+        store.maintain()
+        for start in range(0, rows, 5000):
+            store.write([make(i - rows) for i in range(start, min(rows, start + 5000))])
+        assert store.dropped == {}
+    return path
+
+
+def _fresh_store(tmp: Path, kind: str, template: Path | None) -> SQLiteStore:
+    """A store with its schema created (and the prefill copied) before the measurement."""
+    path = tmp / f"{kind}-measured.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    if template is not None:
+        shutil.copyfile(template, path)
+    store = SQLiteStore(path, retention_hours=None, max_mb=None)
+    store.maintain()  # opens the file and creates the schema outside the measurement
+    return store
+
+
+def _measure_store(
+    plan: _Plan, tmp: Path, kind: str, template: Path | None, batches: list[list[Entity]]
+) -> tuple[float, float]:
+    """CPU µs per row and rows/s of `SQLiteStore.write`, each repeat into a fresh file."""
+    stores: list[SQLiteStore] = []
+
+    def store_writer(_repeat: int) -> Callable[[list[Entity]], None]:
+        if stores:
+            stores[-1].close()
+        stores.append(_fresh_store(tmp, kind, template))
+        return stores[-1].write
+
+    result = _cpu_us_per_row(plan, store_writer, batches)
+    stores[-1].close()
+    assert all(store.dropped == {} and store.written == plan.rows for store in stores)
+    return result
+
+
+def measure(
+    kinds: Sequence[str] = tuple(KINDS),
+    *,
+    rows: int = ROWS,
+    repeats: int = REPEATS,
+    prefill: int = 0,
+) -> list[StoreRow]:
+    """Measure each kind: `rows` entities per run, `repeats` runs, into stores of `prefill` rows."""
+    plan = _Plan(rows, repeats)
+    results: list[StoreRow] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for kind in kinds:
+            make = KINDS[kind]
+            template = _prefilled(Path(tmp), kind, make, prefill) if prefill else None
+            entities = [make(i) for i in range(rows)]
+            batches = [entities[i : i + BATCH] for i in range(0, rows, BATCH)]
+            data_bytes = statistics.mean(
+                len(str(table_for_entity(entity).row(entity, 0)[5])) for entity in entities
+            )
+            stored, rate = _measure_store(plan, Path(tmp), kind, template, batches)
+            built, _ = _cpu_us_per_row(plan, lambda _: _rows, batches)
+            encoded, _ = _cpu_us_per_row(plan, lambda _: _encode, batches)
+            results.append(StoreRow(kind, stored, built, encoded, rate, data_bytes))
+    return results
 
 
 def main() -> None:
     """Measure and print the table."""
-    with tempfile.TemporaryDirectory() as tmp:
-        for kind, make in KINDS.items():
-            batch = _batch(make)
-            with SQLiteStore(Path(tmp) / f"{kind}.db", max_mb=None) as store:
-                stored = _rate(lambda: store.write(batch))  # noqa: B023 - used in this iteration
-                assert store.dropped == {}
-            encoded = _rate(lambda: _encode(batch))  # noqa: B023 - used in this iteration
-            print(
-                f"{kind:8s} {stored:>10,.0f} entities/s   store/JSON-only time ratio "
-                f"{encoded / stored:.2f}"
-            )
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--prefill",
+        type=int,
+        default=0,
+        help="rows of each kind already in the store (a long-running process's file)",
+    )
+    parser.add_argument("--kinds", default=",".join(KINDS), help="comma-separated kinds")
+    args = parser.parse_args()
+    print(
+        f"{'kind':8s} {'store µs/row':>13s} {'rows µs':>8s} {'JSON µs':>8s} {'rows/s':>9s} "
+        f"{'data B':>7s} {'store/JSON':>10s}"
+        + (f"   (into a store of {args.prefill:,} rows)" if args.prefill else "")
+    )
+    for row in measure(args.kinds.split(","), prefill=args.prefill):
+        print(
+            f"{row.kind:8s} {row.store_us:13.1f} {row.rows_us:8.1f} {row.json_us:8.1f} "
+            f"{row.rows_per_s:9,.0f} {row.data_bytes:7.0f} {row.ratio:10.2f}"
+        )
 
 
 if __name__ == "__main__":

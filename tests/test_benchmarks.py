@@ -37,6 +37,7 @@ def bench(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, ModuleType]]:
         "bench_metrics",
         "bench_monitor",
         "bench_startup",
+        "bench_store",
         "bench_ui",
         "run",
     )
@@ -221,3 +222,12 @@ def test_run_writes_the_json_report(
         "target",
         "mark",
     ]
+
+
+def test_store_benchmark_rows(bench: dict[str, ModuleType]) -> None:
+    """The store benchmark measures every kind, also into a prefilled file, in positive µs."""
+    rows = bench["bench_store"].measure(rows=1000, repeats=1)
+    assert [row.kind for row in rows] == ["traces", "metrics", "logs", "alerts", "health"]
+    assert all(row.store_us > row.json_us > 0 and row.data_bytes > 100 for row in rows)
+    (prefilled,) = bench["bench_store"].measure(["logs"], rows=500, repeats=1, prefill=1000)
+    assert prefilled.rows_per_s > 0

@@ -1,4 +1,4 @@
-"""Schema 2 (the viewer's columns) and its upgrade of version 1 files; the browse queries."""
+"""Old schema versions: read as they are, upgraded in place by the first writer; browse queries."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from _store_legacy import V1_INDEXES, V2_INDEXES, write_legacy
 
-from _ui_store import T0, fill, span
-from flext_observability.models import FlextMetric
-from flext_observability.sinks import SQLiteStore
+from _ui_store import T0, Known, fill, span
+from flext_observability.models import Entity, FlextMetric
+from flext_observability.sinks import STORE_KINDS, SQLiteStore
 from flext_observability.sinks._store_browse import (
     Cursor,
     metric_series,
@@ -19,49 +20,81 @@ from flext_observability.sinks._store_schema import SCHEMA_VERSION, series_key
 from flext_observability.sinks._store_traces import SpanFilter, list_traces, operation_stats
 
 
-def _downgrade_to_v1(path: Path) -> None:
-    """Make `path` look written by schema 1: no series/value/recorded columns, version 1."""
+def _stored(tmp_path: Path) -> tuple[Known, list[Entity]]:
+    """The viewer's known dataset: what `fill` says, and every entity as the store gives it."""
+    with SQLiteStore(tmp_path / "known.db", retention_hours=None, max_mb=None) as store:
+        known = fill(store)
+        return known, [entity for kind in STORE_KINDS for entity in store.query(kind)]
+
+
+def _indexes(path: Path) -> dict[str, str]:
     conn = sqlite3.connect(path)
-    conn.execute("DROP INDEX ix_metrics_name_series_timestamp")
-    for table, column in (("metrics", "series"), ("metrics", "value"), ("alerts", "recorded")):
-        conn.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
-    conn.execute("PRAGMA user_version = 1")
-    conn.commit()
-    conn.close()
+    try:
+        rows = conn.execute(
+            "SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL"
+        ).fetchall()
+    finally:
+        conn.close()
+    return dict(rows)
 
 
-def test_a_version_1_file_is_read_then_upgraded_in_place(tmp_path: Path) -> None:
-    """Readers chart a v1 file from its JSON; the first writer upgrades it, backfilling series."""
-    path = tmp_path / "old.db"
-    with SQLiteStore(path, retention_hours=None, max_mb=None) as store:
-        fill(store)
-    _downgrade_to_v1(path)
+def _reads(path: Path) -> tuple[dict[str, list[Entity]], list[object], list[str]]:
+    """What a reader gets from `path`: each kind, the chart series, the traces of 400+ ms."""
     reader = SQLiteStore.open_readonly(path)
     try:
-        assert reader.schema_version == 1
-        old_series, _ = metric_series(reader)
+        kinds = {kind: reader.query(kind) for kind in STORE_KINDS}
+        series, _ = metric_series(reader)
+        slow = list_traces(reader, SpanFilter(min_ms=400)).items
     finally:
         reader.close()
+    return kinds, [(s.name, s.tags, s.values[:3]) for s in series], [row.trace_id for row in slow]
+
+
+@pytest.mark.parametrize(("version", "indexes"), [(1, V1_INDEXES), (2, V2_INDEXES)])
+def test_an_old_file_is_read_then_upgraded_in_place(
+    tmp_path: Path, version: int, indexes: dict[str, str]
+) -> None:
+    """Readers read a version 1/2 file as is; the first writer upgrades it to the current schema.
+
+    The upgrade backfills version 1's metric columns, leaves exactly a fresh file's indexes and
+    changes nothing a reader sees; old rows (the full JSON) and new rows (compact) read alike.
+    """
+    known, entities = _stored(tmp_path)
+    path = tmp_path / "old.db"
+    write_legacy(path, version, entities, now_ns=1_800_000_000 * 10**9)
+    assert set(_indexes(path)) == set(indexes)
+    reader = SQLiteStore.open_readonly(path)
+    try:
+        assert reader.schema_version == version
+    finally:
+        reader.close()
+    before = _reads(path)
+    assert sum(len(kind) for kind in before[0].values()) == len(entities)
+    assert len(before[1]) == 3
+    assert before[2] == [known.billing_trace]
     with SQLiteStore(path, retention_hours=None, max_mb=None) as writer:
         later = T0 + timedelta(hours=1)
         writer.write(
             [FlextMetric(name="shop.queue", value=7, timestamp=later, service_name="shop")]
         )
         assert writer.dropped == {}
+    with SQLiteStore(tmp_path / "fresh.db") as fresh:
+        fresh.maintain()
+    assert _indexes(path) == _indexes(tmp_path / "fresh.db")
     reader = SQLiteStore.open_readonly(path)
     try:
         assert reader.schema_version == SCHEMA_VERSION
+        assert reader.select("PRAGMA integrity_check") == [("ok",)]
         rows = reader.select("SELECT count(*) FROM metrics WHERE series IS NULL OR value IS NULL")
         assert rows == [(0,)]
         keys = reader.select("SELECT DISTINCT series FROM metrics WHERE name = 'shop.orders'")
         assert keys == [(series_key({"route": "/checkout"}),)]
-        new_series, _ = metric_series(reader)
     finally:
         reader.close()
-    assert [(s.name, s.tags, s.values) for s in old_series] == [
-        (s.name, s.tags, s.values[: len(o.values)])
-        for s, o in zip(new_series, old_series, strict=True)
-    ]
+    kinds, charts, slow = _reads(path)
+    added = kinds["metrics"].pop()
+    assert isinstance(added, FlextMetric)
+    assert (added.name, kinds, charts, slow) == ("shop.queue", *before)
 
 
 def test_alerts_record_their_write_time(tmp_path: Path) -> None:

@@ -150,8 +150,10 @@ class LogFilter:
         where: list[str] = []
         params: list[object] = []
         if self.level:
-            where.append("level_rank >= ?")
-            params.append(list(LogLevel).index(LogLevel(str(level_before(self.level)))))
+            rank = list(LogLevel).index(LogLevel(str(level_before(self.level))))
+            terms, values = table_for("logs").level_terms(rank)
+            where += terms
+            params += values
         if self.logger:
             where.append(_name_clause("name", self.logger))
             params.append(self.logger)

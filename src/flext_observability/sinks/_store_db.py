@@ -153,20 +153,22 @@ def _ensure_schema(conn: sqlite3.Connection, deadline: float) -> None:
     begin_immediate(conn, deadline)
     try:
         version = _user_version(conn)  # another process may have created or upgraded it
-        if version == 0:
-            for statement in create_schema_sql():
-                conn.execute(statement)
-        elif version < SCHEMA_VERSION:
-            for statement in migration_sql(version):
-                conn.execute(statement)
-            _backfill_metrics(conn)
         if version < SCHEMA_VERSION:
-            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            _upgrade(conn, version)
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
+
+
+def _upgrade(conn: sqlite3.Connection, version: int) -> None:
+    """Create the schema (version 0: a new file) or migrate it; inside the write transaction."""
+    for statement in create_schema_sql() if version == 0 else migration_sql(version):
+        conn.execute(statement)
+    if 0 < version < 2:  # noqa: PLR2004 - the version that added the metric columns
+        _backfill_metrics(conn)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
 def _backfill_metrics(conn: sqlite3.Connection) -> None:

@@ -109,14 +109,17 @@ def build_query(  # noqa: C901, PLR0912 - one branch per documented filter
         where.append("service_name = ?")
         params.append(service)
     if level is not None:
-        params.append(_level_rank(table, level))
-        where.append(f"{table.level_column} >= ?")
+        terms, values = table.level_terms(_level_rank(table, level))
+        where += terms
+        params += values
     if status is not None:
         if table.status_enum is None:
             raise _not_applicable("status", table, "status_enum")
         member = normalize_enum(status, table.status_enum, "store query: invalid status")
         where.append("status = ?")
         params.append(str(member))
+        if str(member) == table.error_status:
+            where.append("is_error = 1")  # the partial errors index
     if errors_only:
         where.append("is_error = 1")
     order_sql = _order_sql(table, order, order_by)

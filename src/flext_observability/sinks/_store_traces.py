@@ -22,7 +22,7 @@ from flext_observability.sinks._store_browse import (
     _where_sql,
 )
 from flext_observability.sinks._store_query import decode_rows
-from flext_observability.sinks._store_schema import table_for
+from flext_observability.sinks._store_schema import duration_bucket, duration_bucket_of, table_for
 from flext_observability.sinks.store import SQLiteStore
 
 __all__ = [
@@ -119,10 +119,13 @@ def list_traces(
     scan_where, scan_params = list(where), list(params)
     source = "traces"
     floor: Cursor | None = None
-    if flt.min_ms is not None and _few_slow_spans(reader, flt.min_ms):
+    if flt.min_ms is not None and (slow := _slow_spans_index(reader, flt.min_ms)) is not None:
         # Few spans are that slow: read them by duration and sort them, instead of walking
         # every span by time to find them (bounded already: no search window needed).
-        source = "traces INDEXED BY ix_traces_duration_ms"
+        index, terms, values = slow
+        source = f"traces INDEXED BY {index}"
+        scan_where += terms
+        scan_params += values
     elif flt.text:
         floor = search_floor(reader, flt, before, window)
         window_clause(scan_where, scan_params, floor)
@@ -211,14 +214,30 @@ def _accept(
 
 
 _SLOW_SPANS_SORTED = 20_000
+_AT_LEAST_BUCKET = f"{duration_bucket('duration_ms')} >= ?"
 
 
-def _few_slow_spans(reader: SQLiteStore, min_ms: float) -> bool:
+def _slow_spans_index(
+    reader: SQLiteStore, min_ms: float
+) -> tuple[str, list[str], list[object]] | None:
+    """The index (and the WHERE terms it needs) to read spans of at least `min_ms` by, or None.
+
+    None when `_SLOW_SPANS_SORTED` or more may be that slow. Version 3 indexes a duration
+    bucket: counting the entries from `min_ms`'s bucket on (an upper bound: that bucket may hold
+    faster spans too) bounds the rows the list then reads.
+    """
+    if reader.schema_version >= 3:  # noqa: PLR2004 - the version of the bucket index
+        index, where = "ix_traces_duration_bucket", _AT_LEAST_BUCKET
+        bound: object = duration_bucket_of(min_ms)
+        terms, params = [where], [bound]
+    else:
+        index, where, bound = "ix_traces_duration_ms", "duration_ms >= ?", min_ms
+        terms, params = [], []
     rows = reader.select(
-        "SELECT count(*) FROM (SELECT 1 FROM traces WHERE duration_ms >= ? LIMIT ?)",
-        (min_ms, _SLOW_SPANS_SORTED),
+        f"SELECT count(*) FROM (SELECT 1 FROM traces INDEXED BY {index} WHERE {where} LIMIT ?)",  # noqa: S608 - fixed SQL
+        (bound, _SLOW_SPANS_SORTED),
     )
-    return int(rows[0][0]) < _SLOW_SPANS_SORTED
+    return (index, terms, params) if int(rows[0][0]) < _SLOW_SPANS_SORTED else None
 
 
 def _listed_before(

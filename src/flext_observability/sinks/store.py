@@ -1,7 +1,8 @@
 """`SQLiteStore`: the embedded telemetry store, a `Sink` with a query API for the CLI and tests.
 
 One file per host (default `.flext-observability/telemetry.db`), one table per entity kind
-holding the entity's exact JSON plus indexed columns (see `_store_schema`). Design decisions:
+holding the entity's JSON (null fields left out) plus indexed columns (see `_store_schema`).
+Design decisions:
 
 - **Never raises on the write side.** A failed batch (disk full, read-only file, lock timeout,
   corrupt file, ...) is dropped and counted in `dropped[reason]`, with one warning per
@@ -229,7 +230,7 @@ class SQLiteStore:
             now_ns = int(self._clock() * 1e9)
             for entity in entities:
                 table = table_for_entity(entity)
-                grouped.setdefault(table.insert_sql, []).append(table.row(entity, now_ns))
+                grouped.setdefault(table.insert_sql, []).append(table.encode_row(entity, now_ns))
             try:
                 db.insert_batch(self._connection(), grouped, self._lock_timeout)
             except (sqlite3.Error, OSError, db.SchemaMismatchError) as exc:
