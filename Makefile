@@ -17,12 +17,12 @@ $(BIN)/activate: pyproject.toml
 install: $(BIN)/activate
 
 format: install
-	$(BIN)/ruff format src tests benchmarks examples
+	$(BIN)/ruff format src tests benchmarks examples README.md
 	$(BIN)/ruff check --fix src tests benchmarks examples
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks examples
-	$(BIN)/ruff format --check src tests benchmarks examples
+	$(BIN)/ruff format --check src tests benchmarks examples README.md
 
 typecheck: install
 	$(BIN)/mypy
