@@ -101,6 +101,9 @@ class EntitySpanProcessor(SpanProcessor):
     def on_end(self, span: ReadableSpan) -> None:
         """Queue the span for conversion; never blocks, never raises."""
         context = span.context
+        if context is not None and context.trace_flags.sampled and not self._baggage:
+            self._pipeline.submit("span", span)  # the common case, first
+            return
         if not (context is not None and context.trace_flags.sampled) and not (
             self._notable is not None and self._notable(span)
         ):  # recorded but not sampled: the derived metric and the rules only
