@@ -26,6 +26,7 @@ from opentelemetry.sdk.metrics.view import DefaultAggregation, ExplicitBucketHis
 
 from flext_observability._internal.guard import guard
 from flext_observability._internal.pipeline import Pipeline, build_pipeline
+from flext_observability._internal.signals import quiet_this_thread
 from flext_observability.sinks._base import Sink
 
 __all__ = ["EntityMetricReader", "shares_collection"]
@@ -153,3 +154,8 @@ class EntityMetricReader(PeriodicExportingMetricReader):
     def pipeline(self) -> Pipeline:
         """The pipeline this reader feeds."""
         return self._pipeline
+
+    def _ticker(self) -> None:
+        """The SDK's collection loop, on a thread that leaves SIGTERM/SIGINT to the main one."""
+        quiet_this_thread()  # see `_internal.signals.start_quiet`
+        super()._ticker()  # the SDK's thread target (private)

@@ -9,6 +9,7 @@ import sys
 import textwrap
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -109,3 +110,75 @@ def test_sigterm_runs_the_shutdown_then_dies_by_sigterm(raising: bool) -> None:
     )
     assert done.returncode == -signal.SIGTERM, done.stderr
     assert done.stdout == "shut down\n"
+
+
+def test_a_signal_inside_the_flush_start_does_not_wait_for_itself() -> None:
+    """A nested handler (second SIGTERM during the first one's `_run_bounded`) still runs.
+
+    The second signal's handler runs on the thread that is already inside `_run_bounded`
+    (holding its lock, e.g. inside `Thread.start()`): it must not block on that lock.
+    """
+    ran = threading.Event()
+
+    def first_handler_interrupted() -> None:
+        with signals._running_lock:  # the outer handler, interrupted while holding it
+            signals._run_bounded(ran.set, 5.0)  # the nested handler's call
+
+    thread = threading.Thread(target=first_handler_interrupted, daemon=True)
+    thread.start()
+    thread.join(10)
+    assert not thread.is_alive()
+    assert ran.is_set()
+
+
+def test_our_threads_leave_sigterm_and_sigint_to_the_main_thread() -> None:
+    """A thread started by `start_quiet` blocks both signals; the starter's mask is unchanged."""
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    seen: list[set[int]] = []
+    thread = threading.Thread(
+        target=lambda: seen.append(set(signal.pthread_sigmask(signal.SIG_BLOCK, [])))
+    )
+    signals.start_quiet(thread)
+    thread.join(10)
+    assert {signal.SIGTERM, signal.SIGINT} <= seen[0]
+    assert signal.pthread_sigmask(signal.SIG_BLOCK, []) == before
+    quieted: list[set[int]] = []
+
+    def quiet() -> None:
+        signals.quiet_this_thread()
+        quieted.append(set(signal.pthread_sigmask(signal.SIG_BLOCK, [])))
+
+    other = threading.Thread(target=quiet)
+    other.start()
+    other.join(10)
+    assert {signal.SIGTERM, signal.SIGINT} <= quieted[0]
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads /proc (Linux)")
+def test_every_background_thread_of_a_setup_blocks_the_stop_signals() -> None:
+    """Each thread a default setup runs (pipeline, metric reader, health) blocks both signals."""
+    script = textwrap.dedent(
+        """
+        import os, pathlib, signal, tempfile, threading
+        import flext_observability as fo
+        obs = fo.setup(service_name="s", store_path=pathlib.Path(tempfile.mkdtemp()) / "t.db")
+        names = {t.native_id: t.name for t in threading.enumerate()}
+        wanted = (1 << (signal.SIGTERM - 1)) | (1 << (signal.SIGINT - 1))
+        open_to_signals = []
+        for task in os.listdir("/proc/self/task"):
+            status = pathlib.Path(f"/proc/self/task/{task}/status").read_text()
+            line = next(l for l in status.splitlines() if l.startswith("SigBlk"))
+            name = names.get(int(task), "?")
+            if name != "MainThread" and int(line.split()[1], 16) & wanted != wanted:
+                open_to_signals.append(name)
+        print("OPEN", sorted(open_to_signals), len(names))
+        obs.shutdown()
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    line = next(line for line in done.stdout.splitlines() if line.startswith("OPEN"))
+    assert line.startswith("OPEN []"), line
+    assert int(line.split()[-1]) >= 3  # the main thread and at least two of ours

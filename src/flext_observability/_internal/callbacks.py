@@ -28,6 +28,7 @@ from opentelemetry.metrics import CallbackOptions, Observation
 
 from flext_observability._internal import fork
 from flext_observability._internal.guard import logger
+from flext_observability._internal.signals import start_quiet
 
 __all__ = ["BUDGET_S", "runner_threads", "time_box"]
 
@@ -63,7 +64,7 @@ class _Runner:
     def __init__(self) -> None:
         self._queue: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._loop, name=_THREAD_NAME, daemon=True)
-        self._thread.start()
+        start_quiet(self._thread)
 
     def _loop(self) -> None:
         while True:

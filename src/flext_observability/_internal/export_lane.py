@@ -30,6 +30,7 @@ from opentelemetry.sdk.trace.export import SpanExporter
 from flext_observability._internal import fork
 from flext_observability._internal.derived import as_sampled
 from flext_observability._internal.guard import guard
+from flext_observability._internal.signals import start_quiet
 from flext_observability.redaction import Redactor
 from flext_observability.redaction._exporters import redact_span
 
@@ -98,7 +99,7 @@ class ExportLane:
                         self._thread = threading.Thread(
                             target=self._run, name="flext-observability-export", daemon=True
                         )
-                        self._thread.start()
+                        start_quiet(self._thread)
         if dropped:
             self._on_drop(dropped, reason)
 

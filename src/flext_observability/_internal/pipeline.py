@@ -36,6 +36,7 @@ from flext_observability._internal.convert.trace import span_to_trace
 from flext_observability._internal.derived import DerivedMetrics, NoisePolicy, span_converters
 from flext_observability._internal.guard import guard, logger
 from flext_observability._internal.metric_series import MetricSeriesConverter, redacts_tags_only
+from flext_observability._internal.signals import start_quiet
 from flext_observability.models import Entity, FlextLogEntry
 from flext_observability.rules._samples import MetricSample, SpanSample
 from flext_observability.sinks._base import Sink
@@ -287,7 +288,7 @@ class Pipeline:
         self._worker = threading.Thread(
             target=self._run, name="flext-observability-pipeline", daemon=True
         )
-        self._worker.start()
+        start_quiet(self._worker)
 
     @property
     def worker_ident(self) -> int | None:

@@ -84,7 +84,9 @@ def _start_daemon(fn: Callable[[], object]) -> _Waiter:
         finally:
             waiter.done.set()
 
-    threading.Thread(target=target, name="flext-observability-deadline", daemon=True).start()
+    signals.start_quiet(
+        threading.Thread(target=target, name="flext-observability-deadline", daemon=True)
+    )
     return waiter
 
 

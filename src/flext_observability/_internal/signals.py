@@ -31,29 +31,62 @@ from typing import Any
 
 from flext_observability._internal import fork
 
-__all__ = ["install"]
+__all__ = ["install", "quiet_this_thread", "start_quiet"]
 
 _SIGNALS = (signal.SIGTERM, signal.SIGINT)
 _MARK = "_flext_observability_chained"
 _GRACE_S = 0.5
 
 
-_running_lock = threading.Lock()
+# Re-entrant: a second signal can arrive while the main thread is inside `_run_bounded` (even
+# inside `Thread.start()`, which waits), and its handler runs on that same thread. With a plain
+# lock that handler waited for itself forever, and the process could no longer be stopped.
+_running_lock = threading.RLock()
 _running: threading.Thread | None = None
+
+
+def start_quiet(thread: threading.Thread) -> None:
+    """Start `thread` with SIGTERM and SIGINT blocked in it: they go to the main thread.
+
+    Our handler is a Python one, and Python runs it on the main thread only, when that thread
+    next runs bytecode. The kernel may hand a process-wide signal to any thread that does not
+    block it: given to one of ours while the main thread waits in a blocking call that only a
+    signal to itself interrupts (a pool worker waiting for its next task), the handler would
+    never run, and a `Pool` waiting for its terminated worker would hang. Every thread of ours
+    is started through here (a new thread inherits the creating thread's mask).
+    """
+    mask = getattr(signal, "pthread_sigmask", None)
+    if mask is None:  # not POSIX
+        thread.start()
+        return
+    previous = mask(signal.SIG_BLOCK, _SIGNALS)
+    try:
+        thread.start()
+    finally:
+        mask(signal.SIG_SETMASK, previous)
+
+
+def quiet_this_thread() -> None:
+    """Block SIGTERM and SIGINT in the calling thread (one another library started for us)."""
+    if threading.current_thread() is not threading.main_thread() and hasattr(
+        signal, "pthread_sigmask"
+    ):
+        signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
 
 
 def _run_bounded(fn: Callable[[], object], timeout: float) -> None:
     """Run `fn` on a daemon thread and wait at most `timeout` seconds.
 
     A second signal arriving while the first one's flush runs (a pool's terminate can send
-    SIGTERM twice) joins that same flush instead of finding nothing left to do and acting at once.
+    SIGTERM twice) joins that same flush instead of finding nothing left to do and acting at once;
+    one arriving before that flush's thread has started runs a flush of its own.
     """
     global _running  # noqa: PLW0603 - one flush in flight per process
     with _running_lock:
         thread = _running
         if thread is None or not thread.is_alive():
             thread = threading.Thread(target=fn, name="flext-observability-signal", daemon=True)
-            thread.start()
+            start_quiet(thread)
             _running = thread
     thread.join(timeout)
 
@@ -84,7 +117,7 @@ def _wrap(
 
 def _after_fork_in_child() -> None:
     global _running, _running_lock  # noqa: PLW0603 - a forked child starts with no flush
-    _running_lock = threading.Lock()
+    _running_lock = threading.RLock()
     _running = None
 
 

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 
 from flext_observability._internal.guard import guard
+from flext_observability._internal.signals import start_quiet
 
 __all__ = ["WorkerPool"]
 
@@ -62,7 +63,7 @@ class WorkerPool:
                 target=self._work, name=f"{self._name}-{self._serial}", daemon=True
             )
             self._threads.add(thread)
-        thread.start()
+        start_quiet(thread)
 
     def _work(self) -> None:
         me = threading.current_thread()

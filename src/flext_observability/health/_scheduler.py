@@ -6,6 +6,7 @@ import threading
 from collections.abc import Callable
 
 from flext_observability._internal.guard import guard
+from flext_observability._internal.signals import start_quiet
 
 __all__ = ["Scheduler"]
 
@@ -56,7 +57,7 @@ class Scheduler:
                 target=self._loop, args=(self._stop_event,), name=self._name, daemon=True
             )
             self._thread = thread
-        thread.start()
+        start_quiet(thread)
 
     def _loop(self, stop: threading.Event) -> None:
         while not stop.is_set():

@@ -26,6 +26,7 @@ from typing import Any
 
 from flext_observability._internal import fork
 from flext_observability._internal.guard import guard, report_internal_error
+from flext_observability._internal.signals import start_quiet
 from flext_observability.exceptions import ConfigurationError
 from flext_observability.health._registry import HealthRegistry
 from flext_observability.models._types import HealthStatus
@@ -201,7 +202,7 @@ class ProbeServer:
                 daemon=True,
             )
             self._server, self._thread = server, thread
-        thread.start()
+        start_quiet(thread)
         return self.port
 
     def stop(self, timeout: float = 5.0) -> bool:

@@ -37,6 +37,7 @@ from typing import Final
 
 from flext_observability._internal import fork
 from flext_observability._internal.guard import guard
+from flext_observability._internal.signals import start_quiet
 from flext_observability.models import Entity, FlextAlert
 from flext_observability.sinks._webhook_http import (
     Outcome,
@@ -197,7 +198,7 @@ class WebhookSink:
             self._thread = threading.Thread(
                 target=self._run, name="flext-observability-webhook", daemon=True
             )
-            self._thread.start()
+            start_quiet(self._thread)
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until every queued notification is delivered or dropped; False on expiry."""
