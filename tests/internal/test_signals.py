@@ -166,7 +166,10 @@ def test_every_background_thread_of_a_setup_blocks_the_stop_signals() -> None:
         wanted = (1 << (signal.SIGTERM - 1)) | (1 << (signal.SIGINT - 1))
         open_to_signals = []
         for task in os.listdir("/proc/self/task"):
-            status = pathlib.Path(f"/proc/self/task/{task}/status").read_text()
+            try:
+                status = pathlib.Path(f"/proc/self/task/{task}/status").read_text()
+            except OSError:  # a short-lived thread that has ended since the listing
+                continue
             line = next(l for l in status.splitlines() if l.startswith("SigBlk"))
             name = names.get(int(task), "?")
             if name != "MainThread" and int(line.split()[1], 16) & wanted != wanted:
@@ -182,3 +185,119 @@ def test_every_background_thread_of_a_setup_blocks_the_stop_signals() -> None:
     line = next(line for line in done.stdout.splitlines() if line.startswith("OPEN"))
     assert line.startswith("OPEN []"), line
     assert int(line.split()[-1]) >= 3  # the main thread and at least two of ours
+
+
+# A stop signal whose C-level handler ran on another thread while the main thread sat in a lock:
+# CPython's flag is set, but nothing wakes the main thread to run the Python handler. Without the
+# wake-up watch this script hangs until the test's timeout (the default action would have killed
+# it at once). `DO` is what the main thread does once everything is in place.
+LOST_WAKEUP = textwrap.dedent(
+    """
+    import os, signal, sys, threading, time
+    from flext_observability._internal import signals
+
+    SIGNUM = getattr(signal, sys.argv[1])
+    MODE = sys.argv[2]
+    signal.signal(SIGNUM, signal.SIG_DFL)
+
+    def shutdown():
+        time.sleep(0.3)  # a late repeat would show in `resent`
+        print("shut down, resent", signals._Watch.active.resent, flush=True)
+
+    signals.install(shutdown=shutdown, flush=lambda: None, deadline_s=lambda: 2.0)
+    if MODE == "fork":
+        pid = os.fork()
+        if pid:
+            _, status = os.waitpid(pid, 0)
+            print("child", os.waitstatus_to_exitcode(status), flush=True)
+            sys.exit(0)  # the parent was not hit by its child's signal
+    if MODE == "main":  # the ordinary case: the main thread runs bytecode and gets it
+        os.kill(os.getpid(), SIGNUM)
+        time.sleep(10)
+    else:
+        def land_elsewhere():
+            time.sleep(0.2)
+            signal.pthread_kill(threading.get_ident(), SIGNUM)  # the C handler runs here
+
+        threading.Thread(target=land_elsewhere, daemon=True).start()
+        lock = threading.Lock()
+        lock.acquire()
+        lock.acquire()  # only a signal delivered to the main thread wakes this
+    print("not reached", flush=True)
+    """
+)
+
+
+def _lost_wakeup(signum: signal.Signals, mode: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", LOST_WAKEUP, signum.name, mode],
+        capture_output=True,
+        text=True,
+        timeout=30,  # a regression hangs here
+        check=False,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_kill"), reason="POSIX threads")
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_stop_signal_that_did_not_wake_the_main_thread_is_sent_to_it_again(
+    signum: signal.Signals,
+) -> None:
+    """Landed on another thread while the main thread waits on a lock: still shut down and die."""
+    done = _lost_wakeup(signum, "lock")
+    assert done.returncode == -signum, done.stderr
+    assert done.stdout == "shut down, resent 1\n"
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_kill"), reason="POSIX threads")
+def test_a_signal_the_main_thread_handles_is_not_sent_again() -> None:
+    """The ordinary case: the handler starts at once, so the watch repeats nothing."""
+    done = _lost_wakeup(signal.SIGTERM, "main")
+    assert done.returncode == -signal.SIGTERM, done.stderr
+    assert done.stdout == "shut down, resent 0\n"
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork")
+def test_a_forked_child_watches_its_own_signals() -> None:
+    """The child gets its own wake-up pipe: it dies by its signal, and the parent lives on."""
+    done = _lost_wakeup(signal.SIGTERM, "fork")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"shut down, resent 1\nchild {-signal.SIGTERM}\n"
+
+
+def test_a_wakeup_fd_set_by_the_application_is_left_alone() -> None:
+    """No watch when the app already set the wake-up fd, or when no default action is wrapped."""
+    script = textwrap.dedent(
+        """
+        import os, signal, sys, threading
+        from flext_observability._internal import signals
+
+        def install():
+            signals.install(shutdown=lambda: None, flush=lambda: None, deadline_s=lambda: 1.0)
+
+        def watching():
+            return any(t.name == "flext-observability-signal-watch" for t in threading.enumerate())
+
+        if sys.argv[1] == "app-fd":
+            read_fd, write_fd = os.pipe()
+            os.set_blocking(write_fd, False)
+            signal.set_wakeup_fd(write_fd)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            install()
+            print(signal.set_wakeup_fd(-1) == write_fd, watching())
+        else:  # the app's own SIGTERM handler, Python's KeyboardInterrupt for SIGINT
+            signal.signal(signal.SIGTERM, lambda *_: None)
+            install()
+            print(signal.set_wakeup_fd(-1) == -1, watching())
+        """
+    )
+    for case in ("app-fd", "app-handler"):
+        done = subprocess.run(
+            [sys.executable, "-c", script, case],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert (done.returncode, done.stdout) == (0, "True False\n"), (case, done.stderr)

@@ -17,6 +17,17 @@ lock held by the interrupted main thread can delay delivery but never hang the p
 children inherit the wrapper (so `multiprocessing.Pool` workers terminated with SIGTERM deliver).
 A server that installs its own handlers after `setup()` replaces ours; its graceful exit then runs
 the `atexit` shutdown.
+
+A Python handler runs on the main thread when that thread next runs bytecode, and a main thread
+blocked in a lock or semaphore only wakes for a signal delivered *to it*. When the signal lands
+on another thread, or on the main thread in the instant between its last bytecode and its
+`sem_wait`, nothing wakes it: where the default action would have killed the process, ours would
+then wait forever (a `Pool` worker idling for its next task, seen as a hung `Pool.terminate()`).
+So where we wrap the default action we also watch the signal wake-up fd (`signal.set_wakeup_fd`,
+written by CPython's C-level handler for every signal): if our handler has not started 0.2 s after
+a SIGTERM/SIGINT arrived, a small thread re-sends it to the main thread (`signal.pthread_kill`),
+whose blocking call then returns `EINTR` and runs the handler. A wake-up fd the application (or
+asyncio) already set is left in place, and one set later simply replaces ours.
 """
 
 from __future__ import annotations
@@ -25,6 +36,7 @@ import contextlib
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable
 from types import FrameType
 from typing import Any
@@ -35,7 +47,9 @@ __all__ = ["install", "quiet_this_thread", "start_quiet"]
 
 _SIGNALS = (signal.SIGTERM, signal.SIGINT)
 _MARK = "_flext_observability_chained"
+_DEFAULT_MARK = "_flext_observability_wraps_default"
 _GRACE_S = 0.5
+_RESEND_AFTER_S = 0.2
 
 
 # Re-entrant: a second signal can arrive while the main thread is inside `_run_bounded` (even
@@ -100,6 +114,7 @@ def _wrap(
     deadline_s: Callable[[], float],
 ) -> Callable[[int, FrameType | None], None]:
     def handler(received: int, frame: FrameType | None) -> None:
+        _Watch.entered[received] = _Watch.entered.get(received, 0) + 1
         if previous is signal.SIG_DFL:
             with contextlib.suppress(Exception):
                 _run_bounded(shutdown, deadline_s() + _GRACE_S)
@@ -111,14 +126,127 @@ def _wrap(
         previous(received, frame)
 
     setattr(handler, _MARK, True)
+    setattr(handler, _DEFAULT_MARK, previous is signal.SIG_DFL)
     handler.__name__ = f"flext_observability_{signal.Signals(signum).name.lower()}_handler"
     return handler
+
+
+class _Watch:
+    """The wake-up fd's reader: re-sends a stop signal whose handler did not start in time.
+
+    One per process (`active`); a forked child gets its own pipe and thread (the parent's pipe
+    is shared with it: a child's signal must never reach the parent's watch).
+    """
+
+    active: _Watch | None = None
+    entered: dict[int, int] = {}  # noqa: RUF012 - class-level: handler entries per signal
+    """How many times our handler started, per signal (written on the main thread only)."""
+
+    def __init__(self, read_fd: int, write_fd: int) -> None:
+        self.read_fd = read_fd
+        self.write_fd = write_fd
+        self.resent = 0
+        """Signals sent to the main thread again (tests read it)."""
+        self.expected: dict[int, int] = {}
+        self.echoes: dict[int, int] = {}
+
+    @classmethod
+    def start(cls) -> None:
+        """Watch the wake-up fd unless someone else already does (main thread only)."""
+        if cls.active is not None or not hasattr(signal, "pthread_kill"):
+            return
+        watch = cls._set_fd(expected=-1)
+        if watch is not None:
+            cls.active = watch
+            watch.start_thread()
+
+    @classmethod
+    def _set_fd(cls, *, expected: int) -> _Watch | None:
+        """Make a pipe the wake-up fd if the current one is `expected`; else change nothing."""
+        read_fd, write_fd = os.pipe()
+        try:
+            os.set_blocking(write_fd, False)  # CPython requires it (and never waits on it)
+            previous = signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
+        except (OSError, ValueError):
+            os.close(read_fd)
+            os.close(write_fd)
+            return None
+        if previous != expected:  # not ours to replace: put it back as it was set
+            signal.set_wakeup_fd(previous)
+            os.close(read_fd)
+            os.close(write_fd)
+            return None
+        return cls(read_fd, write_fd)
+
+    def start_thread(self) -> None:
+        thread = threading.Thread(
+            target=self._run, name="flext-observability-signal-watch", daemon=True
+        )
+        start_quiet(thread)
+
+    def _run(self) -> None:
+        while True:
+            try:
+                data = os.read(self.read_fd, 64)
+            except InterruptedError:
+                continue
+            except OSError:
+                return  # closed (a forked child replaced this pipe)
+            if not data:
+                return
+            for signum in data:
+                if signum in _SIGNALS:
+                    self._arrived(signum)
+
+    def _arrived(self, signum: int) -> None:
+        """One SIGTERM/SIGINT reached the C handler: make sure our handler starts for it."""
+        if self.echoes.get(signum, 0):  # the byte of our own re-send
+            self.echoes[signum] -= 1
+            return
+        self.expected[signum] = self.expected.get(signum, 0) + 1  # one start per arrival
+        if self._started(signum, self.expected[signum]):
+            return
+        if not getattr(signal.getsignal(signum), _DEFAULT_MARK, False):
+            return  # replaced, or chaining the app's handler: not ours to repeat
+        main = threading.main_thread().ident
+        if main is None:
+            return
+        # Two arrivals can also run the handler once (CPython keeps one flag per signal): then
+        # this repeat runs it again, as a second signal would.
+        self.echoes[signum] = self.echoes.get(signum, 0) + 1
+        self.expected[signum] = self.entered.get(signum, 0) + 1
+        self.resent += 1
+        signal.pthread_kill(main, signum)
+
+    def _started(self, signum: int, expected: int) -> bool:
+        """Wait up to `_RESEND_AFTER_S` for the handler's `expected`-th start."""
+        deadline = time.monotonic() + _RESEND_AFTER_S
+        while self.entered.get(signum, 0) < expected:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.005)
+        return True
+
+    def after_fork_in_child(self) -> None:
+        """A new pipe and thread; the inherited fds are the parent's (closed here, not there)."""
+        inherited = (self.read_fd, self.write_fd)
+        _Watch.active = None
+        _Watch.entered = {}
+        watch = self._set_fd(expected=self.write_fd)
+        for fd in inherited:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        if watch is not None:
+            _Watch.active = watch
+            watch.start_thread()
 
 
 def _after_fork_in_child() -> None:
     global _running, _running_lock  # noqa: PLW0603 - a forked child starts with no flush
     _running_lock = threading.RLock()
     _running = None
+    if _Watch.active is not None:
+        _Watch.active.after_fork_in_child()
 
 
 fork.register(after_in_child=_after_fork_in_child)
@@ -151,4 +279,7 @@ def install(
         except (OSError, ValueError):
             continue
         wrapped.append(signum)
+        if previous is signal.SIG_DFL:
+            with contextlib.suppress(Exception):
+                _Watch.start()
     return wrapped
