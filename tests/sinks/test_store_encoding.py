@@ -27,6 +27,7 @@ from flext_observability.sinks._store_schema import (
     duration_bucket,
     duration_bucket_of,
     encode,
+    series_key,
     table_for,
     table_for_entity,
 )
@@ -123,3 +124,28 @@ def test_duration_buckets_are_digits_then_the_leading_digit(
 ) -> None:
     """A bucket is the digit count of the duration in 10 µs units, then its leading digit."""
     assert _sql_bucket(sql, ms) == bucket
+
+
+_TAG_VALUES = st.one_of(
+    st.text(),
+    st.integers(),
+    st.floats(),  # NaN and infinities included: json writes them as bare words
+    st.booleans(),
+    st.none(),
+    st.lists(st.one_of(st.text(), st.integers(), st.floats())),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.text(), _TAG_VALUES, max_size=8))
+def test_series_key_is_the_canonical_json_of_the_tags(tags: dict[str, Any]) -> None:
+    """The series column is `json.dumps` of the tags, sorted, compact, unescaped; any tags.
+
+    Files written before hold keys built by `json.dumps` itself (and the upgrade from version 1
+    fills them that way): the same series must keep the same key.
+    """
+    expected = json.dumps(
+        tags, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+    )
+    assert series_key(tags) == expected
+    assert series_key(dict(reversed(tags.items()))) == expected

@@ -201,9 +201,15 @@ def encode(entity: Entity) -> str:
     return entity.__pydantic_serializer__.to_json(entity, exclude_none=True).decode()
 
 
+# `json.dumps` with options builds this same encoder on every call (~0.8 of its ~2.6 µs per point).
+_SERIES_JSON = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+).encode
+
+
 def series_key(tags: dict[str, Any]) -> str:
     """Return a metric point's tags as canonical JSON (sorted keys): its series identity."""
-    return json.dumps(tags, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return _SERIES_JSON(tags)
 
 
 # Enum member → its text, bound as a plain str (a StrEnum member goes through sqlite3's adapter
