@@ -102,8 +102,13 @@ def install_logging_handler(pipeline: Pipeline, log_level: str) -> Callable[[], 
     root = logging.getLogger()
     level = logging.getLevelName(log_level)
     level = level if isinstance(level, int) else logging.INFO
-    for handler in root.handlers:
+    for handler in list(root.handlers):
         if isinstance(handler, EntityLoggingHandler):
+            if handler.pipeline.stopped:
+                # A shut-down setup's bridge that came back (say, a saved handler list was
+                # restored): it would swallow every record, so it makes way for ours.
+                root.removeHandler(handler)
+                continue
             return lambda: None  # never two bridges: records would be duplicated
     handler = EntityLoggingHandler(pipeline, level=level)
     root.addHandler(handler)
@@ -207,18 +212,26 @@ class EntityLogRecordProcessor(LogRecordProcessor):
         self._owned = pipeline is None
         self._pipeline = pipeline if pipeline is not None else build_pipeline(sinks=sinks)
         self._pipeline.start()
+        self._detached = False
+
+    def detach(self) -> None:
+        """Stop queueing records (see `EntitySpanProcessor.detach`)."""
+        self._detached = True
 
     @guard("EntityLogRecordProcessor.on_emit")  # per record: one call
     def on_emit(self, log_record: ReadWriteLogRecord) -> None:
         """Queue the record; never blocks, never raises."""
-        if BRIDGE_ACTIVE.active:
+        if BRIDGE_ACTIVE.active or self._detached:
             return
         self._pipeline.submit("otel_log", log_record)
 
     def shutdown(self) -> None:
-        """Shut the owned pipeline down."""
-        if self._owned:
-            self._pipeline.shutdown(5.0)
+        """Shut the owned pipeline down; records emitted afterwards are ignored."""
+        try:
+            if self._owned:
+                self._pipeline.shutdown(5.0)
+        finally:
+            self.detach()
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         """Deliver every record queued so far; False if the timeout expired."""

@@ -70,6 +70,15 @@ class EntitySpanProcessor(SpanProcessor):
         self._capture_baggage = capture_baggage
         self._baggage: dict[int, dict[str, str]] = {}
         self._notable = notable
+        self._detached = False
+
+    def detach(self) -> None:
+        """Stop queueing spans: `setup()` shut down, the provider is the application's.
+
+        The SDK cannot remove a span processor, and the application's own processors carry on
+        exporting; ours must then neither queue into a stopped pipeline nor warn about it.
+        """
+        self._detached = True
 
     @property
     def pipeline(self) -> Pipeline:
@@ -100,6 +109,8 @@ class EntitySpanProcessor(SpanProcessor):
     @guard("EntitySpanProcessor.on_end")
     def on_end(self, span: ReadableSpan) -> None:
         """Queue the span for conversion; never blocks, never raises."""
+        if self._detached:
+            return
         context = span.context
         if context is not None and context.trace_flags.sampled and not self._baggage:
             self._pipeline.submit("span", span)  # the common case, first
@@ -125,14 +136,18 @@ class EntitySpanProcessor(SpanProcessor):
         ended so far has reached the exporters before they stop.
         """
         deadline = time.monotonic() + self._shutdown_timeout
-        if self._owned:
-            self._pipeline.shutdown(self._shutdown_timeout)  # drains through the tap
-        elif self._export is not None:
-            self._pipeline.flush(self._shutdown_timeout)
-        if self._export is not None:
-            # Spans ended from now on still become entities (redacted the usual way).
-            self._pipeline.set_span_tap(None)
-            self._export.shutdown(max(0.0, deadline - time.monotonic()))
+        try:
+            if self._owned:
+                self._pipeline.shutdown(self._shutdown_timeout)  # drains through the tap
+            elif self._export is not None:
+                self._pipeline.flush(self._shutdown_timeout)
+            if self._export is not None:
+                self._pipeline.set_span_tap(None)
+                self._export.shutdown(max(0.0, deadline - time.monotonic()))
+        finally:
+            # Spans ending from now on are ignored, as the SDK's own processors do after their
+            # shutdown (OpenTelemetry keeps a shut-down provider global: the app goes on).
+            self.detach()
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         """Deliver (and export) every span ended so far; False if the timeout expired."""

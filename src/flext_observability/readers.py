@@ -11,6 +11,7 @@ on the measurement path, instead of one per reader. Usable on its own::
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -144,6 +145,8 @@ class EntityMetricReader(PeriodicExportingMetricReader):
         exporter = _PipelineMetricExporter(
             self._pipeline, owned=owned, temporality=temporality, exporters=exporters
         )
+        self._stop_lock = threading.Lock()
+        self._stopped = False
         super().__init__(
             exporter,
             export_interval_millis=interval_s * 1000,
@@ -154,6 +157,18 @@ class EntityMetricReader(PeriodicExportingMetricReader):
     def pipeline(self) -> Pipeline:
         """The pipeline this reader feeds."""
         return self._pipeline
+
+    def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
+        """Collect one last time and stop; a second call does nothing (the SDK would warn).
+
+        Detaching from an application's provider shuts the reader down first (its last
+        collection still reaches the pipeline), then `remove_metric_reader` calls this again.
+        """
+        with self._stop_lock:
+            if self._stopped:
+                return
+            self._stopped = True
+        super().shutdown(timeout_millis, **kwargs)
 
     def _ticker(self) -> None:
         """The SDK's collection loop, on a thread that leaves SIGTERM/SIGINT to the main one."""

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
+import textwrap
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -87,6 +90,29 @@ def test_setup_twice_returns_the_same_handle_and_never_duplicates_handlers(
     logging.getLogger("app").warning("once")
     flext_capture.flush()
     assert [e.message for e in flext_capture.log_entries if e.logger_name == "app"] == ["once"]
+
+
+def test_a_stale_bridge_back_on_the_root_logger_makes_way(released: None) -> None:
+    """A shut-down setup's logging bridge put back on the root logger does not eat records.
+
+    (Seen in our own suite: a test swapped the root's handler list and restored it after the
+    shutdown, and every later setup found that dead bridge and kept it instead of its own.)
+    """
+    first = _setup.setup(store_enabled=False, health_enabled=False)
+    root = logging.getLogger()
+    saved = list(root.handlers)
+    first.shutdown()
+    for handler in saved:
+        if handler not in root.handlers:
+            root.addHandler(handler)  # the restored list
+    sink = MemorySink()
+    _setup.setup(store_enabled=False, health_enabled=False, sinks=[sink])
+    logging.getLogger("app.after").warning("seen")
+    assert fo.force_flush(5)
+    assert [e.message for e in sink.of_type(FlextLogEntry)] == ["seen"]
+    bridges = [h for h in root.handlers if isinstance(h, EntityLoggingHandler)]
+    assert len(bridges) == 1
+    assert not bridges[0].pipeline.stopped
 
 
 def test_setup_attaches_to_a_provider_set_by_someone_else(released: None) -> None:
@@ -195,3 +221,69 @@ def test_a_broken_rules_file_from_the_environment_only_loses_its_rules(
     monkeypatch.setenv("FLEXT_OBSERVABILITY_STRICT", "true")
     with pytest.raises(fo.ConfigurationError, match="rule 'x'"):
         _setup.setup(store_enabled=False, health_enabled=False)
+
+
+ATTACHED = textwrap.dedent(
+    """
+    import logging, pathlib, sys, tempfile, threading
+    from opentelemetry import metrics, trace
+    from opentelemetry._logs import set_logger_provider
+    from opentelemetry.sdk._logs import LoggerProvider
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    apps = sys.argv[1].split(",")
+    exported = InMemorySpanExporter()
+    if "traces" in apps:
+        tracer_provider = TracerProvider()
+        tracer_provider.add_span_processor(SimpleSpanProcessor(exported))
+        trace.set_tracer_provider(tracer_provider)
+    if "metrics" in apps:
+        metrics.set_meter_provider(MeterProvider())
+    if "logs" in apps:
+        set_logger_provider(LoggerProvider())
+
+    import flext_observability as fo
+    from flext_observability.sinks.store import SQLiteStore
+
+    store = pathlib.Path(tempfile.mkdtemp()) / "t.db"
+    obs = fo.setup(service_name="s", store_path=store, health_enabled=False)
+    metrics.get_meter("app").create_counter("orders").add(3)
+    assert obs.shutdown(10)
+    left = sorted(
+        t.name for t in threading.enumerate()
+        if t is not threading.main_thread() and t.name != "flext-observability-signal-watch"
+    )
+    for _ in range(5):  # after our shutdown: the application's providers carry on alone
+        with trace.get_tracer("app").start_as_current_span("after"):
+            logging.getLogger("app").error("after")
+    print("LEFT", left)
+    print("EXPORTED", len(exported.get_finished_spans()))
+    print("STORED", [m.value for m in SQLiteStore(store).query("metrics") if m.name == "orders"])
+    """
+)
+
+
+@pytest.mark.parametrize("apps", ["traces,metrics,logs", "traces", "metrics", "logs"])
+def test_shutdown_leaves_nothing_running_in_providers_set_by_someone_else(apps: str) -> None:
+    """Attached to the app's providers: our shutdown detaches what we added, shuts ours down.
+
+    No thread of ours is left (our metric reader in the app's MeterProvider, or the reader of
+    a MeterProvider we built beside the app's TracerProvider); spans and records after it are
+    neither queued nor reported as dropped; the last collection still reached the store.
+    """
+    done = subprocess.run(
+        [sys.executable, "-c", ATTACHED, apps],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = dict(line.split(" ", 1) for line in done.stdout.splitlines())
+    assert lines["LEFT"] == "[]"
+    assert lines["EXPORTED"] == ("5" if "traces" in apps else "0")
+    assert lines["STORED"] == "[3]"
+    assert "dropped" not in done.stderr, done.stderr

@@ -148,9 +148,7 @@ def test_a_canary_secret_never_reaches_the_store_or_the_otlp_bytes(
     assert canary not in login[0].model_dump_json()
 
 
-def test_the_logging_bridge_survives_hostile_records(
-    start: Start, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_logging_bridge_survives_hostile_records(start: Start) -> None:
     """Bad % args, a raising __str__, a lone surrogate and a huge message never raise."""
 
     class Hostile:
@@ -161,16 +159,24 @@ def test_the_logging_bridge_survives_hostile_records(
 
     obs = start(store_enabled=False, sinks=[sink := MemorySink()])
     root = logging.getLogger()
-    # Only our bridge: pytest's own capture handler would raise on the bad records.
-    ours = [h for h in root.handlers if isinstance(h, EntityLoggingHandler)]
-    monkeypatch.setattr(root, "handlers", ours)
-    log = logging.getLogger("hostile")
-    log.error("bad format %d", "not a number")
-    log.error("two args %s", 1, 2)  # noqa: PLE1205 - a bad call on purpose
-    log.error(Hostile())
-    log.error("lone surrogate \udc80 here")
-    log.error("x" * 3_000_000)
-    log.error("after the storm")
+    # Only our bridge: pytest's own capture handlers would raise on the bad records. They are
+    # taken off and put back here, not by swapping the list: `start`'s teardown (our shutdown)
+    # may run before a monkeypatch is undone, and the old list would then bring back the bridge
+    # of a shut-down setup, which every later setup in this process would find and keep.
+    others = [h for h in root.handlers if not isinstance(h, EntityLoggingHandler)]
+    for handler in others:
+        root.removeHandler(handler)
+    try:
+        log = logging.getLogger("hostile")
+        log.error("bad format %d", "not a number")
+        log.error("two args %s", 1, 2)  # noqa: PLE1205 - a bad call on purpose
+        log.error(Hostile())
+        log.error("lone surrogate \udc80 here")
+        log.error("x" * 3_000_000)
+        log.error("after the storm")
+    finally:
+        for handler in others:
+            root.addHandler(handler)
     assert obs.force_flush(10)
     messages = [e.message for e in sink.of_type(FlextLogEntry) if e.logger_name == "hostile"]
     assert len(messages) == 6

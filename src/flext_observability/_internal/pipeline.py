@@ -244,6 +244,11 @@ class Pipeline:
             return dict(self._drops)
 
     @property
+    def stopped(self) -> bool:
+        """Whether `shutdown()` has begun: nothing submitted from then on is delivered."""
+        return self._stopping
+
+    @property
     def delivered(self) -> int:
         """Entities handed to the sinks so far."""
         return self._delivered

@@ -108,7 +108,7 @@ class FlextObservability:
         self.health: HealthRegistry = system.health
         self.alerts: Alerts = system.alerts
         self.store: SQLiteStore | None = system.store
-        self._owns_providers = system.owns_providers
+        self._owned_providers = system.owned_providers
         self._emitter = system.emitter
         self._cleanups = system.cleanups
         self._shutdown_lock = threading.Lock()
@@ -188,13 +188,18 @@ class FlextObservability:
             return max(0.0, deadline - time.monotonic())
 
         # Everything stops in parallel against one deadline: our cleanups (health scheduler,
-        # probe server, logging handler) and the providers (their final metric collection lands
+        # probe server, logging handler, what we added to someone else's provider) and the
+        # providers (ours shut down, another's flushed; their final metric collection lands
         # in the pipeline; exporters may block on the network). The pipeline drains into the
         # sinks once the providers are done, or when only a reserve of the deadline is left.
         reserve = min(1.0, 0.3 * total)
         waiters = [_start_daemon(cleanup) for cleanup in self._cleanups]
-        stop = "shutdown" if self._owns_providers else "force_flush"
-        waiters += [_start_daemon(getattr(p, stop)) for p in self._providers()]
+        waiters += [
+            _start_daemon(
+                p.shutdown if any(p is o for o in self._owned_providers) else p.force_flush
+            )
+            for p in self._providers()
+        ]
         providers_ok = all([wait(max(0.0, remaining() - reserve)) for wait in waiters])  # noqa: C419
         pipeline_ok = self.pipeline.shutdown(remaining())
         return providers_ok and pipeline_ok

@@ -272,15 +272,20 @@ def _build_tracer_provider(
     tracker: ExportTracker,
     redactor: Redactor,
     policy: NoisePolicy,
+    *,
+    detach: list[Callable[[], object]],
 ) -> tuple[TracerProvider, bool]:
     """Our provider records every span (derived metrics), exports sampled and notable ones.
 
-    A provider someone else set keeps its own sampler: there, only its sampled spans are seen.
+    A provider someone else set keeps its own sampler: there, only its sampled spans are seen,
+    and our processor is detached from it at our shutdown (added to `detach`).
     """
     existing = trace.get_tracer_provider()
     if isinstance(existing, TracerProvider):
         _note_attach("TracerProvider", existing)
-        existing.add_span_processor(EntitySpanProcessor(pipeline, notable=policy.notable))
+        processor = EntitySpanProcessor(pipeline, notable=policy.notable)
+        existing.add_span_processor(processor)
+        detach.append(processor.detach)
         return existing, False
     provider = TracerProvider(
         resource=_providers.build_resource(settings),
@@ -323,12 +328,20 @@ def _build_tracer_provider(
     return provider, True
 
 
+def _detach_reader(provider: MeterProvider, reader: EntityMetricReader) -> None:
+    """Our last collection into the pipeline, then no thread of ours left in `provider`."""
+    reader.shutdown()
+    provider.remove_metric_reader(reader)
+
+
 def _build_meter_provider(
     settings: FlextObservabilitySettings,
     pipeline: Pipeline,
     tracker: ExportTracker,
     redactor: Redactor,
     derived: DerivedMetrics,
+    *,
+    detach: list[Callable[[], object]],
 ) -> tuple[MeterProvider, bool]:
     """Our MeterProvider: one reader feeds the entities and every push exporter it can.
 
@@ -341,7 +354,9 @@ def _build_meter_provider(
     existing = metrics.get_meter_provider()
     if isinstance(existing, MeterProvider):
         _note_attach("MeterProvider", existing)
-        existing.add_metric_reader(EntityMetricReader(pipeline, interval_s=interval_s))
+        reader = EntityMetricReader(pipeline, interval_s=interval_s)
+        existing.add_metric_reader(reader)
+        detach.append(lambda: _detach_reader(existing, reader))
         derived.bind(existing)  # the application's readers: through the SDK's histogram
         return existing, False
 
@@ -457,8 +472,8 @@ class System:
     tracer_provider: TracerProvider | None
     meter_provider: MeterProvider | None
     logger_provider: LoggerProvider | None
-    owns_providers: bool
-    """Whether the three providers are ours to shut down (else they are only flushed)."""
+    owned_providers: tuple[Any, ...]
+    """The providers we built: shut down at our shutdown (one set by someone else is flushed)."""
     emitter: Emitter
     health: HealthRegistry
     alerts: Alerts
@@ -485,21 +500,25 @@ def build(
     policy = NoisePolicy(settings.exclude, slow_ms=settings.sampling_keep_slow_ms)
     derived = DerivedMetrics(policy)
     pipeline, store = _entity_side(settings, sinks, engine, log_provider, redactor, derived=derived)
+    # What we add to a provider someone else set is detached from it at our shutdown (that
+    # provider is only flushed, never shut down): no thread of ours, no queueing after.
     cleanups: list[Callable[[], object]] = []
     tracer_provider, owns_traces = (
-        _build_tracer_provider(settings, pipeline, tracker, redactor, policy)
+        _build_tracer_provider(settings, pipeline, tracker, redactor, policy, detach=cleanups)
         if settings.traces_enabled
         else (None, True)
     )
     meter_provider, owns_metrics = (
-        _build_meter_provider(settings, pipeline, tracker, redactor, derived)
+        _build_meter_provider(settings, pipeline, tracker, redactor, derived, detach=cleanups)
         if settings.metrics_enabled
         else (None, True)
     )
     if log_provider is not None:
         if owns_logs:
             _add_log_exporters(settings, log_provider, pipeline, tracker, redactor)
-        log_provider.add_log_record_processor(EntityLogRecordProcessor(pipeline))
+        log_processor = EntityLogRecordProcessor(pipeline)
+        log_provider.add_log_record_processor(log_processor)
+        cleanups.append(log_processor.detach if not owns_logs else lambda: None)
         cleanups.append(install_logging_handler(pipeline, settings.log_level))
     health = _health(settings, pipeline, store, tracker)
     if settings.health_enabled:
@@ -541,7 +560,15 @@ def build(
         tracer_provider=tracer_provider,
         meter_provider=meter_provider,
         logger_provider=log_provider,
-        owns_providers=owns_traces and owns_metrics and owns_logs,
+        owned_providers=tuple(
+            provider
+            for provider, owned in (
+                (tracer_provider, owns_traces),
+                (meter_provider, owns_metrics),
+                (log_provider, owns_logs),
+            )
+            if provider is not None and owned
+        ),
         emitter=emitter,
         health=health,
         alerts=Alerts(engine, pipeline),
