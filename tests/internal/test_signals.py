@@ -301,3 +301,40 @@ def test_a_wakeup_fd_set_by_the_application_is_left_alone() -> None:
             check=False,
         )
         assert (done.returncode, done.stdout) == (0, "True False\n"), (case, done.stderr)
+
+
+@pytest.mark.skipif(not hasattr(os, "closerange"), reason="POSIX descriptors")
+def test_a_daemon_closing_every_descriptor_gets_no_signal_bytes_in_its_files(
+    tmp_path: Path,
+) -> None:
+    """No signal byte lands in a file a daemon opened after closing every descriptor.
+
+    CPython writes each signal's byte to the wake-up fd *number*: none of the numbers a daemon
+    reuses (the lowest free ones) may be ours.
+    """
+    script = textwrap.dedent(
+        """
+        import os, signal, sys
+        from flext_observability._internal import signals
+
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signals.install(shutdown=lambda: None, flush=lambda: None, deadline_s=lambda: 1.0)
+        os.closerange(3, 1000)  # a daemon's "close every file" (below our high numbers)
+        files = [open(os.path.join(sys.argv[1], f"{n}.log"), "w") for n in range(200)]
+        for log in files:
+            log.write("ok")
+            log.flush()
+        os.kill(os.getpid(), signal.SIGTERM)
+        signal.pause()
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == -signal.SIGTERM, done.stderr
+    contents = {path.read_text() for path in tmp_path.glob("*.log")}
+    assert contents == {"ok"}

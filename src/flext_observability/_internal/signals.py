@@ -43,6 +43,13 @@ from typing import Any
 
 from flext_observability._internal import fork
 
+try:  # POSIX
+    import fcntl
+    import resource
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+    resource = None  # type: ignore[assignment]
+
 __all__ = ["install", "quiet_this_thread", "start_quiet"]
 
 _SIGNALS = (signal.SIGTERM, signal.SIGINT)
@@ -131,6 +138,34 @@ def _wrap(
     return handler
 
 
+def _high_pipe() -> tuple[int, int]:
+    """A pipe on high descriptor numbers (close-on-exec), away from the ones an app reuses.
+
+    CPython writes the signal byte to the wake-up fd *number*. A daemonizing app (Celery's
+    `--detach`, python-daemon) may close every descriptor after `setup()`; the lowest free
+    numbers are what it opens next (its log file, a socket), so a low number of ours could then
+    receive signal bytes. Numbers from half the descriptor limit (at most 1024) up are reused
+    only by a process holding that many files.
+    """
+    read_fd, write_fd = os.pipe()
+    if fcntl is None or resource is None:
+        return read_fd, write_fd
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    base = min(1024, soft // 2) if soft > 0 else 1024  # RLIM_INFINITY is negative
+    try:
+        high_read = fcntl.fcntl(read_fd, fcntl.F_DUPFD_CLOEXEC, base)
+    except OSError:  # no free number up there: the plain pipe still works
+        return read_fd, write_fd
+    try:
+        high_write = fcntl.fcntl(write_fd, fcntl.F_DUPFD_CLOEXEC, base)
+    except OSError:
+        os.close(high_read)
+        return read_fd, write_fd
+    os.close(read_fd)
+    os.close(write_fd)
+    return high_read, high_write
+
+
 class _Watch:
     """The wake-up fd's reader: re-sends a stop signal whose handler did not start in time.
 
@@ -163,7 +198,7 @@ class _Watch:
     @classmethod
     def _set_fd(cls, *, expected: int) -> _Watch | None:
         """Make a pipe the wake-up fd if the current one is `expected`; else change nothing."""
-        read_fd, write_fd = os.pipe()
+        read_fd, write_fd = _high_pipe()
         try:
             os.set_blocking(write_fd, False)  # CPython requires it (and never waits on it)
             previous = signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
