@@ -338,3 +338,43 @@ def test_a_daemon_closing_every_descriptor_gets_no_signal_bytes_in_its_files(
     assert done.returncode == -signal.SIGTERM, done.stderr
     contents = {path.read_text() for path in tmp_path.glob("*.log")}
     assert contents == {"ok"}
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork")
+def test_a_child_without_a_pipe_of_its_own_never_signals_its_parent() -> None:
+    """A fork child that cannot make its own pipe drops the inherited wake-up fd.
+
+    The parent's pipe is shared across the fork: a byte the child's signal wrote there would
+    make the parent's watch send that signal to the parent's own main thread.
+    """
+    script = textwrap.dedent(
+        """
+        import os, signal, sys, time
+        from flext_observability._internal import signals
+
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signals.install(shutdown=lambda: None, flush=lambda: None, deadline_s=lambda: 1.0)
+
+        def no_descriptor_left():
+            raise OSError(24, "Too many open files")
+
+        signals._high_pipe = no_descriptor_left  # in the child's after-fork hook
+        pid = os.fork()
+        if pid == 0:
+            previous = signal.set_wakeup_fd(-1)
+            signal.set_wakeup_fd(previous)
+            print("child wake-up fd", previous, flush=True)
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(10)
+            os._exit(0)
+        _, status = os.waitpid(pid, 0)
+        time.sleep(1.0)  # the parent's watch would act within 0.2 s
+        print("child", os.waitstatus_to_exitcode(status), "parent resent",
+              signals._Watch.active.resent, flush=True)
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"child wake-up fd -1\nchild {-signal.SIGTERM} parent resent 0\n"

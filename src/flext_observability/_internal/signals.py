@@ -197,8 +197,20 @@ class _Watch:
 
     @classmethod
     def _set_fd(cls, *, expected: int) -> _Watch | None:
-        """Make a pipe the wake-up fd if the current one is `expected`; else change nothing."""
-        read_fd, write_fd = _high_pipe()
+        """Make a pipe the wake-up fd if the current one is `expected`; else change nothing.
+
+        Without a new pipe (no descriptor left), a fork child's inherited wake-up fd (`expected`
+        is the parent's) is unset: the parent's watch must never read this child's signals.
+        """
+        try:
+            read_fd, write_fd = _high_pipe()
+        except OSError:
+            if expected != -1:
+                with contextlib.suppress(OSError, ValueError):
+                    previous = signal.set_wakeup_fd(-1)
+                    if previous != expected:
+                        signal.set_wakeup_fd(previous)
+            return None
         try:
             os.set_blocking(write_fd, False)  # CPython requires it (and never waits on it)
             previous = signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
@@ -267,10 +279,12 @@ class _Watch:
         inherited = (self.read_fd, self.write_fd)
         _Watch.active = None
         _Watch.entered = {}
-        watch = self._set_fd(expected=self.write_fd)
-        for fd in inherited:
-            with contextlib.suppress(OSError):
-                os.close(fd)
+        try:
+            watch = self._set_fd(expected=self.write_fd)
+        finally:  # whatever happened, this child holds no end of the parent's pipe
+            for fd in inherited:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
         if watch is not None:
             _Watch.active = watch
             watch.start_thread()
