@@ -161,7 +161,19 @@ def child(config: str, requests: int, blocks: int) -> dict[str, float]:
 
     block(max(100, requests // 4))  # warm up: lazy imports, caches, the first export
     samples = [block(requests) for _ in range(blocks)]
-    return {key: statistics.median(sample[key] for sample in samples) for key in samples[0]}
+    result = {key: statistics.median(sample[key] for sample in samples) for key in samples[0]}
+    result["dropped"] = float(_dropped(config))
+    return result
+
+
+def _dropped(config: str) -> int:
+    """Items our pipeline dropped in this child (a drop would make ours look cheaper)."""
+    if not config.startswith("ours"):
+        return 0  # the SDK's batch processors only log theirs
+    from flext_observability._internal.setup import active  # noqa: PLC0415
+
+    handle = active()
+    return sum(handle.pipeline.dropped.values()) if handle is not None else 0
 
 
 # -- the parent: configurations, receiver, rounds ----------------------------------------------
@@ -347,6 +359,7 @@ def run(requests: int = 1000, rounds: int = 5, blocks: int = 3) -> list[Result]:
                     for key, values in samples[config].items()
                     if key.endswith("_us") and key != "cpu_us"
                 },
+                "dropped": sum(samples[config].get("dropped", [])),
             },
         )
         for config in CONFIGS
@@ -367,7 +380,8 @@ def main() -> None:
     for row in run(args.requests, args.rounds, args.blocks):
         mark = "" if row.passed is None else (" PASS" if row.passed else " MISS")
         print(f"{row.name:62} {row.ours:8.1f} us/req  {row.ratio:5.2f}x stock{mark}")
-        print(f"    by thread: {thread_breakdown(row.extra)}")
+        dropped = f" · dropped {row.extra['dropped']:.0f} items" if row.extra["dropped"] else ""
+        print(f"    by thread: {thread_breakdown(row.extra)}{dropped}")
 
 
 def thread_breakdown(extra: dict[str, Any]) -> str:

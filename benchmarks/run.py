@@ -92,6 +92,8 @@ def print_table(rows: list[Result]) -> None:
         print(f"- {row.name}: {row.measures}")
         if row.name.startswith("flask request"):
             print(f"  CPU us/request by thread: {bench_service.thread_breakdown(row.extra)}")
+            if row.extra.get("dropped"):
+                print(f"  dropped by our pipeline: {row.extra['dropped']:.0f} items")
 
 
 def main() -> None:
