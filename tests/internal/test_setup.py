@@ -230,6 +230,7 @@ ATTACHED = textwrap.dedent(
     from opentelemetry._logs import set_logger_provider
     from opentelemetry.sdk._logs import LoggerProvider
     from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -240,8 +241,9 @@ ATTACHED = textwrap.dedent(
         tracer_provider = TracerProvider()
         tracer_provider.add_span_processor(SimpleSpanProcessor(exported))
         trace.set_tracer_provider(tracer_provider)
+    app_reader = InMemoryMetricReader()
     if "metrics" in apps:
-        metrics.set_meter_provider(MeterProvider())
+        metrics.set_meter_provider(MeterProvider(metric_readers=[app_reader]))
     if "logs" in apps:
         set_logger_provider(LoggerProvider())
 
@@ -259,7 +261,16 @@ ATTACHED = textwrap.dedent(
     for _ in range(5):  # after our shutdown: the application's providers carry on alone
         with trace.get_tracer("app").start_as_current_span("after"):
             logging.getLogger("app").error("after")
+    data = app_reader.get_metrics_data()
+    observed = sorted(
+        metric.name
+        for resource in (data.resource_metrics if data else ())
+        for scope in resource.scope_metrics
+        for metric in scope.metrics
+        if metric.name.startswith(("flext.observability.", "flext.health."))
+    )
     print("LEFT", left)
+    print("OBSERVED", observed)
     print("EXPORTED", len(exported.get_finished_spans()))
     print("STORED", [m.value for m in SQLiteStore(store).query("metrics") if m.name == "orders"])
     """
@@ -272,7 +283,8 @@ def test_shutdown_leaves_nothing_running_in_providers_set_by_someone_else(apps: 
 
     No thread of ours is left (our metric reader in the app's MeterProvider, or the reader of
     a MeterProvider we built beside the app's TracerProvider); spans and records after it are
-    neither queued nor reported as dropped; the last collection still reached the store.
+    neither queued nor reported as dropped; the last collection still reached the store, and
+    our observable gauges report nothing more through the application's readers.
     """
     done = subprocess.run(
         [sys.executable, "-c", ATTACHED, apps],
@@ -286,4 +298,5 @@ def test_shutdown_leaves_nothing_running_in_providers_set_by_someone_else(apps: 
     assert lines["LEFT"] == "[]"
     assert lines["EXPORTED"] == ("5" if "traces" in apps else "0")
     assert lines["STORED"] == "[3]"
+    assert lines["OBSERVED"] == "[]"  # our observable gauges went quiet in the app's provider
     assert "dropped" not in done.stderr, done.stderr

@@ -431,17 +431,25 @@ def _register_own_metrics(
     meter_provider: MeterProvider, pipeline: Pipeline, health: HealthRegistry
 ) -> None:
     meter = meter_provider.get_meter("flext_observability")
+    # Observable instruments cannot be unregistered: on an application's provider, which lives
+    # on after our shutdown, they report nothing once our pipeline has stopped.
 
     def dropped(_options: CallbackOptions) -> list[Observation]:
+        if pipeline.stopped:
+            return []
         return [
             Observation(count, {"signal": signal, "reason": reason})
             for (signal, reason), count in pipeline.dropped.items()
         ]
 
     def queue_size(_options: CallbackOptions) -> list[Observation]:
+        if pipeline.stopped:
+            return []
         return [Observation(pipeline.stats()["queue_size"])]
 
     def health_status(_options: CallbackOptions) -> list[Observation]:
+        if pipeline.stopped:
+            return []
         return [Observation(value, attrs) for value, attrs in health.gauge_points()]
 
     meter.create_observable_counter(
