@@ -60,11 +60,12 @@ Outcome = bool | str | None
 
 def _encoder(signal: str) -> Callable[[Any], bytes]:
     if signal == "traces":
-        from opentelemetry.exporter.otlp.proto.common.trace_encoder import (  # noqa: PLC0415
-            encode_spans,
+        # The SDK encoder's bytes, written directly (`otlp_spans`: ~4x less CPU per span).
+        from flext_observability._internal.otlp_spans import (  # noqa: PLC0415
+            encode_span_request,
         )
 
-        return lambda batch: encode_spans(batch).SerializeToString()
+        return encode_span_request
     if signal == "metrics":
         from opentelemetry.exporter.otlp.proto.common.metrics_encoder import (  # noqa: PLC0415
             encode_metrics,
