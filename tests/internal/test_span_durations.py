@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import time
+from collections.abc import Sequence
 from typing import Any
 
 from hypothesis import given, settings
@@ -24,6 +26,8 @@ from flext_observability import FlextMetric
 from flext_observability._internal import cardinality
 from flext_observability._internal.derived import SPAN_DURATION_BUCKETS
 from flext_observability._internal.span_durations import SpanDurations, usable
+from flext_observability.models import Entity
+from flext_observability.sinks import MemorySink
 from flext_observability.testing import capture, release
 
 _SCOPE = "flext_observability.derived"
@@ -208,3 +212,36 @@ def test_each_series_keeps_one_attribute_dict_across_collections() -> None:
         assert first[0] == {"span.name": "checkout", "span.kind": "server", "status": "unset"}
     finally:
         provider.shutdown()
+
+
+class _SlowSink(MemorySink):
+    """A sink that takes 5 ms per batch (a slow disk)."""
+
+    def write(self, entities: Sequence[Entity]) -> None:
+        """Wait, then keep them."""
+        time.sleep(0.005)
+        super().write(entities)
+
+
+def test_one_force_flush_collects_the_durations_of_every_span_it_flushed() -> None:
+    """The collection runs after the spans went through the pipeline, not beside it.
+
+    (They used to be flushed in parallel: a collection could start while the worker was still
+    converting the spans, and missed the durations it had not recorded yet.)
+    """
+    cap = capture(sinks=[_SlowSink()], batch_size=100)  # the worker lags behind the spans
+    try:
+        tracer = trace.get_tracer("t")
+        for _ in range(3000):
+            tracer.start_span("bulk").end()
+        assert cap.obs.force_flush(30)
+        points = [
+            m
+            for m in cap.sink.of_type(FlextMetric)
+            if m.name == _NAME and m.tags.get("span.name") == "bulk"
+        ]
+        assert points
+        assert points[-1].histogram is not None
+        assert points[-1].histogram.count == 3000
+    finally:
+        release(cap)

@@ -155,8 +155,15 @@ class FlextObservability:
         def remaining() -> float | None:
             return None if deadline is None else max(0.0, deadline - time.monotonic())
 
-        waiters = [self._flush_once(p) for p in self._providers()]
+        # Spans and logs first (in parallel): flushing them runs the pipeline, which records
+        # the metrics derived from them (`flext.span.duration`, `flext.log.records`). Only then
+        # the metric collection, so it holds every span and record flushed by this call.
+        feeders = [p for p in (self.tracer_provider, self.logger_provider) if p is not None]
+        waiters = [self._flush_once(p) for p in feeders]
         ok = all([wait(remaining()) for wait in waiters])  # noqa: C419 - wait for every one
+        if self.meter_provider is not None:
+            ok = self.pipeline.flush(remaining()) and ok
+            ok = self._flush_once(self.meter_provider)(remaining()) and ok
         # Spans/metrics/logs flushed above are now in the pipeline's queue.
         return self.pipeline.flush(remaining()) and ok
 
