@@ -60,8 +60,8 @@ Outcome = bool | str | None
 
 def _encoder(signal: str) -> Callable[[Any], bytes]:
     if signal == "traces":
-        # The SDK encoder's bytes, written directly (`otlp_spans`: ~4x less CPU per span).
-        from flext_observability._internal.otlp_spans import (  # noqa: PLC0415
+        # The SDK encoders' bytes, written directly (`otlp_wire`: ~4x less CPU per item).
+        from flext_observability._internal.otlp_wire import (  # noqa: PLC0415
             encode_span_request,
         )
 
@@ -72,9 +72,9 @@ def _encoder(signal: str) -> Callable[[Any], bytes]:
         )
 
         return lambda batch: encode_metrics(batch).SerializeToString()
-    from opentelemetry.exporter.otlp.proto.common._log_encoder import encode_logs  # noqa: PLC0415
+    from flext_observability._internal.otlp_wire import encode_log_request  # noqa: PLC0415
 
-    return lambda batch: encode_logs(batch).SerializeToString()
+    return encode_log_request
 
 
 def _count(signal: str, batch: Any) -> int:
