@@ -21,6 +21,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from opentelemetry._logs import LogRecord, SeverityNumber
 from opentelemetry.context import Context, get_current
@@ -74,11 +75,29 @@ def _has_other_processors(provider: LoggerProvider) -> bool:
 
 
 def log_twin(provider: LoggerProvider) -> LogTwin:
-    """Return what emits a bridged record's OTel twin through `provider` (on the worker)."""
+    """Return what emits a bridged record's OTel twin through `provider` (on the worker).
+
+    Called only on the pipeline's worker: the SDK logger per name and the processors verdict
+    are kept here (the provider's `get_logger` takes a lock and files the logger every call).
+    """
+    loggers: dict[str, Any] = {}
+    verdict: list[Any] = [None, True]  # the processor tuple last judged, and the verdict
+
+    def others() -> bool:
+        multi = getattr(provider, "_multi_log_record_processor", None)
+        processors = getattr(multi, "_log_record_processors", None)
+        if processors is None or processors is not verdict[0]:  # the SDK replaces the tuple
+            verdict[:] = [processors, _has_other_processors(provider)]
+        return bool(verdict[1])
 
     def emit_twin(record: logging.LogRecord, context: Context, entry: FlextLogEntry) -> None:
-        if not _has_other_processors(provider):
+        if not others():
             return  # only our own processors would see it (store-only setup): nothing to do
+        logger = loggers.get(record.name)
+        if logger is None:
+            if len(loggers) >= _CACHE_LIMIT:
+                loggers.clear()
+            logger = loggers[record.name] = provider.get_logger(record.name)
         otel_record = LogRecord(
             timestamp=int(record.created * 1e9),
             observed_timestamp=time.time_ns(),
@@ -90,7 +109,7 @@ def log_twin(provider: LoggerProvider) -> LogTwin:
         )
         BRIDGE_ACTIVE.active = True
         try:
-            provider.get_logger(record.name).emit(otel_record)
+            logger.emit(otel_record)
         finally:
             BRIDGE_ACTIVE.active = False
 
