@@ -338,3 +338,29 @@ def test_log_records_from_the_sdk_encode_to_the_sdk_bytes(recipes: list[Any]) ->
     _same_logs(list(exported.get_finished_logs()))
     for provider in providers.values():
         provider.shutdown()
+
+
+def test_the_attribute_cache_stays_small_whatever_the_values() -> None:
+    """Long keys and values (SQL statements, payloads) are never kept; the entries are bounded."""
+    long_text = "x" * 10_000
+    spans = [
+        ReadableSpan(
+            name="q",
+            context=_context(1, n + 1, remote=False, state=TraceState()),
+            attributes={
+                "db.statement": f"{n} {long_text}",
+                f"{n}{long_text}": "v",
+                "db.system": "sqlite",
+                "n": n,
+            },
+            resource=_RESOURCES[0],
+        )
+        for n in range(otlp_wire._KEY_VALUES_MAX + 100)
+    ]
+    _same(spans[:50])
+    encode_span_request(spans)
+    cached = otlp_wire._KEY_VALUES
+    assert len(cached) <= otlp_wire._KEY_VALUES_MAX
+    limit = otlp_wire._CACHED_TEXT_MAX
+    assert all(len(key) <= limit for key, _kind, _value in cached)
+    assert all(len(value) <= limit for _key, _kind, value in cached if isinstance(value, str))

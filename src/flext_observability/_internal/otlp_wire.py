@@ -58,6 +58,9 @@ _said_skipped = False
 _KEY_VALUES: dict[tuple[str, type, object], bytes] = {}
 """Encoded `KeyValue` bodies of str/int/bool attributes; cleared when it reaches the bound."""
 _KEY_VALUES_MAX = 8192
+_CACHED_TEXT_MAX = 128
+"""Longer keys and text values are encoded each time: the cache holds at most 8192 entries of
+at most 128 + 128 characters (and ints of at most 64 bits)."""
 
 
 class _Unencodable(Exception):  # noqa: N818 - internal signal, never escapes this module
@@ -155,9 +158,12 @@ def _attributes(tag: bytes, attributes: Mapping[str, Any] | None) -> bytes:
     for key, value in attributes.items():
         kind = type(value)
         try:
-            if kind is str or kind is int or kind is bool:
+            if len(key) <= _CACHED_TEXT_MAX and (
+                (kind is str and len(value) <= _CACHED_TEXT_MAX) or kind is int or kind is bool
+            ):
                 # Most attributes repeat from span to span (method, route, host, ...): their
-                # `KeyValue` is encoded once. Floats are not cached (-0.0 equals 0.0).
+                # `KeyValue` is encoded once. Floats are not cached (-0.0 equals 0.0), nor long
+                # text (a SQL statement, a payload): the cache stays small whatever comes.
                 cache_key = (key, kind, value)
                 body = cache.get(cache_key)
                 if body is None:
