@@ -9,7 +9,7 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from opentelemetry import metrics, trace
 from opentelemetry.context import Context
@@ -217,13 +217,23 @@ _ATTRIBUTE_VALUES = st.one_of(
 )
 
 
+# Text over glob syntax as well, so patterns and names meet: `*`, `?`, brackets (closed, open,
+# negated, ranges) and the characters a regex would treat specially.
+_GLOBBY = st.text(alphabet="ab/.*?[]!-^$\\\n", min_size=1, max_size=8)
+
+
 @given(
-    name=st.text(),
+    name=st.text() | _GLOBBY,
     attributes=st.dictionaries(
-        st.sampled_from(["url.path", "http.target", "http.route", "x"]), _ATTRIBUTE_VALUES
+        st.sampled_from(["url.path", "http.target", "http.route", "x"]),
+        _ATTRIBUTE_VALUES | _GLOBBY,
     ),
-    patterns=st.lists(st.text(min_size=1), max_size=4),
+    patterns=st.lists(st.text(min_size=1) | _GLOBBY, max_size=4),
 )
+@example(name="a", attributes={}, patterns=["[a]"])  # a bracket glob is no plain name
+@example(name="GET", attributes={"url.path": "/b?q=1"}, patterns=["/[!a]"])
+@example(name="x", attributes={"http.route": "/a.b"}, patterns=["/a?b", "*.c"])
+@example(name="[a", attributes={}, patterns=["[a"])  # an unclosed bracket is literal
 def test_the_policy_matches_like_fnmatch_and_never_raises(
     name: str, attributes: dict[str, Any], patterns: list[str]
 ) -> None:

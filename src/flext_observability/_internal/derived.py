@@ -26,9 +26,10 @@ is further bounded by `_internal.cardinality` (2000 series, then one overflow se
 
 from __future__ import annotations
 
+import fnmatch
+import re
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from fnmatch import fnmatchcase
 from typing import Any, Literal
 
 from opentelemetry import trace
@@ -68,7 +69,6 @@ SPAN_DURATION_BUCKETS: tuple[float, ...] = (
 
 _PATH_KEYS = ("url.path", "http.target", "http.route")
 _METHOD_KEYS = ("http.request.method", "http.method")
-_CACHE_LIMIT = 10_000
 _KIND = {kind: kind.name.lower() for kind in SpanKind}
 _STATUS = {StatusCode.UNSET: "unset", StatusCode.OK: "ok", StatusCode.ERROR: "error"}
 _NOT_RECORDED = SamplingResult(Decision.DROP)
@@ -89,31 +89,41 @@ class NoisePolicy:
     def __init__(
         self, exclude: Sequence[str] = DEFAULT_EXCLUDE, *, slow_ms: float = 1000.0
     ) -> None:
-        """Keep the globs; results are cached per name (bounded)."""
+        """Keep the globs: plain names in a set, the others in one regex (`fnmatchcase`'s)."""
         self.exclude = tuple(pattern for pattern in exclude if pattern)
         self.slow_ns = int(slow_ms * 1_000_000)
-        self._cache: dict[str, bool] = {}
+        # Asked for every span start on the application thread, with URL paths that rarely
+        # repeat: one set lookup, and one match of the globs' union (fnmatch's own translation),
+        # instead of a match per glob.
+        globs = [pattern for pattern in self.exclude if any(c in pattern for c in "*?[")]
+        self._plain = frozenset(self.exclude) - frozenset(globs)
+        self._globs = (
+            re.compile("|".join(f"(?:{fnmatch.translate(glob)})" for glob in globs)).match
+            if globs
+            else None
+        )
 
     def excluded(self, name: str) -> bool:
         """Whether a path, span name or logger name matches an exclusion glob."""
-        cached = self._cache.get(name)
-        if cached is None:
-            cached = any(fnmatchcase(name, pattern) for pattern in self.exclude)
-            if len(self._cache) < _CACHE_LIMIT:
-                self._cache[name] = cached
-        return cached
+        if name in self._plain:
+            return True
+        globs = self._globs
+        return globs is not None and globs(name) is not None
 
     def excluded_span(self, name: str, attributes: Attributes) -> bool:
         """Whether a span (by name, or by its URL path / route attribute) is excluded."""
         if not self.exclude:
             return False
-        if self.excluded(name):
+        plain, globs = self._plain, self._globs  # `excluded`, inlined: every span start
+        if name in plain or (globs is not None and globs(name) is not None):
             return True
         if attributes:
             for key in _PATH_KEYS:
                 value = attributes.get(key)
-                if isinstance(value, str) and self.excluded(value.partition("?")[0]):
-                    return True
+                if isinstance(value, str):
+                    path = value.partition("?")[0] if "?" in value else value
+                    if path in plain or (globs is not None and globs(path) is not None):
+                        return True
         return False
 
     def notable(self, span: ReadableSpan) -> bool:
@@ -122,6 +132,9 @@ class NoisePolicy:
             return True
         start, end = span.start_time, span.end_time
         return start is not None and end is not None and end - start >= self.slow_ns
+
+
+_SAMPLER_GUARD = guard("RecordAllSampler")  # one instance: this runs at every span start
 
 
 class RecordAllSampler(Sampler):
@@ -147,7 +160,7 @@ class RecordAllSampler(Sampler):
         Our own step failing falls back to the wrapped sampler's decision (reported once).
         """
         excluded = False
-        with guard("RecordAllSampler"):
+        with _SAMPLER_GUARD:
             parent = trace.get_current_span(parent_context)
             if isinstance(parent, trace.NonRecordingSpan):
                 context = parent.get_span_context()
