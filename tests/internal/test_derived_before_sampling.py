@@ -20,7 +20,6 @@ from opentelemetry.sdk.metrics.export import (
     NumberDataPoint,
 )
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased, TraceIdRatioBased
 from opentelemetry.trace import SpanKind, Status, StatusCode
@@ -28,12 +27,13 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from flext_observability._internal.convert.severity import level_from_levelno
 from flext_observability._internal.derived import (
     DerivedMetrics,
-    KeepNotableSpans,
     NoisePolicy,
     RecordAllSampler,
 )
+from flext_observability._internal.export_lane import SpanExportTap
 from flext_observability._internal.guard import internal_error_counts, reset_internal_errors
 from flext_observability._internal.pipeline import build_pipeline
+from flext_observability.processors import EntitySpanProcessor
 from flext_observability.rules import ErrorRatioRule, LatencyRule, LogRateRule
 from flext_observability.testing import Capture, capture, release
 
@@ -124,12 +124,25 @@ def test_only_sampled_or_notable_spans_become_entities(sampled_1pct: Capture) ->
     assert len(exported) < 60
 
 
-def test_notable_spans_are_exported_whatever_the_ratio() -> None:
-    """Behind KeepNotableSpans, failed and slow unsampled spans are exported, marked sampled."""
-    policy = NoisePolicy(slow_ms=50)
+def _exporting(sampler: Any, policy: NoisePolicy) -> tuple[TracerProvider, InMemorySpanExporter]:
+    """What `setup()` builds for its own provider: one processor, notable spans exported too."""
     exporter = InMemorySpanExporter()
-    provider = TracerProvider(sampler=RecordAllSampler(ALWAYS_OFF, policy))
-    provider.add_span_processor(KeepNotableSpans(SimpleSpanProcessor(exporter), policy))
+    pipeline = build_pipeline()
+    tap = SpanExportTap([exporter], redactor=None, on_drop=lambda _n, _r: None)
+    provider = TracerProvider(sampler=RecordAllSampler(sampler, policy), shutdown_on_exit=False)
+    provider.add_span_processor(EntitySpanProcessor(pipeline, notable=policy.notable, export=tap))
+    return provider, exporter
+
+
+def _finished(provider: TracerProvider, exporter: InMemorySpanExporter) -> list[Any]:
+    assert provider.force_flush(10_000)
+    return list(exporter.get_finished_spans())
+
+
+def test_notable_spans_are_exported_whatever_the_ratio() -> None:
+    """Failed and slow unsampled spans are exported anyway, marked sampled."""
+    policy = NoisePolicy(slow_ms=50)
+    provider, exporter = _exporting(ALWAYS_OFF, policy)
     tracer = provider.get_tracer("t")
     tracer.start_span("fast").end()
     failed = tracer.start_span("failed")
@@ -137,9 +150,9 @@ def test_notable_spans_are_exported_whatever_the_ratio() -> None:
     failed.end()
     slow = tracer.start_span("slow", start_time=1_000_000_000)
     slow.end(end_time=1_060_000_000)
-    names = sorted(s.name for s in exporter.get_finished_spans())
-    assert names == ["failed", "slow"]
-    assert all(s.context.trace_flags.sampled for s in exporter.get_finished_spans())
+    finished = _finished(provider, exporter)
+    assert sorted(s.name for s in finished) == ["failed", "slow"]
+    assert all(s.context.trace_flags.sampled for s in finished)
     provider.shutdown()
 
 
@@ -195,16 +208,13 @@ def test_unmatched_server_paths_collapse_into_one_series(reader: InMemoryMetricR
 def test_parent_based_ratio_keeps_children_consistent(reader: InMemoryMetricReader) -> None:
     """With a parent-based ratio, a trace is exported whole or not at all; all are measured."""
     del reader
-    exporter = InMemorySpanExporter()
-    policy = NoisePolicy()
-    provider = TracerProvider(sampler=RecordAllSampler(ParentBased(TraceIdRatioBased(0.5)), policy))
-    provider.add_span_processor(KeepNotableSpans(SimpleSpanProcessor(exporter), policy))
+    provider, exporter = _exporting(ParentBased(TraceIdRatioBased(0.5)), NoisePolicy())
     tracer = provider.get_tracer("t")
     for _ in range(100):
         with tracer.start_as_current_span("root"):
             tracer.start_span("child").end()
     by_trace: dict[int, int] = {}
-    for span in exporter.get_finished_spans():
+    for span in _finished(provider, exporter):
         assert span.context is not None
         by_trace[span.context.trace_id] = by_trace.get(span.context.trace_id, 0) + 1
     assert set(by_trace.values()) == {2}
@@ -261,19 +271,17 @@ class _BrokenPolicy(NoisePolicy):
 
 
 def test_a_failing_policy_falls_back_to_the_plain_sampler() -> None:
-    """Our sampler step or export filter raising: spans still start and end, errors counted."""
-    exporter = InMemorySpanExporter()
+    """Our sampler step or notable check raising: spans still start and end, errors counted."""
     policy = _BrokenPolicy()
-    provider = TracerProvider(sampler=RecordAllSampler(ParentBased(TraceIdRatioBased(1.0)), policy))
-    provider.add_span_processor(KeepNotableSpans(SimpleSpanProcessor(exporter), policy))
-    off = TracerProvider(sampler=RecordAllSampler(ALWAYS_OFF, policy))
-    off.add_span_processor(KeepNotableSpans(SimpleSpanProcessor(exporter), policy))
+    provider, exporter = _exporting(ParentBased(TraceIdRatioBased(1.0)), policy)
+    off, off_exporter = _exporting(ALWAYS_OFF, policy)
     reset_internal_errors()
     provider.get_tracer("t").start_span("kept").end()
     off.get_tracer("t").start_span("recorded-only").end()
-    assert [s.name for s in exporter.get_finished_spans()] == ["kept"]
+    assert [s.name for s in _finished(provider, exporter)] == ["kept"]
+    assert _finished(off, off_exporter) == []
     counts = internal_error_counts()
-    assert (counts["RecordAllSampler"], counts["KeepNotableSpans.on_end"]) == (2, 1)
+    assert (counts["RecordAllSampler"], counts["EntitySpanProcessor.on_end"]) == (2, 1)
     provider.shutdown()
     off.shutdown()
 

@@ -10,8 +10,9 @@ How every span is seen although only some are exported:
 - `EntitySpanProcessor.on_end` queues a sampled span as before (`span`: it becomes a
   `FlextTrace`), and an unsampled one as `span_stat`: on the pipeline worker it only feeds the
   derived histogram and the in-process span rules (a `SpanSample`), never the store.
-- `KeepNotableSpans` wraps each exporting span processor: an unsampled span that failed, or took
-  at least the slow threshold, is exported anyway (with the sampled flag set on the copy).
+- An unsampled span that failed, or took at least the slow threshold (`NoisePolicy.notable`), is
+  queued as a `span` anyway: it becomes an entity and the export tap sends it (`as_sampled`: a
+  copy with the sampled flag set; `_internal/export_lane.py`).
 
 On the pipeline worker, `DerivedMetrics` records `flext.span.duration` (histogram, seconds;
 `span.name`, `span.kind`, `status`) for every span and `flext.log.records` (counter; `logger`,
@@ -37,7 +38,7 @@ from opentelemetry.context import Context
 from opentelemetry.metrics import Counter, Histogram, MeterProvider
 from opentelemetry.sdk.metrics.export import MetricReader
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
+from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import Link, SpanContext, SpanKind, StatusCode, TraceFlags
@@ -54,7 +55,6 @@ __all__ = [
     "DEFAULT_EXCLUDE",
     "SPAN_DURATION_BUCKETS",
     "DerivedMetrics",
-    "KeepNotableSpans",
     "NoisePolicy",
     "RecordAllSampler",
     "as_sampled",
@@ -203,37 +203,6 @@ def as_sampled(span: ReadableSpan) -> ReadableSpan:
         end_time=span.end_time,
         instrumentation_scope=span.instrumentation_scope,
     )
-
-
-class KeepNotableSpans(SpanProcessor):
-    """Passes sampled spans to `inner`, and unsampled ones that failed or were slow."""
-
-    def __init__(self, inner: SpanProcessor, policy: NoisePolicy) -> None:
-        """Wrap an exporting span processor."""
-        self._inner = inner
-        self._policy = policy
-
-    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
-        """Forward (exporting processors do nothing here)."""
-        self._inner.on_start(span, parent_context)
-
-    def on_end(self, span: ReadableSpan) -> None:
-        """Forward sampled spans; promote notable unsampled ones; drop the rest."""
-        context = span.context
-        if context is not None and context.trace_flags.sampled:
-            self._inner.on_end(span)
-            return
-        with guard("KeepNotableSpans.on_end"):
-            if self._policy.notable(span):
-                self._inner.on_end(as_sampled(span))
-
-    def shutdown(self) -> None:
-        """Shut the wrapped processor down."""
-        self._inner.shutdown()
-
-    def force_flush(self, timeout_millis: int = 30000) -> bool:
-        """Flush the wrapped processor."""
-        return self._inner.force_flush(timeout_millis)
 
 
 def span_label(span: ReadableSpan) -> str:
