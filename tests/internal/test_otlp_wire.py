@@ -11,7 +11,7 @@ directly (any body). Where the SDK's encoder raises, ours must raise as well.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, cast
 
 import pytest
@@ -45,17 +45,22 @@ def _quiet_sdk_encoder() -> Iterator[None]:
     sdk.disabled = previous
 
 
-def _same(spans: list[ReadableSpan]) -> None:
+def _assert_sdk_bytes(sdk: Callable[[Any], Any], ours: Callable[[Any], bytes], items: Any) -> None:
+    """Ours gives the SDK encoder's serialized bytes, or fails where the SDK's fails."""
     try:
-        expected = encode_spans(spans).SerializeToString()
+        expected = sdk(items).SerializeToString()
     except Exception:  # noqa: BLE001 - the SDK refuses this batch: so must we
         with pytest.raises(Exception):  # noqa: B017 - any error, like the SDK
-            encode_span_request(spans)
+            ours(items)
         return
-    ours = encode_span_request(spans)
-    if ours != expected:  # say what differs, field by field
-        assert ExportTraceServiceRequest.FromString(ours) == encode_spans(spans)
-    assert ours == expected
+    written = ours(items)
+    if written != expected and sdk is encode_spans:  # say what differs, field by field
+        assert ExportTraceServiceRequest.FromString(written) == sdk(items)
+    assert written == expected
+
+
+def _assert_same_spans(spans: list[ReadableSpan]) -> None:
+    _assert_sdk_bytes(encode_spans, encode_span_request, spans)
 
 
 _TEXT = st.text(max_size=12)  # lone surrogates included: protobuf refuses them
@@ -176,7 +181,7 @@ def _direct_span(draw: st.DrawFn) -> ReadableSpan:
 @given(st.lists(_direct_span(), max_size=6))
 def test_spans_built_directly_encode_to_the_sdk_bytes(spans: list[ReadableSpan]) -> None:
     """Any attribute value, event, link, parent, status, trace state, resource and scope."""
-    _same(spans)
+    _assert_same_spans(spans)
 
 
 @settings(max_examples=200, deadline=None)
@@ -210,7 +215,7 @@ def test_spans_from_the_sdk_encode_to_the_sdk_bytes(
             if nested:
                 tracer.start_span("child").end()
             span.set_status(Status(StatusCode.ERROR, name))
-    _same(list(exported.get_finished_spans()))
+    _assert_same_spans(list(exported.get_finished_spans()))
     for provider in providers.values():
         provider.shutdown()
 
@@ -252,17 +257,11 @@ def test_equal_values_of_other_types_or_signs_keep_their_own_encoding(
         )
         for n, value in enumerate([first, then, first])
     ]
-    _same(spans)
+    _assert_same_spans(spans)
 
 
-def _same_logs(records: list[ReadableLogRecord]) -> None:
-    try:
-        expected = encode_logs(records).SerializeToString()
-    except Exception:  # noqa: BLE001 - the SDK refuses this batch: so must we
-        with pytest.raises(Exception):  # noqa: B017 - any error, like the SDK
-            encode_log_request(records)
-        return
-    assert encode_log_request(records) == expected
+def _assert_same_logs(records: list[ReadableLogRecord]) -> None:
+    _assert_sdk_bytes(encode_logs, encode_log_request, records)
 
 
 _SEVERITIES = st.none() | st.sampled_from(list(SeverityNumber))
@@ -297,7 +296,7 @@ def test_log_records_built_directly_encode_to_the_sdk_bytes(
     records: list[ReadableLogRecord],
 ) -> None:
     """Any body, attribute value, severity, ids, flags, event name, resource and scope."""
-    _same_logs(records)
+    _assert_same_logs(records)
 
 
 # The SDK warns when its attribute cleaning drops one (an empty key): expected here.
@@ -335,7 +334,7 @@ def test_log_records_from_the_sdk_encode_to_the_sdk_bytes(recipes: list[Any]) ->
                     attributes=attributes,
                 )
             )
-    _same_logs(list(exported.get_finished_logs()))
+    _assert_same_logs(list(exported.get_finished_logs()))
     for provider in providers.values():
         provider.shutdown()
 
@@ -357,7 +356,7 @@ def test_the_attribute_cache_stays_small_whatever_the_values() -> None:
         )
         for n in range(otlp_wire._KEY_VALUES_MAX + 100)
     ]
-    _same(spans[:50])
+    _assert_same_spans(spans[:50])
     encode_span_request(spans)
     cached = otlp_wire._KEY_VALUES
     assert len(cached) <= otlp_wire._KEY_VALUES_MAX
