@@ -8,8 +8,9 @@ Both sides sample with `ParentBased(TraceIdRatioBased(ratio))` and export throug
 - bare: the SDK alone. An unsampled span is a `NonRecordingSpan`: it costs almost nothing, and
   nothing at all is learnt from it.
 - ours: what `setup()` builds: `RecordAllSampler` (an unsampled span is recorded, not exported),
-  `KeepNotableSpans` around the exporting processor, `EntitySpanProcessor` into the pipeline
-  (redaction on, a `MemorySink`), the derived metrics bound to a real `MeterProvider`
+  one `EntitySpanProcessor` into the pipeline (redaction on, a `MemorySink`) whose export tap
+  hands the sampled and notable spans to the no-op exporter's lane (`SpanExportTap`), the
+  derived metrics bound to a real `MeterProvider`
   (`flext.span.duration` is recorded on the pipeline worker for every span), and the runtime
   metrics' `LoopWatcher`.
 
@@ -31,12 +32,8 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 
-from flext_observability._internal.derived import (
-    DerivedMetrics,
-    KeepNotableSpans,
-    NoisePolicy,
-    RecordAllSampler,
-)
+from flext_observability._internal.derived import DerivedMetrics, NoisePolicy, RecordAllSampler
+from flext_observability._internal.export_lane import SpanExportTap
 from flext_observability._internal.pipeline import build_pipeline
 from flext_observability._internal.runtime_metrics import LoopWatcher
 from flext_observability.processors import EntitySpanProcessor
@@ -72,8 +69,12 @@ def our_provider(ratio: float, meters: MeterProvider) -> TracerProvider:
         sampler=RecordAllSampler(ParentBased(TraceIdRatioBased(ratio)), policy),
         shutdown_on_exit=False,
     )
-    provider.add_span_processor(KeepNotableSpans(BatchSpanProcessor(NoOpSpanExporter()), policy))
-    provider.add_span_processor(EntitySpanProcessor(pipeline, notable=policy.notable))
+    tap = SpanExportTap(
+        [NoOpSpanExporter()],
+        redactor=redactor,
+        on_drop=lambda count, reason: pipeline.count_drop("span", reason, count),
+    )
+    provider.add_span_processor(EntitySpanProcessor(pipeline, notable=policy.notable, export=tap))
     provider.add_span_processor(LoopWatcher())  # runtime metrics: the event-loop probe
     return provider
 
