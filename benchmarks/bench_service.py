@@ -91,7 +91,7 @@ def _flush_everything(config: str) -> None:
     from opentelemetry._logs import get_logger_provider  # noqa: PLC0415
 
     for provider in (trace.get_tracer_provider(), metrics.get_meter_provider()):
-        provider.force_flush()  # type: ignore[attr-defined] # the SDK providers
+        provider.force_flush()  # type: ignore[union-attr] # the SDK providers
     get_logger_provider().force_flush()  # type: ignore[attr-defined]
 
 
