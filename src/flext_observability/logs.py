@@ -23,14 +23,12 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from opentelemetry._logs import LogRecord, SeverityNumber
 from opentelemetry.context import Context, get_current
 from opentelemetry.sdk._logs import LoggerProvider, LogRecordProcessor, ReadWriteLogRecord
 
 from flext_observability._internal import logging_config
-from flext_observability._internal.convert.severity import severity_of_levelno
-from flext_observability._internal.emit import log_attributes
 from flext_observability._internal.guard import guard
+from flext_observability._internal.log_export import LogExportTap, api_record
 from flext_observability._internal.pipeline import LogTwin, Pipeline, build_pipeline
 from flext_observability.models import FlextLogEntry
 from flext_observability.sinks._base import Sink
@@ -49,7 +47,6 @@ EXCLUDED_LOGGERS: tuple[str, ...] = (
 """Logger names (and their children) never captured: the SDK, transports, and ourselves."""
 
 _CACHE_LIMIT = 10_000
-_SEVERITY_TEXT = {"WARNING": "WARN", "CRITICAL": "FATAL"}
 
 
 class _BridgeFlag(threading.local):
@@ -98,15 +95,7 @@ def log_twin(provider: LoggerProvider) -> LogTwin:
             if len(loggers) >= _CACHE_LIMIT:
                 loggers.clear()
             logger = loggers[record.name] = provider.get_logger(record.name)
-        otel_record = LogRecord(
-            timestamp=int(record.created * 1e9),
-            observed_timestamp=time.time_ns(),
-            context=context,
-            severity_text=_SEVERITY_TEXT.get(record.levelname, record.levelname),
-            severity_number=SeverityNumber(severity_of_levelno(record.levelno)),
-            body=entry.message,
-            attributes=log_attributes(entry),
-        )
+        otel_record = api_record(record, context, entry)
         BRIDGE_ACTIVE.active = True
         try:
             logger.emit(otel_record)
@@ -224,13 +213,29 @@ class EntityLogRecordProcessor(LogRecordProcessor):
 
     Records that our own logging bridge emits from the worker are skipped: the handler already
     produced their entity.
+
+    Args:
+        pipeline: a shared pipeline (as `setup()` builds); when omitted the processor owns one.
+        sinks: sinks for an owned pipeline.
+        export: the log exporters' tap, which the pipeline feeds (`build_pipeline(log_export=)`);
+            the processor snapshots each record for it, then flushes and shuts it down.
+        shutdown_timeout: seconds `shutdown()` gives the pipeline and the exporters.
     """
 
-    def __init__(self, pipeline: Pipeline | None = None, *, sinks: Sequence[Sink] = ()) -> None:
+    def __init__(
+        self,
+        pipeline: Pipeline | None = None,
+        *,
+        sinks: Sequence[Sink] = (),
+        export: LogExportTap | None = None,
+        shutdown_timeout: float = 5.0,
+    ) -> None:
         """Attach to `pipeline`, or build and own one that delivers to `sinks`."""
         self._owned = pipeline is None
         self._pipeline = pipeline if pipeline is not None else build_pipeline(sinks=sinks)
         self._pipeline.start()
+        self._export = export
+        self._shutdown_timeout = shutdown_timeout
         self._detached = False
 
     def detach(self) -> None:
@@ -242,19 +247,35 @@ class EntityLogRecordProcessor(LogRecordProcessor):
         """Queue the record; never blocks, never raises."""
         if BRIDGE_ACTIVE.active or self._detached:
             return
+        if self._export is not None:
+            # Exported from the worker: keep what a batch processor would have kept, now.
+            self._pipeline.submit("otel_log", LogExportTap.snapshot(log_record))
+            return
         self._pipeline.submit("otel_log", log_record)
 
     def shutdown(self) -> None:
-        """Shut the owned pipeline down; records emitted afterwards are ignored."""
+        """Export what was emitted, stop the exporters; shut an owned pipeline down.
+
+        Records emitted afterwards are ignored.
+        """
+        deadline = time.monotonic() + self._shutdown_timeout
         try:
             if self._owned:
-                self._pipeline.shutdown(5.0)
+                self._pipeline.shutdown(self._shutdown_timeout)
+            elif self._export is not None:
+                self._pipeline.flush(self._shutdown_timeout)
+            if self._export is not None:
+                self._export.shutdown(max(0.0, deadline - time.monotonic()))
         finally:
             self.detach()
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
-        """Deliver every record queued so far; False if the timeout expired."""
-        return self._pipeline.flush(timeout_millis / 1000)
+        """Deliver (and export) every record queued so far; False if the timeout expired."""
+        deadline = time.monotonic() + timeout_millis / 1000
+        ok = self._pipeline.flush(timeout_millis / 1000)
+        if self._export is not None:
+            ok = self._export.flush(max(0.0, deadline - time.monotonic())) and ok
+        return ok
 
 
 class BridgeDrainProcessor(LogRecordProcessor):

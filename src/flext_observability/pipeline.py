@@ -14,6 +14,9 @@ provider.add_span_processor(EntitySpanProcessor(pipeline=pipeline))
 `SpanExportTap` makes the same queue and worker the span export path: given to
 `EntitySpanProcessor(export=...)`, each batch of spans is redacted once, handed to the exporters
 (each on its own export thread) and stored, with no `BatchSpanProcessor` beside it.
+`LogExportTap` does the same for log records: given to `build_pipeline(log_export=...)` and
+`EntityLogRecordProcessor(export=...)`, bridged stdlib records and Logs API records are exported
+from the worker, with no `BatchLogRecordProcessor` (nor an SDK `Logger.emit` per bridged record).
 """
 
 from __future__ import annotations
@@ -23,11 +26,12 @@ from collections.abc import Callable, Sequence
 from flext_observability._internal import pipeline as _pipeline
 from flext_observability._internal.export_lane import SpanExportTap
 from flext_observability._internal.exports import publish
+from flext_observability._internal.log_export import LogExportTap
 from flext_observability._internal.pipeline import Observer, Pipeline
 from flext_observability.models import Entity
 from flext_observability.sinks import Sink
 
-__all__ = ["Pipeline", "SpanExportTap", "build_pipeline"]
+__all__ = ["LogExportTap", "Pipeline", "SpanExportTap", "build_pipeline"]
 
 
 def build_pipeline(
@@ -38,6 +42,7 @@ def build_pipeline(
     capacity: int = 8192,
     batch_size: int = 512,
     schedule_delay: float = 0.5,
+    log_export: LogExportTap | None = None,
 ) -> Pipeline:
     """Build a pipeline that converts every signal our components queue and delivers to `sinks`.
 
@@ -48,6 +53,7 @@ def build_pipeline(
         capacity: the queue's bound; beyond it items are dropped and counted.
         batch_size: items the worker converts per batch.
         schedule_delay: seconds the worker waits for a batch to fill.
+        log_export: the log exporters' tap, fed every bridged and Logs API record.
     """
     return _pipeline.build_pipeline(
         sinks=sinks,
@@ -56,6 +62,7 @@ def build_pipeline(
         capacity=capacity,
         batch_size=batch_size,
         schedule_delay=schedule_delay,
+        log_export=log_export,
     )
 
 

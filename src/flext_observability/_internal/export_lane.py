@@ -11,9 +11,9 @@ thread reading every span.
 An `ExportLane` is a thread that only exports, with the instrumentation suppressed (so an
 instrumented HTTP client does not trace our own exports). The network therefore never blocks
 the worker: a lane that falls behind drops whole batches beyond its capacity, counted under
-`("traces", "export_queue_full")`. Exporters are plain `SpanExporter`s, so anything that wraps
+`(signal, "export_queue_full")`. Exporters are plain SDK exporters, so anything that wraps
 one (export health tracking, an on-disk outbox) sits exactly where it sat behind a
-`BatchSpanProcessor`.
+`BatchSpanProcessor`. Log records take the same lanes (`logs.LogExportTap`).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import collections
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from typing import Generic, Protocol, TypeVar
 
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.sdk.trace import ReadableSpan
@@ -34,10 +35,37 @@ from flext_observability._internal.signals import start_quiet
 from flext_observability.redaction import Redactor
 from flext_observability.redaction._exporters import redact_span
 
-__all__ = ["ExportLane", "OnDrop", "SpanExportTap"]
+__all__ = [
+    "ExportLane",
+    "Exporter",
+    "OnDrop",
+    "SpanExportTap",
+    "flush_lanes",
+    "shutdown_lanes",
+]
 
 OnDrop = Callable[[int, str], None]
-"""Called with a number of spans not exported and the reason."""
+"""Called with a number of items (spans, log records) not exported and the reason."""
+
+T = TypeVar("T")
+T_contra = TypeVar("T_contra", contravariant=True)
+
+
+class Exporter(Protocol[T_contra]):
+    """What a lane drives: an SDK span or log record exporter (or a wrapper of one)."""
+
+    def export(self, batch: Sequence[T_contra], /) -> object:
+        """Send a batch."""
+        ...
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        """Send what the exporter buffers."""
+        ...
+
+    def shutdown(self) -> None:
+        """Release the exporter."""
+        ...
+
 
 _EXPORT = guard("export_lane.export", reraise=False)
 _FLUSH = guard("export_lane.flush", reraise=False)
@@ -45,19 +73,19 @@ _SHUTDOWN = guard("export_lane.shutdown", reraise=False)
 _REDACT = guard("redaction.export.span", reraise=False)
 
 
-class ExportLane:
-    """One exporter on its own thread, fed whole batches of (already redacted) spans.
+class ExportLane(Generic[T]):
+    """One exporter on its own thread, fed whole batches of (already redacted) items.
 
     Args:
         exporter: the exporter (OTLP, console, ...), called only from the lane's thread.
-        on_drop: told about spans dropped because the lane is full or shut down.
-        max_queue: spans waiting at most; a batch beyond it is cut and the rest dropped.
-        batch_size: spans per `export()` call.
+        on_drop: told about items dropped because the lane is full or shut down.
+        max_queue: items waiting at most; a batch beyond it is cut and the rest dropped.
+        batch_size: items per `export()` call.
     """
 
     def __init__(
         self,
-        exporter: SpanExporter,
+        exporter: Exporter[T],
         *,
         on_drop: OnDrop,
         max_queue: int = 2048,
@@ -75,12 +103,12 @@ class ExportLane:
     def _reinit(self) -> None:
         # A fork child starts empty, with no thread (it starts with the next batch).
         self._cond = threading.Condition()
-        self._batches: collections.deque[list[ReadableSpan]] = collections.deque()
+        self._batches: collections.deque[list[T]] = collections.deque()
         self._queued = 0
         self._busy = False
         self._thread: threading.Thread | None = None
 
-    def offer(self, spans: list[ReadableSpan]) -> None:
+    def offer(self, spans: list[T]) -> None:
         """Queue a batch for export; never blocks (what does not fit is dropped and counted)."""
         dropped, reason = 0, ""
         with self._cond:
@@ -192,7 +220,9 @@ class SpanExportTap:
         """One lane per exporter."""
         self._redactor = redactor if redactor is not None and redactor.enabled else None
         self._lanes = [
-            ExportLane(exporter, on_drop=on_drop, max_queue=max_queue, batch_size=batch_size)
+            ExportLane[ReadableSpan](
+                exporter, on_drop=on_drop, max_queue=max_queue, batch_size=batch_size
+            )
             for exporter in exporters
         ]
 
@@ -229,15 +259,25 @@ class SpanExportTap:
 
     def flush(self, timeout: float | None = None) -> bool:
         """Flush every lane within `timeout` (shared)."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        ok = True
-        for lane in self._lanes:
-            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-            ok = lane.flush(remaining) and ok
-        return ok
+        return flush_lanes(self._lanes, timeout)
 
     def shutdown(self, timeout: float | None = None) -> None:
         """Shut every lane (and its exporter) down within `timeout` (shared)."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        for lane in self._lanes:
-            lane.shutdown(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        shutdown_lanes(self._lanes, timeout)
+
+
+def flush_lanes(lanes: Sequence[ExportLane[T]], timeout: float | None) -> bool:
+    """Flush every lane within `timeout` (shared); False if any did not finish."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    ok = True
+    for lane in lanes:
+        remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+        ok = lane.flush(remaining) and ok
+    return ok
+
+
+def shutdown_lanes(lanes: Sequence[ExportLane[T]], timeout: float | None) -> None:
+    """Shut every lane (and its exporter) down within `timeout` (shared)."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    for lane in lanes:
+        lane.shutdown(None if deadline is None else max(0.0, deadline - time.monotonic()))

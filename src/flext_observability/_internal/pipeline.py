@@ -13,8 +13,9 @@ What each payload kind is, and becomes (`build_pipeline`):
   `derived`), never delivered to the sinks;
 - `metrics` (`MetricsData`): one metric per data point;
 - `log` (a stdlib `LogRecord` and the OTel `Context` it was logged in, from the logging bridge):
-  a log entry, and the bridge's OTel twin of the record (`log_twin`, see `logs.py`);
-- `otel_log` (a `ReadWriteLogRecord` from the Logs API): a log entry;
+  a log entry, its export copy (`log_export`) and, for processors of the application, its OTel
+  twin (`log_twin`; both in `logs.py`);
+- `otel_log` (a `ReadWriteLogRecord` from the Logs API, or its export snapshot): a log entry;
 - `entity` (an entity the application emitted): itself.
 """
 
@@ -45,11 +46,12 @@ if TYPE_CHECKING:
     import logging
 
     from opentelemetry.context import Context
-    from opentelemetry.sdk._logs import ReadWriteLogRecord
+    from opentelemetry.sdk._logs import ReadableLogRecord, ReadWriteLogRecord
     from opentelemetry.sdk.metrics.export import MetricsData
     from opentelemetry.sdk.trace import ReadableSpan
 
     from flext_observability._internal.export_lane import SpanExportTap
+    from flext_observability._internal.log_export import LogExportTap
 
 __all__ = [
     "SIGNAL_OF_KIND",
@@ -204,7 +206,9 @@ class Pipeline:
     @overload
     def submit(self, kind: Literal["log"], payload: tuple[logging.LogRecord, Context]) -> bool: ...
     @overload
-    def submit(self, kind: Literal["otel_log"], payload: ReadWriteLogRecord) -> bool: ...
+    def submit(
+        self, kind: Literal["otel_log"], payload: ReadWriteLogRecord | ReadableLogRecord
+    ) -> bool: ...
     @overload
     def submit(self, kind: Literal["entity"], payload: Entity) -> bool: ...
     def submit(self, kind: PayloadKind, payload: object) -> bool:
@@ -549,9 +553,15 @@ class Pipeline:
 
 
 def _log_converter(
-    service_name: str | None, log_twin: LogTwin | None, derived: DerivedMetrics
+    service_name: str | None,
+    log_twin: LogTwin | None,
+    derived: DerivedMetrics,
+    log_export: LogExportTap | None,
 ) -> Converter:
-    """A bridged stdlib record is counted, then becomes a log entry in its span context."""
+    """A bridged stdlib record is counted, then becomes a log entry in its span context.
+
+    Its export copy goes to `log_export` and its OTel twin to `log_twin` (each when given).
+    """
 
     def convert(payload: tuple[logging.LogRecord, Context]) -> list[Entity]:
         record, context = payload
@@ -564,6 +574,8 @@ def _log_converter(
             span_id=span_context.span_id,
             service_name=service_name,
         )
+        if log_export is not None:
+            log_export.bridged(record, context, entry)
         if log_twin is not None:
             log_twin(record, context, entry)
         return [entry]
@@ -578,6 +590,7 @@ def build_pipeline(
     observers: Sequence[Observer] = (),
     service_name: str | None = None,
     log_twin: LogTwin | None = None,
+    log_export: LogExportTap | None = None,
     capacity: int = 8192,
     batch_size: int = 512,
     schedule_delay: float = 0.5,
@@ -587,7 +600,8 @@ def build_pipeline(
     """Build a pipeline that converts every payload kind our components queue.
 
     `derived` records the derived metrics and applies the noise policy (default: an unbound
-    one with the default exclusions, so rules still see every span).
+    one with the default exclusions, so rules still see every span). `log_export` gets every
+    bridged record and every Logs API record for export, sent at the end of each batch.
     """
     pipeline_ref: list[Pipeline] = []
     derived = derived if derived is not None else DerivedMetrics(NoisePolicy())
@@ -607,8 +621,8 @@ def build_pipeline(
                 on_redaction_error=lambda: pipeline_ref[0].count_drop("entity", "redaction_error"),
             ),
         ),
-        "log": _log_converter(service_name, log_twin, derived),
-        "otel_log": lambda record: _otel_log(record, derived),
+        "log": _log_converter(service_name, log_twin, derived, log_export),
+        "otel_log": lambda record: _otel_log(record, derived, log_export),
         "entity": lambda entity: [entity],
     }
     to_entity = lambda span, context: [span_to_trace(span, context=context)]  # noqa: E731
@@ -624,15 +638,36 @@ def build_pipeline(
         schedule_delay=schedule_delay,
         tick=tick,
         observe_only=(SpanSample, MetricSample),
-        after_batch=derived.flush_counts,
+        after_batch=(
+            derived.flush_counts
+            if log_export is None
+            else _after_batch(log_export.end_batch, derived.flush_counts)
+        ),
         redacted_kinds=frozenset({"metrics"}) if series_redact or redact is None else frozenset(),
     )
     pipeline_ref.append(pipeline)
     return pipeline
 
 
-def _otel_log(record: ReadWriteLogRecord, derived: DerivedMetrics) -> list[Entity]:
-    """A record emitted through the Logs API: counted by scope name, then converted."""
+def _after_batch(*steps: Callable[[], None]) -> Callable[[], None]:
+    """Run every step after a batch, each on its own (one failing does not skip the next)."""
+
+    def run() -> None:
+        for step in steps:
+            with _AFTER_BATCH:
+                step()
+
+    return run
+
+
+def _otel_log(
+    record: ReadWriteLogRecord | ReadableLogRecord,
+    derived: DerivedMetrics,
+    log_export: LogExportTap | None,
+) -> list[Entity]:
+    """A record emitted through the Logs API: exported, counted by scope name, converted."""
+    if log_export is not None:
+        log_export.emitted(cast("ReadableLogRecord", record))  # the processor's snapshot
     scope = record.instrumentation_scope
     log = record.log_record
     level = level_from_severity(log.severity_number, log.severity_text)

@@ -19,7 +19,6 @@ from opentelemetry._logs import LogRecord, SeverityNumber, get_logger_provider, 
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.metrics import CallbackOptions, Observation
 from opentelemetry.sdk._logs import LoggerProvider
-from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import MetricReader
 from opentelemetry.sdk.trace import TracerProvider
@@ -39,8 +38,9 @@ from flext_observability._internal.export_health import (
     TrackedMetricExporter,
     TrackedSpanExporter,
 )
-from flext_observability._internal.export_lane import SpanExportTap
+from flext_observability._internal.export_lane import OnDrop, SpanExportTap
 from flext_observability._internal.guard import logger
+from flext_observability._internal.log_export import LogExportTap
 from flext_observability._internal.pipeline import Pipeline, build_pipeline
 from flext_observability._internal.runtime_metrics import (
     LoopWatcher,
@@ -65,10 +65,7 @@ from flext_observability.models import Entity, FlextAlert, FlextHealthCheck
 from flext_observability.processors import EntitySpanProcessor
 from flext_observability.readers import EntityMetricReader, shares_collection
 from flext_observability.redaction import Redactor
-from flext_observability.redaction._exporters import (
-    RedactingLogRecordExporter,
-    RedactingMetricExporter,
-)
+from flext_observability.redaction._exporters import RedactingMetricExporter
 from flext_observability.rules import (
     AlertEngine,
     AlertRule,
@@ -163,6 +160,7 @@ def _entity_side(
     redactor: Redactor,
     *,
     derived: DerivedMetrics,
+    log_export: LogExportTap | None,
 ) -> tuple[Pipeline, SQLiteStore | None]:
     store = (
         SQLiteStore(
@@ -205,6 +203,7 @@ def _entity_side(
         tick=tick if settings.alerts_enabled else None,
         service_name=settings.service_name,
         log_twin=log_twin(log_provider) if log_provider is not None else None,
+        log_export=log_export,
         capacity=settings.queue_size,
         batch_size=settings.batch_size,
         derived=derived,
@@ -406,25 +405,35 @@ def _build_logger_provider(settings: FlextObservabilitySettings) -> tuple[Logger
     return provider, True
 
 
-def _add_log_exporters(
+def _log_export(
     settings: FlextObservabilitySettings,
     provider: LoggerProvider,
-    pipeline: Pipeline,
     tracker: ExportTracker,
     redactor: Redactor,
-) -> None:
-    """Add the pipeline drain first, then the exporting processors (`BridgeDrainProcessor`)."""
-    drain_timeout = settings.shutdown_timeout_ms / 1000 / 2
-    provider.add_log_record_processor(
-        BridgeDrainProcessor(pipeline, shutdown_timeout=drain_timeout)
+    on_drop: OnDrop,
+) -> LogExportTap | None:
+    """The log exporters behind one tap that the pipeline's worker feeds (None: no exporter).
+
+    Like spans (`_build_tracer_provider`): no `BatchLogRecordProcessor` per exporter, no SDK
+    `Logger.emit` per bridged record; the worker builds each record's export copy, redacts it
+    and hands the batch to the exporters' lanes (`logs.LogExportTap`), so the outbox (when on)
+    only ever holds scrubbed records.
+    """
+    exporters = [
+        TrackedLogExporter(exporter, tracker)
+        for exporter in _outbox(settings, "logs", _providers.build_log_exporters(settings))
+    ]
+    if not exporters:
+        return None
+    batch = _providers.batch_arguments("BLRP")
+    return LogExportTap(
+        exporters,
+        provider=provider,
+        redactor=redactor,
+        on_drop=on_drop,
+        max_queue=batch.get("max_queue_size") or 2048,
+        batch_size=batch.get("max_export_batch_size") or 512,
     )
-    for exporter in _outbox(settings, "logs", _providers.build_log_exporters(settings)):
-        wrapped = TrackedLogExporter(
-            RedactingLogRecordExporter(exporter, redactor=redactor), tracker
-        )
-        provider.add_log_record_processor(
-            BatchLogRecordProcessor(wrapped, **_providers.batch_arguments("BLRP"))
-        )
 
 
 def _register_own_metrics(
@@ -507,7 +516,22 @@ def build(
     )
     policy = NoisePolicy(settings.exclude, slow_ms=settings.sampling_keep_slow_ms)
     derived = DerivedMetrics(policy)
-    pipeline, store = _entity_side(settings, sinks, engine, log_provider, redactor, derived=derived)
+    pipeline_ref: list[Pipeline] = []  # the tap is built first: the pipeline feeds it
+    log_export = (
+        _log_export(
+            settings,
+            log_provider,
+            tracker,
+            redactor,
+            lambda count, reason: pipeline_ref[0].count_drop("otel_log", reason, count),
+        )
+        if log_provider is not None and owns_logs
+        else None
+    )
+    pipeline, store = _entity_side(
+        settings, sinks, engine, log_provider, redactor, derived=derived, log_export=log_export
+    )
+    pipeline_ref.append(pipeline)
     # What we add to a provider someone else set is detached from it at our shutdown (that
     # provider is only flushed, never shut down): no thread of ours, no queueing after.
     cleanups: list[Callable[[], object]] = []
@@ -523,8 +547,16 @@ def build(
     )
     if log_provider is not None:
         if owns_logs:
-            _add_log_exporters(settings, log_provider, pipeline, tracker, redactor)
-        log_processor = EntityLogRecordProcessor(pipeline)
+            # First: the twins of bridged records reach an application's processors on this
+            # provider before those flush or stop (see `BridgeDrainProcessor`).
+            log_provider.add_log_record_processor(
+                BridgeDrainProcessor(
+                    pipeline, shutdown_timeout=settings.shutdown_timeout_ms / 1000 / 2
+                )
+            )
+        log_processor = EntityLogRecordProcessor(
+            pipeline, export=log_export, shutdown_timeout=settings.shutdown_timeout_ms / 1000
+        )
         log_provider.add_log_record_processor(log_processor)
         cleanups.append(log_processor.detach if not owns_logs else lambda: None)
         cleanups.append(install_logging_handler(pipeline, settings.log_level))

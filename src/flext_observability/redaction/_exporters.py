@@ -50,6 +50,7 @@ __all__ = [
     "RedactingLogRecordExporter",
     "RedactingMetricExporter",
     "RedactingSpanExporter",
+    "redact_log_record",
     "redact_span",
 ]
 
@@ -96,6 +97,20 @@ def redact_span(redactor: Redactor, span: ReadableSpan) -> ReadableSpan:
         end_time=span.end_time,
         instrumentation_scope=span.instrumentation_scope,
     )
+
+
+def redact_log_record(redactor: Redactor, readable: ReadableLogRecord) -> ReadableLogRecord:
+    """A redacted, encodable copy of a log record: body and attributes (itself when clean)."""
+    record = readable.log_record
+    body = redact_any(redactor, None, record.body, 0)
+    attributes = redact_attrs(redactor, record.attributes or {}, readable.dropped_attributes)
+    if body is record.body and attributes is None:
+        return readable
+    copy = shallow_copy(record)
+    copy.body = body
+    if attributes is not None:
+        copy.attributes = attributes
+    return dataclasses.replace(readable, log_record=copy)
 
 
 class RedactingSpanExporter(SpanExporter):
@@ -153,18 +168,7 @@ class RedactingLogRecordExporter(LogRecordExporter):
         return self._exporter.force_flush(timeout_millis)
 
     def _record(self, readable: ReadableLogRecord) -> ReadableLogRecord:
-        record = readable.log_record
-        body = redact_any(self._redactor, None, record.body, 0)
-        attributes = redact_attrs(
-            self._redactor, record.attributes or {}, readable.dropped_attributes
-        )
-        if body is record.body and attributes is None:
-            return readable
-        copy = shallow_copy(record)
-        copy.body = body
-        if attributes is not None:
-            copy.attributes = attributes
-        return dataclasses.replace(readable, log_record=copy)
+        return redact_log_record(self._redactor, readable)
 
 
 class RedactingMetricExporter(MetricExporter):
