@@ -3,15 +3,15 @@
 Run: `.venv/bin/python benchmarks/bench_logs.py [--records N] [--repeats R] [--sink store|memory]`.
 
 Both sides log through a real stdlib logger (its own name, level INFO, no propagation) into a real
-SDK `LoggerProvider` with `BatchLogRecordProcessor` to a no-op exporter:
+SDK `LoggerProvider` exporting to a no-op exporter:
 
 - bare: `opentelemetry.instrumentation.logging.handler.LoggingHandler` (the handler that replaces
   the SDK's deprecated `LoggingHandler`), which translates the record to an OTel `LogRecord` and
   emits it on the calling thread;
 - ours: `EntityLoggingHandler` on a pipeline (redaction on, a real sink) whose worker builds the
-  `FlextLogEntry` and emits the OTel record through the provider (`logs.log_twin`),
-  whose exporter is wrapped in `RedactingLogRecordExporter`; the provider also carries
-  `EntityLogRecordProcessor`, as `setup()` wires it.
+  `FlextLogEntry` and the record's export copy, redacts it and hands it to the no-op exporter's
+  lane (`LogExportTap`); the provider carries `EntityLogRecordProcessor` with that tap, as
+  `setup()` wires it (no batch processor on our side).
 
 The record is `log.info("order %s processed in %d ms", "A-1234", 12)`. Per block: app-thread CPU
 per call (`thread_time_ns` around the N calls), app-thread wall per call (`perf_counter_ns`),
@@ -38,10 +38,10 @@ from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
 from opentelemetry.sdk.resources import Resource
 
+from flext_observability._internal.log_export import LogExportTap
 from flext_observability._internal.pipeline import Pipeline, build_pipeline
 from flext_observability.logs import EntityLoggingHandler, EntityLogRecordProcessor, log_twin
 from flext_observability.redaction import Redactor
-from flext_observability.redaction._exporters import RedactingLogRecordExporter
 
 RESOURCE = Resource.create({"service.name": "bench-api"})
 
@@ -75,7 +75,7 @@ class Side:
         self.pipeline = pipeline
 
     def flush(self) -> None:
-        """Deliver everything logged so far (pipeline first: its worker emits to the provider)."""
+        """Deliver everything logged so far (pipeline first: its worker feeds the export)."""
         if self.pipeline is not None:
             self.pipeline.flush(30.0)
         self.provider.force_flush()
@@ -99,19 +99,20 @@ def bare_side() -> Side:
 
 
 def our_side(sinks: SinkFactory) -> Side:
-    """`EntityLoggingHandler` on a pipeline that bridges to a batching provider."""
+    """`EntityLoggingHandler` on a pipeline that exports through its log tap, as `setup()` does."""
     redactor = Redactor()
     provider = LoggerProvider(resource=RESOURCE, shutdown_on_exit=False)
-    provider.add_log_record_processor(
-        BatchLogRecordProcessor(RedactingLogRecordExporter(NoOpLogExporter(), redactor=redactor))
+    tap = LogExportTap(
+        [NoOpLogExporter()], provider=provider, redactor=redactor, on_drop=lambda _n, _r: None
     )
     pipeline = build_pipeline(
         sinks=[sinks.make()],
         redact=redactor.redact_entity,
         service_name="bench-api",
         log_twin=log_twin(provider),
+        log_export=tap,
     )
-    provider.add_log_record_processor(EntityLogRecordProcessor(pipeline))
+    provider.add_log_record_processor(EntityLogRecordProcessor(pipeline, export=tap))
     handler = EntityLoggingHandler(pipeline, level=logging.INFO)
     return Side(_logger("bench.ours", handler), provider, pipeline)
 
