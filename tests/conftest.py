@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Iterator
 
 import pytest
 
 from flext_observability import testing
 from flext_observability.settings import reset_logged_problems
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The servers a test starts get Ctrl-C as from a terminal, even when this run ignores it.
+
+    A shell starts a background job without job control (`.ci/run &` in a script) with SIGINT
+    ignored, and an ignored signal stays ignored across fork and exec: every server a test
+    interrupts with SIGINT (the viewer, the shop) would ignore it and hang until the test's
+    timeout. A *handled* SIGINT is reset to its default in an exec'd child, where Python then
+    raises KeyboardInterrupt as usual.
+    """
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(autouse=True)
