@@ -6,6 +6,7 @@ For every kind of record, byte for byte; its drops are counted; `setup()` wires 
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import warnings
 from collections.abc import Iterator
@@ -342,4 +343,19 @@ def test_a_disabled_provider_exports_nothing(monkeypatch: pytest.MonkeyPatch) ->
     tap.end_batch()
     assert tap.flush(10)
     assert memory.get_finished_logs() == ()
+    tap.shutdown(5)
+
+
+def test_a_child_forked_mid_batch_does_not_export_the_parents_records() -> None:
+    """Records the worker built before a fork are the parent's: the child's tap starts empty."""
+    provider = LoggerProvider(resource=RESOURCE, shutdown_on_exit=False)
+    tap = LogExportTap([_memory()], provider=provider, redactor=Redactor(), on_drop=print)
+    _bridged(tap, 2)
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child, which reports by exit code
+        os._exit(0 if not tap._pending else 3)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert len(tap._pending) == 2
+    tap.end_batch()
     tap.shutdown(5)

@@ -24,6 +24,7 @@ from opentelemetry.sdk._logs import (
 from opentelemetry.sdk._logs.export import LogRecordExporter
 from opentelemetry.sdk.resources import Resource
 
+from flext_observability._internal import fork
 from flext_observability._internal.convert.severity import severity_of_levelno
 from flext_observability._internal.emit import log_attributes
 from flext_observability._internal.export_lane import (
@@ -108,6 +109,8 @@ class LogExportTap:
         self._loggers: dict[str, Any] = {}
         self._pending: list[ReadableLogRecord] = []
         self._closed = False
+        # A child forked mid-batch never exports the parent's records (its lanes start empty).
+        fork.register(self, after_in_child=self._pending.clear)
         self._lanes = [
             ExportLane[ReadableLogRecord](
                 exporter, on_drop=on_drop, max_queue=max_queue, batch_size=batch_size
