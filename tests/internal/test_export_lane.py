@@ -6,6 +6,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,6 +129,47 @@ def test_a_full_lane_drops_and_counts_and_shutdown_counts_the_rest() -> None:
     assert exporter.batch_sizes == [1, 5]  # the waiting batches went out together
     lane.offer(_spans(2))
     assert drops == [(2, "export_queue_full"), (2, "shutdown")]
+
+
+def _until(condition: object, timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():  # type: ignore[operator]
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def test_a_schedule_delay_gathers_items_until_it_passes() -> None:
+    """With a schedule delay, items wait for `batch_size` of them, or until the delay passed."""
+    exporter = GatedExporter()
+    lane = ExportLane(exporter, on_drop=lambda _n, _r: None, batch_size=10, schedule_delay=0.4)
+    started = time.monotonic()
+    lane.offer(_spans(3))
+    lane.offer(_spans(2))
+    time.sleep(0.15)
+    assert exporter.batch_sizes == []  # within the delay: still gathering
+    assert _until(lambda: exporter.batch_sizes == [5])
+    assert time.monotonic() - started >= 0.4
+    lane.offer(_spans(6))
+    lane.offer(_spans(6))  # 12 waiting: a full batch is due at once, the rest waits
+    assert _until(lambda: exporter.batch_sizes[:2] == [5, 6])
+    lane.shutdown(5)  # exports what is left
+    assert sum(exporter.batch_sizes) == 17
+
+
+def test_a_flush_exports_at_once_whatever_the_delay() -> None:
+    """`flush()` does not wait for the schedule delay (an hour here)."""
+    exporter = GatedExporter()
+    lane = ExportLane(exporter, on_drop=lambda _n, _r: None, schedule_delay=3600)
+    lane.offer(_spans(2))
+    started = time.monotonic()
+    assert lane.flush(10)
+    assert exporter.batch_sizes == [2]
+    assert time.monotonic() - started < 5
+    lane.offer(_spans(1))
+    lane.shutdown(10)
+    assert exporter.batch_sizes == [2, 1]
 
 
 def test_a_raising_exporter_loses_its_batch_only() -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,6 +29,7 @@ from opentelemetry.sdk._logs.export import (
     SimpleLogRecordProcessor,
 )
 from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
 from flext_observability import setup, shutdown
@@ -359,3 +361,32 @@ def test_a_child_forked_mid_batch_does_not_export_the_parents_records() -> None:
     assert len(tap._pending) == 2
     tap.end_batch()
     tap.shutdown(5)
+
+
+@pytest.mark.usefixtures("clean_globals")
+@pytest.mark.parametrize("delay_ms", [None, "60000"])
+def test_setup_honours_the_batch_schedule_delays(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, delay_ms: str | None
+) -> None:
+    """The batch schedule delays hold exports back, as in the SDK's batch processors.
+
+    `OTEL_BSP_SCHEDULE_DELAY` / `OTEL_BLRP_SCHEDULE_DELAY`; unset, what the pipeline hands over
+    is exported as it comes.
+    """
+    logs, spans = _memory(), InMemorySpanExporter()
+    monkeypatch.setattr(_providers, "build_log_exporters", lambda _settings: [logs])
+    monkeypatch.setattr(_providers, "build_span_exporters", lambda _settings: [spans])
+    if delay_ms is not None:
+        monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", delay_ms)
+        monkeypatch.setenv("OTEL_BLRP_SCHEDULE_DELAY", delay_ms)
+    handle = setup(service_name="shop", store_path=tmp_path / "t.db")
+    with trace.get_tracer("shop").start_as_current_span("checkout"):
+        logging.getLogger("shop.delay").warning("in the span")
+    assert handle.pipeline.flush(10)  # converted and handed to the lanes, not flushed
+    time.sleep(0.5)
+    held = delay_ms is not None
+    assert (len(spans.get_finished_spans()), len(logs.get_finished_logs())) == (
+        (0, 0) if held else (1, 1)
+    )
+    assert handle.force_flush(10)  # a flush does not wait for the delay
+    assert (len(spans.get_finished_spans()), len(logs.get_finished_logs())) == (1, 1)

@@ -81,6 +81,11 @@ class ExportLane(Generic[T]):
         on_drop: told about items dropped because the lane is full or shut down.
         max_queue: items waiting at most; a batch beyond it is cut and the rest dropped.
         batch_size: items per `export()` call.
+        schedule_delay: seconds items may wait for `batch_size` of them to gather before they
+            are exported anyway, as a batch processor's `OTEL_BSP_SCHEDULE_DELAY` /
+            `OTEL_BLRP_SCHEDULE_DELAY` (a flush or shutdown exports at once). None or 0: each
+            batch the pipeline hands over is exported as it comes (the pipeline's own schedule
+            already gathers them).
     """
 
     def __init__(
@@ -90,12 +95,14 @@ class ExportLane(Generic[T]):
         on_drop: OnDrop,
         max_queue: int = 2048,
         batch_size: int = 512,
+        schedule_delay: float | None = None,
     ) -> None:
         """Build the lane; its thread starts with the first batch."""
         self._exporter = exporter
         self._on_drop = on_drop
         self._max_queue = max_queue
         self._batch_size = batch_size
+        self._delay = schedule_delay or 0.0
         self._closed = False
         self._reinit()
         fork.register(self, after_in_child=self._reinit)
@@ -105,6 +112,8 @@ class ExportLane(Generic[T]):
         self._cond = threading.Condition()
         self._batches: collections.deque[list[T]] = collections.deque()
         self._queued = 0
+        self._oldest = 0.0  # when the oldest waiting item was queued (monotonic)
+        self._flushing = 0  # flushes waiting: export now, whatever the delay
         self._busy = False
         self._thread: threading.Thread | None = None
 
@@ -120,6 +129,8 @@ class ExportLane(Generic[T]):
                     dropped, reason = len(spans) - max(room, 0), "export_queue_full"
                     spans = spans[: max(room, 0)]
                 if spans:
+                    if not self._batches:
+                        self._oldest = time.monotonic()
                     self._batches.append(spans)
                     self._queued += len(spans)
                     self._cond.notify()
@@ -131,19 +142,28 @@ class ExportLane(Generic[T]):
         if dropped:
             self._on_drop(dropped, reason)
 
+    def _wait_for_batch(self) -> float | None:
+        """Seconds to wait before the waiting items are due (None: none wait; 0: due now)."""
+        if not self._batches:
+            return None
+        if self._closed or self._flushing or self._queued >= self._batch_size:
+            return 0.0
+        return max(0.0, self._oldest + self._delay - time.monotonic())
+
     def _run(self) -> None:
         while True:
             with self._cond:
-                while not self._batches and not self._closed:
-                    self._cond.wait()
+                while (wait := self._wait_for_batch()) != 0.0 and not self._closed:
+                    self._cond.wait(wait)
                 if not self._batches:
                     return  # closed and drained
-                # Take every waiting batch up to `batch_size` spans: the worker hands over small
-                # batches when it is busy, and each export call has a fixed cost.
+                # Take every waiting batch up to `batch_size` items: the worker hands over
+                # small batches when it is busy, and each export call has a fixed cost.
                 batch = self._batches.popleft()
                 while self._batches and len(batch) + len(self._batches[0]) <= self._batch_size:
                     batch = batch + self._batches.popleft()
                 self._queued -= len(batch)
+                self._oldest = time.monotonic()  # what is left waits its own delay from now
                 self._busy = True
             try:
                 with suppress_instrumentation():
@@ -157,13 +177,18 @@ class ExportLane(Generic[T]):
 
     def _wait_idle(self, deadline: float | None) -> bool:
         with self._cond:
-            while self._batches or self._busy:
-                if self._thread is None or not self._thread.is_alive():
-                    return False
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
-                    return False
-                self._cond.wait(remaining)
+            self._flushing += 1  # due now, whatever the schedule delay
+            self._cond.notify_all()
+            try:
+                while self._batches or self._busy:
+                    if self._thread is None or not self._thread.is_alive():
+                        return False
+                    remaining = None if deadline is None else deadline - time.monotonic()
+                    if remaining is not None and remaining <= 0:
+                        return False
+                    self._cond.wait(remaining)
+            finally:
+                self._flushing -= 1
         return True
 
     def flush(self, timeout: float | None = None) -> bool:
@@ -206,6 +231,7 @@ class SpanExportTap:
         exporters: the span exporters, each given its own `ExportLane`.
         redactor: the rules, shared with the entities (None or disabled: no redaction).
         on_drop: told about spans the lanes dropped.
+        max_queue, batch_size, schedule_delay: each lane's (see `ExportLane`).
     """
 
     def __init__(
@@ -216,12 +242,17 @@ class SpanExportTap:
         on_drop: OnDrop,
         max_queue: int = 2048,
         batch_size: int = 512,
+        schedule_delay: float | None = None,
     ) -> None:
         """One lane per exporter."""
         self._redactor = redactor if redactor is not None and redactor.enabled else None
         self._lanes = [
             ExportLane[ReadableSpan](
-                exporter, on_drop=on_drop, max_queue=max_queue, batch_size=batch_size
+                exporter,
+                on_drop=on_drop,
+                max_queue=max_queue,
+                batch_size=batch_size,
+                schedule_delay=schedule_delay,
             )
             for exporter in exporters
         ]

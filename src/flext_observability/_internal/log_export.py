@@ -86,6 +86,7 @@ class LogExportTap:
         provider: the `LoggerProvider` whose resource, scopes and limits the records carry.
         redactor: the export redaction rules (shared with the entities).
         on_drop: told about records not exported and why.
+        max_queue, batch_size, schedule_delay: each lane's (see `ExportLane`).
     """
 
     def __init__(
@@ -97,6 +98,7 @@ class LogExportTap:
         on_drop: OnDrop,
         max_queue: int = 2048,
         batch_size: int = 512,
+        schedule_delay: float | None = None,
     ) -> None:
         """One lane per exporter."""
         self._provider = provider
@@ -113,7 +115,11 @@ class LogExportTap:
         fork.register(self, after_in_child=self._pending.clear)
         self._lanes = [
             ExportLane[ReadableLogRecord](
-                exporter, on_drop=on_drop, max_queue=max_queue, batch_size=batch_size
+                exporter,
+                on_drop=on_drop,
+                max_queue=max_queue,
+                batch_size=batch_size,
+                schedule_delay=schedule_delay,
             )
             for exporter in exporters
         ]

@@ -310,6 +310,7 @@ def _build_tracer_provider(
             on_drop=lambda count, reason: pipeline.count_drop("span", reason, count),
             max_queue=batch.get("max_queue_size") or 2048,
             batch_size=batch.get("max_export_batch_size") or 512,
+            schedule_delay=_seconds(batch.get("schedule_delay_millis")),
         )
         if exporters
         else None
@@ -433,7 +434,13 @@ def _log_export(
         on_drop=on_drop,
         max_queue=batch.get("max_queue_size") or 2048,
         batch_size=batch.get("max_export_batch_size") or 512,
+        schedule_delay=_seconds(batch.get("schedule_delay_millis")),
     )
+
+
+def _seconds(millis: float | None) -> float | None:
+    """A batch processor setting in ms (`OTEL_BSP_SCHEDULE_DELAY`, ...) as seconds."""
+    return None if millis is None else millis / 1000
 
 
 def _register_own_metrics(
