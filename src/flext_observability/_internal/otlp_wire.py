@@ -34,7 +34,7 @@ from opentelemetry.sdk._logs import ReadableLogRecord
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import Link, SpanKind
 
-from flext_observability._internal.convert.trace import span_attributes
+from flext_observability._internal.convert.trace import span_attributes, span_events, span_links
 from flext_observability._internal.guard import logger
 
 __all__ = ["encode_log_request", "encode_span_request"]
@@ -224,10 +224,10 @@ def _span(span: ReadableSpan) -> bytes:
 
 def _span_tail(span: ReadableSpan, parts: list[bytes]) -> None:
     """Fields 11 to 15: events, links, their dropped counts, the status (always present)."""
-    parts.extend(_field(b"\x5a", _event(event)) for event in span.events)
+    parts.extend(_field(b"\x5a", _event(event)) for event in span_events(span))
     if span.dropped_events:
         parts.append(b"\x60" + _varint(span.dropped_events))
-    parts.extend(_field(b"\x6a", _link(link)) for link in span.links)
+    parts.extend(_field(b"\x6a", _link(link)) for link in span_links(span))
     if span.dropped_links:
         parts.append(b"\x70" + _varint(span.dropped_links))
     status = span.status

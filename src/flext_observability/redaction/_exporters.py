@@ -31,7 +31,7 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.trace import Status
 
 from flext_observability._internal.convert.sanitize import frozen_attributes
-from flext_observability._internal.convert.trace import span_attributes
+from flext_observability._internal.convert.trace import span_attributes, span_events, span_links
 from flext_observability._internal.guard import guard
 from flext_observability._internal.text import fix_surrogates
 from flext_observability.redaction import Redactor
@@ -61,8 +61,8 @@ _MAX_SERIES = 20_000
 def redact_span(redactor: Redactor, span: ReadableSpan) -> ReadableSpan:
     """A redacted, encodable copy of `span` (the span itself when nothing had to change)."""
     attributes = redact_attrs(redactor, span_attributes(span), span.dropped_attributes)
-    events = redact_events(redactor, span.events, span.dropped_events)
-    links = redact_links(redactor, span.links, span.dropped_links)
+    events = redact_events(redactor, span_events(span), span.dropped_events)
+    links = redact_links(redactor, span_links(span), span.dropped_links)
     status = span.status
     if status.description:
         description = redactor.redact_text(status.description)
@@ -88,9 +88,13 @@ def redact_span(redactor: Redactor, span: ReadableSpan) -> ReadableSpan:
             else bounded(span.attributes or {}, span.dropped_attributes)
         ),
         events=(
-            events if events is not None else bounded_list(list(span.events), span.dropped_events)
+            events
+            if events is not None
+            else bounded_list(list(span_events(span)), span.dropped_events)
         ),
-        links=(links if links is not None else bounded_list(list(span.links), span.dropped_links)),
+        links=(
+            links if links is not None else bounded_list(list(span_links(span)), span.dropped_links)
+        ),
         kind=span.kind,
         status=status,
         start_time=span.start_time,

@@ -14,7 +14,7 @@ Decisions:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any, Final
 
@@ -22,7 +22,7 @@ from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
-from opentelemetry.trace import SpanKind, StatusCode
+from opentelemetry.trace import Link, SpanKind, StatusCode
 
 from flext_observability._internal.convert.sanitize import sanitize_attributes
 from flext_observability._internal.text import safe_str
@@ -41,6 +41,8 @@ __all__ = [
     "resource_service_name",
     "scope_name",
     "span_attributes",
+    "span_events",
+    "span_links",
     "span_to_trace",
 ]
 
@@ -136,6 +138,25 @@ def span_attributes(span: ReadableSpan) -> Mapping[str, Any]:
     return span.attributes or {}
 
 
+def span_events(span: ReadableSpan) -> Sequence[Event]:
+    """A span's events; `()` without the copy under a lock `ReadableSpan.events` makes.
+
+    Most spans have none: the SDK's `BoundedList` answers `len()` without its lock.
+    """
+    inner = getattr(span, "_events", None)
+    if inner is not None and not len(inner):
+        return ()
+    return span.events
+
+
+def span_links(span: ReadableSpan) -> Sequence[Link]:
+    """A span's links; `()` without the copy under a lock when there are none."""
+    inner = getattr(span, "_links", None)
+    if inner is not None and not len(inner):
+        return ()
+    return span.links
+
+
 def _event(event: Event) -> dict[str, Any]:
     # A plain dict: validated together with the span (or turned into a trusted SpanEvent).
     return {
@@ -203,7 +224,7 @@ def span_to_trace(
         "status": TRACE_STATUS_OF.get(status.status_code, TraceStatus.UNSET),
         "status_message": safe_str(status.description) if status.description else "",
         "attributes": sanitize_attributes(span_attributes(span)),
-        "events": [_event(event) for event in span.events],
+        "events": [_event(event) for event in span_events(span)],
         "scope": scope_name(span.instrumentation_scope),
     }
     if context:
