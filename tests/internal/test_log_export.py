@@ -352,6 +352,8 @@ def test_a_child_forked_mid_batch_does_not_export_the_parents_records() -> None:
     """Records the worker built before a fork are the parent's: the child's tap starts empty."""
     provider = LoggerProvider(resource=RESOURCE, shutdown_on_exit=False)
     tap = LogExportTap([_memory()], provider=provider, redactor=Redactor(), on_drop=print)
+    _bridged(tap, 1)
+    tap.end_batch()  # a batch already sent: the hook must clear the list pending now
     _bridged(tap, 2)
     pid = os.fork()
     if pid == 0:  # pragma: no cover - runs in the child, which reports by exit code

@@ -112,7 +112,7 @@ class LogExportTap:
         self._pending: list[ReadableLogRecord] = []
         self._closed = False
         # A child forked mid-batch never exports the parent's records (its lanes start empty).
-        fork.register(self, after_in_child=self._pending.clear)
+        fork.register(self, after_in_child=self._forget_pending)
         self._lanes = [
             ExportLane[ReadableLogRecord](
                 exporter,
@@ -123,6 +123,9 @@ class LogExportTap:
             )
             for exporter in exporters
         ]
+
+    def _forget_pending(self) -> None:
+        self._pending = []
 
     def bridged(self, record: logging.LogRecord, context: Context, entry: FlextLogEntry) -> None:
         """Queue the export copy of a bridged record (worker; sent with the batch)."""
