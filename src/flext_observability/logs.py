@@ -3,16 +3,17 @@
 `EntityLoggingHandler.emit` runs on the application thread and does almost nothing: it skips
 excluded loggers and re-entrant calls, captures the current OTel context (one context-variable
 read), and queues a reference to the record. The pipeline's worker formats the message, builds
-the `FlextLogEntry`, and emits the OTel log record through the `LoggerProvider` (whose batch
-processor and exporters ship it). So the handler never raises into the caller, never blocks on an
-exporter, and never recurses: records from the SDK's, the transports' and our own loggers, and
-records logged on the pipeline's worker thread, are never captured.
+the `FlextLogEntry` and the OTel record the exporters get (`_internal/log_export.LogExportTap`,
+when `setup()` owns the `LoggerProvider`). So the handler never raises into the caller, never
+blocks on an exporter, and never recurses: records from the SDK's, the transports' and our own
+loggers, and records logged on the pipeline's worker thread, are never captured.
 
 `EntityLogRecordProcessor` covers logs emitted through the OTel Logs API directly (not through
-this handler): it queues them for conversion to entities. The OTel twin of a bridged record is
-emitted on the worker (`log_twin`) while `BRIDGE_ACTIVE` is set, so that this processor does not
-convert it a second time. `setup()` installs the handler (`install_logging_handler`) and adds
-`BridgeDrainProcessor` first to its `LoggerProvider`.
+this handler): it queues them for conversion to entities (and, given the tap, for export). When
+a processor of the application is on the provider, the OTel twin of a bridged record is emitted
+through the provider on the worker (`log_twin`) while `BRIDGE_ACTIVE` is set, so that this
+processor does not convert it a second time. `setup()` installs the handler
+(`install_logging_handler`) and adds `BridgeDrainProcessor` first to its `LoggerProvider`.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ instrumented HTTP client does not trace our own exports). The network therefore 
 the worker: a lane that falls behind drops whole batches beyond its capacity, counted under
 `(signal, "export_queue_full")`. Exporters are plain SDK exporters, so anything that wraps
 one (export health tracking, an on-disk outbox) sits exactly where it sat behind a
-`BatchSpanProcessor`. Log records take the same lanes (`logs.LogExportTap`).
+`BatchSpanProcessor`. Log records take the same lanes (`log_export.LogExportTap`).
 """
 
 from __future__ import annotations

@@ -13,8 +13,8 @@ What each payload kind is, and becomes (`build_pipeline`):
   `derived`), never delivered to the sinks;
 - `metrics` (`MetricsData`): one metric per data point;
 - `log` (a stdlib `LogRecord` and the OTel `Context` it was logged in, from the logging bridge):
-  a log entry, its export copy (`log_export`) and, for processors of the application, its OTel
-  twin (`log_twin`; both in `logs.py`);
+  a log entry, its export copy (`log_export`, see `log_export.py`) and, for processors of the
+  application, its OTel twin (`log_twin`, see `logs.py`);
 - `otel_log` (a `ReadWriteLogRecord` from the Logs API, or its export snapshot): a log entry;
 - `entity` (an entity the application emitted): itself.
 """
