@@ -417,7 +417,7 @@ def _log_export(
 
     Like spans (`_build_tracer_provider`): no `BatchLogRecordProcessor` per exporter, no SDK
     `Logger.emit` per bridged record; the worker builds each record's export copy, redacts it
-    and hands the batch to the exporters' lanes (`logs.LogExportTap`), so the outbox (when on)
+    and hands the batch to the exporters' lanes (`log_export.LogExportTap`), so the outbox (when on)
     only ever holds scrubbed records.
     """
     exporters = [
