@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from flext_observability import testing
+from flext_observability import shutdown, testing
 from flext_observability.settings import reset_logged_problems
 
 
@@ -34,3 +34,12 @@ def _clean_global_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     reset_logged_problems()
     yield
     testing.release()  # shuts down any setup and resets OpenTelemetry's global providers
+
+
+@pytest.fixture
+def clean_globals() -> Iterator[None]:
+    """No global providers before or after (for tests that call `setup()` themselves)."""
+    testing.reset_opentelemetry_globals()
+    yield
+    shutdown(5)
+    testing.reset_opentelemetry_globals()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,7 +10,7 @@ from opentelemetry._logs import get_logger_provider
 from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
 
-from flext_observability import setup, shutdown
+from flext_observability import setup
 from flext_observability._internal.pipeline import build_pipeline
 from flext_observability.logs import (
     BridgeDrainProcessor,
@@ -19,7 +18,6 @@ from flext_observability.logs import (
     _has_other_processors,
 )
 from flext_observability.models import FlextLogEntry
-from flext_observability.testing import reset_opentelemetry_globals
 
 
 def test_only_our_processors_need_no_twin() -> None:
@@ -35,15 +33,6 @@ def test_only_our_processors_need_no_twin() -> None:
     assert _has_other_processors(provider)
     provider.shutdown()
     pipeline.shutdown(5)
-
-
-@pytest.fixture
-def clean_globals() -> Iterator[None]:
-    """No global providers before or after."""
-    reset_opentelemetry_globals()
-    yield
-    shutdown(5)
-    reset_opentelemetry_globals()
 
 
 @pytest.mark.usefixtures("clean_globals")

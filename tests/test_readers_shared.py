@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -24,12 +23,11 @@ from opentelemetry.sdk.metrics.view import (
 )
 
 from _helpers import RecordingMetricExporter
-from flext_observability import setup, shutdown
+from flext_observability import setup
 from flext_observability._internal.pipeline import build_pipeline
 from flext_observability.models import FlextMetric
 from flext_observability.readers import EntityMetricReader, shares_collection
 from flext_observability.sinks import MemorySink
-from flext_observability.testing import reset_opentelemetry_globals
 
 DELTA = AggregationTemporality.DELTA
 
@@ -85,15 +83,6 @@ def test_one_collection_reaches_the_sink_and_every_exporter() -> None:
         pipeline.shutdown(5)
     assert good.closed
     assert bad.closed
-
-
-@pytest.fixture
-def clean_globals() -> Iterator[None]:
-    """No global providers before or after."""
-    reset_opentelemetry_globals()
-    yield
-    shutdown(5)
-    reset_opentelemetry_globals()
 
 
 @pytest.mark.usefixtures("clean_globals")

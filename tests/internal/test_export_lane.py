@@ -30,14 +30,13 @@ from opentelemetry.sdk.trace.sampling import (
     SamplingResult,
 )
 
-from flext_observability import setup, shutdown
+from flext_observability import setup
 from flext_observability._internal.export_lane import ExportLane, SpanExportTap
 from flext_observability._internal.pipeline import Pipeline, build_pipeline
 from flext_observability.models import FlextTrace
 from flext_observability.processors import EntitySpanProcessor
 from flext_observability.redaction import MARKER, Redactor
 from flext_observability.sinks import MemorySink
-from flext_observability.testing import reset_opentelemetry_globals
 
 CANARY = "canary-s3cr3t-0xfeedface"
 
@@ -283,15 +282,6 @@ def test_sampler_off_exports_and_stores_nothing() -> None:
     provider.shutdown()
     pipeline.shutdown(5)
     assert trace.get_tracer_provider() is not provider
-
-
-@pytest.fixture
-def clean_globals() -> Iterator[None]:
-    """No global providers before or after."""
-    reset_opentelemetry_globals()
-    yield
-    shutdown(5)
-    reset_opentelemetry_globals()
 
 
 @pytest.mark.usefixtures("clean_globals")

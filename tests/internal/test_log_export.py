@@ -10,7 +10,6 @@ import os
 import sys
 import time
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +31,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
-from flext_observability import setup, shutdown
+from flext_observability import setup
 from flext_observability._internal import providers as _providers
 from flext_observability._internal.convert.stdlib import stdlib_record_to_entry
 from flext_observability._internal.log_export import LogExportTap
@@ -40,7 +39,6 @@ from flext_observability._internal.pipeline import build_pipeline
 from flext_observability.logs import EntityLogRecordProcessor, _has_other_processors, log_twin
 from flext_observability.redaction import Redactor
 from flext_observability.redaction._exporters import RedactingLogRecordExporter
-from flext_observability.testing import reset_opentelemetry_globals
 
 RESOURCE = Resource.create({"service.name": "shop", "deployment.environment": "test"})
 SECRET = "sk_live_4eC39HqLyjWDarjtT1zdp7dc"  # a Stripe-shaped key: the redactor's canary
@@ -292,15 +290,6 @@ def test_a_record_that_cannot_be_redacted_is_dropped_and_counted(
     assert [r.log_record.body for r in memory.get_finished_logs()] == ["fine", "fine too"]
     assert drops == [(1, "redaction_error")]
     tap.shutdown(5)
-
-
-@pytest.fixture
-def clean_globals() -> Iterator[None]:
-    """No global providers before or after."""
-    reset_opentelemetry_globals()
-    yield
-    shutdown(5)
-    reset_opentelemetry_globals()
 
 
 @pytest.mark.usefixtures("clean_globals")
