@@ -41,6 +41,7 @@ __all__ = [
     "OnDrop",
     "SpanExportTap",
     "flush_lanes",
+    "lanes_for",
     "shutdown_lanes",
 ]
 
@@ -246,16 +247,13 @@ class SpanExportTap:
     ) -> None:
         """One lane per exporter."""
         self._redactor = redactor if redactor is not None and redactor.enabled else None
-        self._lanes = [
-            ExportLane[ReadableSpan](
-                exporter,
-                on_drop=on_drop,
-                max_queue=max_queue,
-                batch_size=batch_size,
-                schedule_delay=schedule_delay,
-            )
-            for exporter in exporters
-        ]
+        self._lanes: list[ExportLane[ReadableSpan]] = lanes_for(
+            exporters,
+            on_drop=on_drop,
+            max_queue=max_queue,
+            batch_size=batch_size,
+            schedule_delay=schedule_delay,
+        )
 
     def __call__(self, spans: list[ReadableSpan]) -> list[ReadableSpan | None]:
         """Redact `spans`, export the sampled ones, return the redacted ones (see class doc)."""
@@ -295,6 +293,27 @@ class SpanExportTap:
     def shutdown(self, timeout: float | None = None) -> None:
         """Shut every lane (and its exporter) down within `timeout` (shared)."""
         shutdown_lanes(self._lanes, timeout)
+
+
+def lanes_for(
+    exporters: Sequence[Exporter[T]],
+    *,
+    on_drop: OnDrop,
+    max_queue: int,
+    batch_size: int,
+    schedule_delay: float | None,
+) -> list[ExportLane[T]]:
+    """One `ExportLane` per exporter, all with the same settings (a tap's lanes)."""
+    return [
+        ExportLane(
+            exporter,
+            on_drop=on_drop,
+            max_queue=max_queue,
+            batch_size=batch_size,
+            schedule_delay=schedule_delay,
+        )
+        for exporter in exporters
+    ]
 
 
 def flush_lanes(lanes: Sequence[ExportLane[T]], timeout: float | None) -> bool:

@@ -31,6 +31,7 @@ from flext_observability._internal.export_lane import (
     ExportLane,
     OnDrop,
     flush_lanes,
+    lanes_for,
     shutdown_lanes,
 )
 from flext_observability.models import FlextLogEntry
@@ -113,16 +114,13 @@ class LogExportTap:
         self._closed = False
         # A child forked mid-batch never exports the parent's records (its lanes start empty).
         fork.register(self, after_in_child=self._forget_pending)
-        self._lanes = [
-            ExportLane[ReadableLogRecord](
-                exporter,
-                on_drop=on_drop,
-                max_queue=max_queue,
-                batch_size=batch_size,
-                schedule_delay=schedule_delay,
-            )
-            for exporter in exporters
-        ]
+        self._lanes: list[ExportLane[ReadableLogRecord]] = lanes_for(
+            exporters,
+            on_drop=on_drop,
+            max_queue=max_queue,
+            batch_size=batch_size,
+            schedule_delay=schedule_delay,
+        )
 
     def _forget_pending(self) -> None:
         self._pending = []

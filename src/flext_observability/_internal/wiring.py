@@ -12,7 +12,7 @@ import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypedDict
 
 from opentelemetry import metrics, trace
 from opentelemetry._logs import LogRecord, SeverityNumber, get_logger_provider, set_logger_provider
@@ -302,15 +302,12 @@ def _build_tracer_provider(
         TrackedSpanExporter(exporter, tracker)
         for exporter in _outbox(settings, "traces", _providers.build_span_exporters(settings))
     ]
-    batch = _providers.batch_arguments("BSP")
     tap = (
         SpanExportTap(
             exporters,
             redactor=redactor,
             on_drop=lambda count, reason: pipeline.count_drop("span", reason, count),
-            max_queue=batch.get("max_queue_size") or 2048,
-            batch_size=batch.get("max_export_batch_size") or 512,
-            schedule_delay=_seconds(batch.get("schedule_delay_millis")),
+            **_lane_arguments("BSP"),
         )
         if exporters
         else None
@@ -426,21 +423,30 @@ def _log_export(
     ]
     if not exporters:
         return None
-    batch = _providers.batch_arguments("BLRP")
     return LogExportTap(
         exporters,
         provider=provider,
         redactor=redactor,
         on_drop=on_drop,
-        max_queue=batch.get("max_queue_size") or 2048,
-        batch_size=batch.get("max_export_batch_size") or 512,
-        schedule_delay=_seconds(batch.get("schedule_delay_millis")),
+        **_lane_arguments("BLRP"),
     )
 
 
-def _seconds(millis: float | None) -> float | None:
-    """A batch processor setting in ms (`OTEL_BSP_SCHEDULE_DELAY`, ...) as seconds."""
-    return None if millis is None else millis / 1000
+class _LaneArguments(TypedDict):
+    max_queue: int
+    batch_size: int
+    schedule_delay: float | None
+
+
+def _lane_arguments(prefix: Literal["BSP", "BLRP"]) -> _LaneArguments:
+    """A tap's lane settings from the batch processor variables (`OTEL_BSP_*`, `OTEL_BLRP_*`)."""
+    batch = _providers.batch_arguments(prefix)
+    delay_ms = batch.get("schedule_delay_millis")
+    return {
+        "max_queue": batch.get("max_queue_size") or 2048,
+        "batch_size": batch.get("max_export_batch_size") or 512,
+        "schedule_delay": None if delay_ms is None else delay_ms / 1000,
+    }
 
 
 def _register_own_metrics(
