@@ -25,6 +25,7 @@ every version from `MIN_READ_VERSION` on.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -144,9 +145,9 @@ _WARNING_RANK = _LOG_RANK[LogLevel.WARNING]
 """Log ranks from here on are in the partial `ix_logs_warnings` index."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Table:
-    """How one entity kind is stored and filtered."""
+    """How one entity kind is stored and filtered (one constant per table: compared by identity)."""
 
     kind: str
     """The public kind name used by `query()` ("traces", "metrics", "logs", "alerts", "health")."""
@@ -172,6 +173,8 @@ class Table:
 
     insert_sql: str = field(init=False)
     """The parametrised INSERT for one row."""
+    width: int = field(init=False)
+    """Parameters per row (the columns an INSERT writes)."""
 
     def __post_init__(self) -> None:
         """Build the INSERT statement once."""
@@ -180,6 +183,11 @@ class Table:
         marks = ", ".join("?" for _ in columns)
         sql = f"INSERT INTO {self.name} ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608 - fixed identifiers
         object.__setattr__(self, "insert_sql", sql)  # frozen dataclass: set once, here
+        object.__setattr__(self, "width", len(columns))
+
+    def insert_rows_sql(self, count: int) -> str:
+        """The INSERT of `count` rows in one statement (`count * width` parameters, row-major)."""
+        return _rows_sql(self.insert_sql, count)
 
     def row(self, entity: Entity, now_ns: int = 0) -> tuple[object, ...]:
         """Return the INSERT parameters for `entity` (`now_ns`: the write time)."""
@@ -409,6 +417,12 @@ KINDS: tuple[str, ...] = tuple(table.kind for table in TABLES)
 
 _BY_KIND = {table.kind: table for table in TABLES} | {"health_checks": TABLES[-1]}
 _BY_MODEL: dict[type[Any], Table] = {table.model: table for table in TABLES}
+
+
+@functools.cache
+def _rows_sql(one_row: str, count: int) -> str:
+    head, _, marks = one_row.partition(" VALUES ")
+    return f"{head} VALUES {', '.join([marks] * count)}"
 
 
 def table_for(kind: str | type[Entity]) -> Table:

@@ -37,7 +37,13 @@ from flext_observability.exceptions import ConfigurationError, StoreError
 from flext_observability.models import Entity, FlextTrace
 from flext_observability.sinks import _store_db as db
 from flext_observability.sinks._store_query import Order, OrderBy, build_query, decode_rows
-from flext_observability.sinks._store_schema import KINDS, TABLES, table_for, table_for_entity
+from flext_observability.sinks._store_schema import (
+    KINDS,
+    TABLES,
+    Table,
+    table_for,
+    table_for_entity,
+)
 
 __all__ = ["STORE_KINDS", "SQLiteStore"]
 
@@ -226,11 +232,11 @@ class SQLiteStore:
             if self._forked_mid_write:
                 self._drop("forked_mid_write", len(entities), None)
                 return
-            grouped: dict[str, list[tuple[object, ...]]] = {}
+            grouped: dict[Table, list[tuple[object, ...]]] = {}
             now_ns = int(self._clock() * 1e9)
             for entity in entities:
                 table = table_for_entity(entity)
-                grouped.setdefault(table.insert_sql, []).append(table.encode_row(entity, now_ns))
+                grouped.setdefault(table, []).append(table.encode_row(entity, now_ns))
             try:
                 db.insert_batch(self._connection(), grouped, self._lock_timeout)
             except (sqlite3.Error, OSError, db.SchemaMismatchError) as exc:
