@@ -8,6 +8,11 @@ span, the view opens one manual child span with two attributes, adds 1 to a coun
 configurations, each in its own fresh subprocess (the OpenTelemetry providers are global):
 
 - `none`: no telemetry (plain `python`, the OpenTelemetry API without an SDK: no-ops);
+- `floor`: `opentelemetry-instrument` with `opentelemetry-distro` and every exporter `none`, the
+  logging handler off: the SDK and the instrumentations make the same spans and measurements,
+  and nothing processes, stores or exports them. What a request costs the application thread
+  before any distro's own work, so no configuration that records these signals can cost less
+  (it bounds the ratio a distro can reach: see `floor` in the README's performance section);
 - `stock`: `opentelemetry-instrument` with `opentelemetry-distro` (distro and configurator pinned),
   OTLP/gRPC for traces, metrics and logs to a live local rotel receiver, the logging
   instrumentation's `LoggingHandler` on (its default);
@@ -42,10 +47,11 @@ from _bench_common import Result
 HERE = Path(__file__).resolve().parent
 RULES = HERE.parent / "examples" / "rules.toml"
 BIN = Path(sys.executable).parent
-CONFIGS = ("none", "stock", "ours-otlp", "ours-store")
+CONFIGS = ("none", "floor", "stock", "ours-otlp", "ours-store")
 TARGETS = {"ours-otlp": 1.10, "ours-store": 0.80}
 LABELS = {
     "none": "no telemetry",
+    "floor": "floor: same spans and measurements, nothing processed or exported",
     "stock": "stock opentelemetry-distro + OTLP/gRPC, logging handler on",
     "ours-otlp": "ours: same OTLP + store + rules",
     "ours-store": "ours: store only (the default)",
@@ -194,6 +200,17 @@ def _command(config: str, endpoint: str, workdir: Path) -> tuple[list[str], dict
     if config == "none":
         return python, env
     instrument = [str(BIN / "opentelemetry-instrument"), sys.executable]
+    if config == "floor":
+        env.update(
+            OTEL_PYTHON_DISTRO="distro",
+            OTEL_PYTHON_CONFIGURATOR="configurator",
+            OTEL_TRACES_EXPORTER="none",
+            OTEL_METRICS_EXPORTER="none",
+            OTEL_LOGS_EXPORTER="none",
+            OTEL_PYTHON_LOGGING_AUTO_INSTRUMENTATION_ENABLED="false",
+            OTEL_PYTHON_LOG_AUTO_INSTRUMENTATION="false",
+        )
+        return instrument, env
     if config == "stock":
         env.update(
             OTEL_PYTHON_DISTRO="distro",

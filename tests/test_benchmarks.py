@@ -109,19 +109,22 @@ def test_metric_benchmark_rows(bench: dict[str, ModuleType]) -> None:
 
 
 def test_service_benchmark_rows(bench: dict[str, ModuleType]) -> None:
-    """The Flask service benchmark runs all four configurations against rotel; stock is 1.0."""
+    """The Flask service benchmark runs all five configurations against rotel; stock is 1.0."""
     rows = bench["bench_service"].run(requests=20, rounds=1, blocks=1)
     assert [(row.extra["config"], row.target) for row in rows] == [
         ("none", None),
+        ("floor", None),
         ("stock", None),
         ("ours-otlp", 1.10),
         ("ours-store", 0.80),
     ]
     assert all(_positive(row) for row in rows)
-    assert rows[1].ratio == 1.0
-    # The CPU by thread: ours runs a pipeline worker, the stock distro its batch processors.
+    assert rows[2].ratio == 1.0
+    # The CPU by thread: ours runs a pipeline worker, the stock distro its batch processors,
+    # the floor neither.
     # (/proc counts CPU in clock ticks: a 20-request block may show 0 for a light thread.)
-    ours, stock = rows[3].extra, rows[1].extra
+    ours, stock, floor = rows[4].extra, rows[2].extra, rows[1].extra
+    assert floor["pipeline_us"] == floor["sdk batch_us"] == 0
     assert ours["app_us"] > 0
     assert ours["pipeline_us"] >= 0
     assert stock["pipeline_us"] == 0
@@ -129,9 +132,10 @@ def test_service_benchmark_rows(bench: dict[str, ModuleType]) -> None:
 
 
 def test_startup_benchmark_rows(bench: dict[str, ModuleType]) -> None:
-    """The startup benchmark yields wall, CPU and peak RSS; the RSS target allows stock + 6 MiB."""
+    """Wall, CPU, peak RSS (target: stock + 6 MiB), then the floor's CPU and RSS."""
     rows = bench["bench_startup"].run(repeats=1)
-    assert [row.unit for row in rows] == ["s", "s", "MiB"]
+    assert [row.unit for row in rows] == ["s", "s", "MiB", "s", "MiB"]
+    assert [row.target for row in rows[3:]] == [None, None]
     assert all(_positive(row) for row in rows)
     rss = rows[2]
     assert rss.target == (rss.bare + 6.0) / rss.bare
@@ -172,6 +176,7 @@ def test_run_writes_the_json_report(
     names = [result["name"] for result in report["results"]]
     assert names == [
         "flask request: no telemetry",
+        "flask request: floor: same spans and measurements, nothing processed or exported",
         "flask request: stock opentelemetry-distro + OTLP/gRPC, logging handler on",
         "flask request: ours: same OTLP + store + rules",
         "flask request: ours: store only (the default)",
@@ -192,6 +197,8 @@ def test_run_writes_the_json_report(
         "startup: opentelemetry-instrument python -c pass, wall",
         "startup: opentelemetry-instrument python -c pass, CPU",
         "startup: peak RSS",
+        "startup floor: stock + import pydantic_settings, CPU",
+        "startup floor: stock + import pydantic_settings, peak RSS",
         "@flext_monitor_function vs span",
         "@flext_monitor_function vs span+metrics",
         "ui render: traces list",
