@@ -378,3 +378,55 @@ def test_a_child_without_a_pipe_of_its_own_never_signals_its_parent() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout == f"child wake-up fd -1\nchild {-signal.SIGTERM} parent resent 0\n"
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="Linux /proc")
+def test_setup_grows_the_descriptor_table_before_any_thread_of_its_own_starts() -> None:
+    """The signal pipe's high numbers never make Linux grow a table that threads share.
+
+    Growing a shared descriptor table waits for an RCU grace period (10-15 ms of wall time
+    measured per `setup()`); grown while the main thread is alone, it costs nothing. So
+    `prepare()` runs before our first thread starts, and leaves the table (`FDSize`) above the
+    pipe's numbers. (The SDK's resource detectors run a short-lived thread pool earlier: it
+    has ended by then.)
+    """
+    script = textwrap.dedent(
+        """
+        import re, threading
+        from flext_observability._internal import signals
+
+        events = []
+        start, prepare = threading.Thread.start, signals.prepare
+
+        def fd_size():
+            status = open("/proc/self/status").read()
+            return int(re.search(r"FDSize:\\s+(\\d+)", status).group(1))
+
+        def recording_start(self):
+            if self.name.startswith("flext-observability"):
+                events.append("thread")
+            start(self)
+
+        def recording_prepare():
+            prepare()
+            events.append(("prepare", fd_size() > signals._high_base()))
+
+        threading.Thread.start = recording_start
+        signals.prepare = recording_prepare
+        import flext_observability as fo
+
+        handle = fo.setup(store_enabled=False, handle_signals=True)
+        handle.shutdown()
+        print(events[0], "thread" in events)
+        """
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "FLEXT_"))}
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        check=False,
+    )
+    assert (done.returncode, done.stdout) == (0, "('prepare', True) True\n"), done.stderr

@@ -276,6 +276,8 @@ def setup(
         _check_otel_environment(strict=resolved.strict)
         for name, value in SEMCONV_DEFAULTS.items():
             os.environ.setdefault(name, value)
+        if resolved.handle_signals:
+            signals.prepare()  # while no thread of ours runs yet
         handle = FlextObservability(_wiring.build(resolved, sinks=sinks, rules=rules))
         _active = handle
         _register_exit_hooks()

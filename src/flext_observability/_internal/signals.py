@@ -50,7 +50,7 @@ except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
     resource = None  # type: ignore[assignment]
 
-__all__ = ["install", "quiet_this_thread", "start_quiet"]
+__all__ = ["install", "prepare", "quiet_this_thread", "start_quiet"]
 
 _SIGNALS = (signal.SIGTERM, signal.SIGINT)
 _MARK = "_flext_observability_chained"
@@ -138,6 +138,34 @@ def _wrap(
     return handler
 
 
+def _high_base() -> int | None:
+    """The lowest descriptor number `_high_pipe` uses (None: no `fcntl` on this platform)."""
+    if fcntl is None or resource is None:
+        return None
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    return min(1024, soft // 2) if soft > 0 else 1024  # RLIM_INFINITY is negative
+
+
+def prepare() -> None:
+    """Grow the descriptor table to the numbers `_high_pipe` uses, before threads share it.
+
+    Linux grows a process's descriptor table on demand, and when other threads share the table
+    it first waits for an RCU grace period: 10-15 ms of wall time at every `setup()` whose
+    pipeline threads were already running when the signal pipe was made. `setup()` calls this
+    before it starts any thread; the table never shrinks, so the later pipe costs nothing.
+    """
+    base = _high_base()
+    if base is None:
+        return
+    with contextlib.suppress(OSError):
+        read_fd, write_fd = os.pipe()
+        try:
+            os.close(fcntl.fcntl(read_fd, fcntl.F_DUPFD_CLOEXEC, base))
+        finally:
+            os.close(read_fd)
+            os.close(write_fd)
+
+
 def _high_pipe() -> tuple[int, int]:
     """A pipe on high descriptor numbers (close-on-exec), away from the ones an app reuses.
 
@@ -148,10 +176,9 @@ def _high_pipe() -> tuple[int, int]:
     only by a process holding that many files.
     """
     read_fd, write_fd = os.pipe()
-    if fcntl is None or resource is None:
+    base = _high_base()
+    if base is None:
         return read_fd, write_fd
-    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-    base = min(1024, soft // 2) if soft > 0 else 1024  # RLIM_INFINITY is negative
     try:
         high_read = fcntl.fcntl(read_fd, fcntl.F_DUPFD_CLOEXEC, base)
     except OSError:  # no free number up there: the plain pipe still works
