@@ -169,7 +169,35 @@ def child(config: str, requests: int, blocks: int) -> dict[str, float]:
     samples = [block(requests) for _ in range(blocks)]
     result = {key: statistics.median(sample[key] for sample in samples) for key in samples[0]}
     result["dropped"] = float(_dropped(config))
+    if config.startswith("ours"):
+        result.update(_steady(client, config, 3 * requests))
     return result
+
+
+def _steady(client: Any, config: str, count: int) -> dict[str, float]:
+    """Requests back to back with no flush: how full our queue gets, and what it dropped.
+
+    The timed blocks end with a flush, which lets a worker that fell behind catch up while the
+    app is idle; a saturated service never idles. (Not part of the CPU figures.)
+    """
+    from flext_observability._internal.setup import active  # noqa: PLC0415
+
+    handle = active()
+    if handle is None:
+        return {}
+    stats = handle.pipeline.stats
+    dropped = _dropped(config)
+    peak = 0
+    for i in range(count):
+        client.get(f"/orders/{i}")
+        if i % 25 == 0:
+            peak = max(peak, stats()["queue_size"])
+    _flush_everything(config)
+    return {
+        "steady_requests": float(count),
+        "steady_queue_peak": peak / handle.pipeline.capacity,
+        "steady_dropped": float(_dropped(config) - dropped),
+    }
 
 
 def _dropped(config: str) -> int:
@@ -377,6 +405,11 @@ def run(requests: int = 1000, rounds: int = 5, blocks: int = 3) -> list[Result]:
                     if key.endswith("_us") and key != "cpu_us"
                 },
                 "dropped": sum(samples[config].get("dropped", [])),
+                **{
+                    key: max(samples[config][key])
+                    for key in ("steady_queue_peak", "steady_dropped")
+                    if key in samples[config]
+                },
             },
         )
         for config in CONFIGS
@@ -399,6 +432,12 @@ def main() -> None:
         print(f"{row.name:62} {row.ours:8.1f} us/req  {row.ratio:5.2f}x stock{mark}")
         dropped = f" · dropped {row.extra['dropped']:.0f} items" if row.extra["dropped"] else ""
         print(f"    by thread: {thread_breakdown(row.extra)}{dropped}")
+        if "steady_queue_peak" in row.extra:
+            print(
+                f"    back to back, no flush ({3 * args.requests} requests): queue peak "
+                f"{row.extra['steady_queue_peak']:.0%} of capacity, "
+                f"{row.extra['steady_dropped']:.0f} items dropped (worst round)"
+            )
 
 
 def thread_breakdown(extra: dict[str, Any]) -> str:

@@ -13,6 +13,10 @@ CPU time is `time.process_time` (every thread of the process); each figure is th
 `--prefill N` writes N older rows of each kind first: the cost of a long-running process's
 file, where indexes no longer fit in SQLite's page cache and a random insert position costs a
 page write per row.
+"busy rows/s" writes (up to 5,000 of) the same rows while another Python thread runs without
+pause, as a busy application thread does: the sqlite3 module releases the GIL around every
+statement step, and the busy thread then keeps it for a switch interval (5 ms) each time, so
+this column shows how many statements a batch costs (one per row: about 200 rows/s).
 Run: `.venv/bin/python benchmarks/bench_store.py [--prefill N] [--kinds traces,logs]`.
 """
 
@@ -24,6 +28,7 @@ import math
 import shutil
 import statistics
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -163,6 +168,8 @@ class StoreRow:
     """`model_dump_json` alone."""
     rows_per_s: float
     data_bytes: float
+    busy_rows_per_s: float
+    """Rows per wall-clock second of `SQLiteStore.write` next to a busy Python thread."""
 
     @property
     def ratio(self) -> float:
@@ -234,6 +241,37 @@ def _measure_store(
     return result
 
 
+BUSY_ROWS = 5000
+
+
+def _busy_rate(tmp: Path, kind: str, batches: list[list[Entity]]) -> float:
+    """Rows per wall second of the store's writes while another thread keeps the GIL busy."""
+    store = _fresh_store(tmp, kind, None)
+    stop = threading.Event()
+
+    def busy() -> None:
+        count = 0
+        while not stop.is_set():
+            count += 1
+
+    spinner = threading.Thread(target=busy, name="busy-app")
+    written = 0
+    spinner.start()
+    try:
+        started = time.perf_counter()
+        for batch in batches:
+            if written >= BUSY_ROWS:
+                break
+            store.write(batch)
+            written += len(batch)
+        elapsed = time.perf_counter() - started
+    finally:
+        stop.set()
+        spinner.join()
+        store.close()
+    return written / elapsed
+
+
 def measure(
     kinds: Sequence[str] = tuple(KINDS),
     *,
@@ -256,7 +294,8 @@ def measure(
             stored, rate = _measure_store(plan, Path(tmp), kind, template, batches)
             built, _ = _cpu_us_per_row(plan, lambda _: _rows, batches)
             encoded, _ = _cpu_us_per_row(plan, lambda _: _encode, batches)
-            results.append(StoreRow(kind, stored, built, encoded, rate, data_bytes))
+            busy = _busy_rate(Path(tmp), kind, batches)
+            results.append(StoreRow(kind, stored, built, encoded, rate, data_bytes, busy))
     return results
 
 
@@ -273,13 +312,14 @@ def main() -> None:
     args = parser.parse_args()
     print(
         f"{'kind':8s} {'store µs/row':>13s} {'rows µs':>8s} {'JSON µs':>8s} {'rows/s':>9s} "
-        f"{'data B':>7s} {'store/JSON':>10s}"
+        f"{'data B':>7s} {'store/JSON':>10s} {'busy rows/s':>12s}"
         + (f"   (into a store of {args.prefill:,} rows)" if args.prefill else "")
     )
     for row in measure(args.kinds.split(","), prefill=args.prefill):
         print(
             f"{row.kind:8s} {row.store_us:13.1f} {row.rows_us:8.1f} {row.json_us:8.1f} "
-            f"{row.rows_per_s:9,.0f} {row.data_bytes:7.0f} {row.ratio:10.2f}"
+            f"{row.rows_per_s:9,.0f} {row.data_bytes:7.0f} {row.ratio:10.2f} "
+            f"{row.busy_rows_per_s:12,.0f}"
         )
 
 

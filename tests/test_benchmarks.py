@@ -237,5 +237,6 @@ def test_store_benchmark_rows(bench: dict[str, ModuleType]) -> None:
     rows = bench["bench_store"].measure(rows=1000, repeats=1)
     assert [row.kind for row in rows] == ["traces", "metrics", "logs", "alerts", "health"]
     assert all(row.store_us > row.json_us > 0 and row.data_bytes > 100 for row in rows)
+    assert all(row.busy_rows_per_s > 0 for row in rows)
     (prefilled,) = bench["bench_store"].measure(["logs"], rows=500, repeats=1, prefill=1000)
     assert prefilled.rows_per_s > 0
