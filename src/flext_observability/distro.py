@@ -28,7 +28,12 @@ from typing import Any
 from opentelemetry.instrumentation.distro import BaseDistro  # type: ignore[attr-defined]
 from opentelemetry.sdk._configuration import _BaseConfigurator
 
-from flext_observability._internal.setup import SEMCONV_DEFAULTS, FlextObservability, setup
+from flext_observability._internal.setup import (
+    SEMCONV_DEFAULTS,
+    FlextObservability,
+    freeze_heap,
+    setup,
+)
 from flext_observability._internal.supervisors import supervisor_kind
 from flext_observability.exceptions import ConfigurationError
 from flext_observability.settings._parse import mask_url
@@ -87,6 +92,7 @@ class FlextConfigurator(_BaseConfigurator):
             sys.stderr.flush()
             sys.stdout.flush()
             os._exit(2)
+        freeze_heap(obs.settings.gc_freeze, before_app=True)
         # Problems with the environment were already warned about, once each, by
         # `FlextObservabilitySettings.load()` (logger `flext_observability.settings`).
         sys.stderr.write(

@@ -327,6 +327,14 @@ ROWS = [
         bad(F + "HANDLE_SIGNALS", "'sometimes'", BOOL, "using True"),
     ),
     Row(
+        F + "GC_FREEZE",
+        "gc_freeze",
+        " Auto ",
+        "auto",
+        "always",
+        bad(F + "GC_FREEZE", "'always'", "auto, or " + BOOL, "using 'auto'"),
+    ),
+    Row(
         F + "SHUTDOWN_TIMEOUT_MS",
         "shutdown_timeout_ms",
         "250",

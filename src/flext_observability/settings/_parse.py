@@ -190,6 +190,12 @@ def log_level_number(level: str) -> int:
     return number if isinstance(number, int) else logging.INFO
 
 
+def _parse_auto_bool(raw: object, fb: Feedback) -> str:
+    if isinstance(raw, str) and raw.strip().lower() == "auto":
+        return "auto"
+    return "true" if _parse_bool(raw, fb) else "false"
+
+
 def _parse_path(raw: object, _fb: Feedback) -> Path:
     return raw if isinstance(raw, Path) else Path(text_of(raw))
 
@@ -218,6 +224,7 @@ LOG_LEVEL = Parser(
     _parse_log_level,
 )
 PATH = Parser("a non-empty path", _parse_path)
+AUTO_BOOL = Parser("auto, or one of true/false/1/0/yes/no/on/off (any case)", _parse_auto_bool)
 
 
 # --- URLs, lists, key=value pairs, samplers and regular expressions -----------------------------

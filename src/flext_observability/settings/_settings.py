@@ -325,6 +325,11 @@ class FlextObservabilitySettings(BaseSettings):
     """Capacity of the bounded pipeline queue; overflow is dropped and counted."""
     batch_size: Annotated[int, Setting(p.POSITIVE_INT)] = 512
     """Most items the pipeline worker converts at once."""
+    gc_freeze: Annotated[Literal["auto", "true", "false"], Setting(p.AUTO_BOOL)] = "auto"
+    """Move the objects alive once telemetry is set up to the garbage collector's permanent
+    generation (`gc.freeze()`), so its full collections stop walking them: `auto` does it under
+    `opentelemetry-instrument` (set up before the application's code loads), `true` also after
+    a programmatic `setup()`, `false` never."""
 
     # --- alerts -------------------------------------------------------------------------------
     alert_rules: Annotated[Path | None, Setting(p.PATH)] = None
