@@ -28,9 +28,11 @@ from typing import Any
 from opentelemetry.instrumentation.distro import BaseDistro  # type: ignore[attr-defined]
 from opentelemetry.sdk._configuration import _BaseConfigurator
 
+from flext_observability._internal.guard import guard
 from flext_observability._internal.setup import (
     SEMCONV_DEFAULTS,
     FlextObservability,
+    active,
     freeze_heap,
     setup,
 )
@@ -39,7 +41,7 @@ from flext_observability.exceptions import ConfigurationError
 from flext_observability.settings._parse import mask_url
 from flext_observability.sinks._webhook_http import mask_url as mask_webhook_url
 
-__all__ = ["ENTRY_POINT_NAME", "FlextConfigurator", "FlextDistro"]
+__all__ = ["ENTRY_POINT_NAME", "FlextConfigurator", "FlextDistro", "freeze_after_instrumentation"]
 
 ENTRY_POINT_NAME = "flext_observability"
 
@@ -92,13 +94,26 @@ class FlextConfigurator(_BaseConfigurator):
             sys.stderr.flush()
             sys.stdout.flush()
             os._exit(2)
-        freeze_heap(obs.settings.gc_freeze, before_app=True)
         # Problems with the environment were already warned about, once each, by
         # `FlextObservabilitySettings.load()` (logger `flext_observability.settings`).
         sys.stderr.write(
             f"flext-observability: service {obs.settings.service_name!r}: "
             f"{'; '.join(_destinations(obs)) or 'no exporter and no store configured'}\n"
         )
+
+
+@guard("distro.freeze_after_instrumentation")
+def freeze_after_instrumentation() -> None:
+    """The `opentelemetry_post_instrument` hook: freeze the heap when `gc_freeze` is `auto`.
+
+    The launcher calls it after every instrumentor loaded (most import the library they patch)
+    and before the application's main module runs: what is alive then lives as long as the
+    process. Does nothing when our configurator set nothing up (another distro was chosen, or
+    this process only supervises servers). See `freeze_heap`.
+    """
+    handle = active()
+    if handle is not None:
+        freeze_heap(handle.settings.gc_freeze, before_app=True)
 
 
 def _destinations(obs: FlextObservability) -> list[str]:

@@ -77,3 +77,20 @@ def test_an_invalid_value_warns_once_and_keeps_auto(tmp_path: Path) -> None:
         "true/false/1/0/yes/no/on/off (any case); using 'auto'"
     )
     assert err.count(expected) == 1, err
+
+
+def test_the_freeze_comes_after_the_instrumentors_loaded(tmp_path: Path) -> None:
+    """The Flask instrumentor imports Flask to patch it: Flask's classes are frozen too.
+
+    (`gc.get_objects()` does not list frozen objects; the application's own are not frozen.)
+    """
+    program = (
+        "import gc, flask\n"
+        "class Mine: pass\n"
+        "listed = {id(o) for o in gc.get_objects()}\n"
+        "print(id(flask.Flask) in listed, id(Mine) in listed)"
+    )
+    out, _ = _run(
+        [str(BIN / "opentelemetry-instrument"), sys.executable, "-c", program], _env(tmp_path)
+    )
+    assert out == "False True"

@@ -60,8 +60,9 @@ __all__ = [
 def freeze_heap(mode: str, *, before_app: bool) -> bool:
     """`gc.freeze()` if the `gc_freeze` setting (`mode`) asks for it here; True when it did.
 
-    `"true"` freezes where `setup()` ends, `"auto"` only where the `opentelemetry-instrument`
-    configurator calls this (`before_app`), before the application's own modules load. Our
+    `"true"` freezes where `setup()` ends, `"auto"` only from the `opentelemetry-instrument`
+    launcher's post-instrument hook (`before_app`: every instrumentor loaded, the application's
+    own modules not yet). Our
     pipeline keeps a few batches of the SDK's spans and our entities alive at any time; every
     collection of the oldest generation then walks the whole heap, most of it modules and
     classes that live as long as the process. Frozen objects are never walked again (they are

@@ -328,8 +328,8 @@ class FlextObservabilitySettings(BaseSettings):
     gc_freeze: Annotated[Literal["auto", "true", "false"], Setting(p.AUTO_BOOL)] = "auto"
     """Move the objects alive once telemetry is set up to the garbage collector's permanent
     generation (`gc.freeze()`), so its full collections stop walking them: `auto` does it under
-    `opentelemetry-instrument` (set up before the application's code loads), `true` also after
-    a programmatic `setup()`, `false` never."""
+    `opentelemetry-instrument` once the instrumentors loaded (before the application's code),
+    `true` also after a programmatic `setup()`, `false` never."""
 
     # --- alerts -------------------------------------------------------------------------------
     alert_rules: Annotated[Path | None, Setting(p.PATH)] = None
