@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import sys
+from importlib.metadata import EntryPoint
 from typing import Any
 
 from opentelemetry.instrumentation.distro import BaseDistro  # type: ignore[attr-defined]
@@ -41,7 +42,7 @@ from flext_observability.exceptions import ConfigurationError
 from flext_observability.settings._parse import mask_url
 from flext_observability.sinks._webhook_http import mask_url as mask_webhook_url
 
-__all__ = ["ENTRY_POINT_NAME", "FlextConfigurator", "FlextDistro", "freeze_after_instrumentation"]
+__all__ = ["ENTRY_POINT_NAME", "FlextConfigurator", "FlextDistro"]
 
 ENTRY_POINT_NAME = "flext_observability"
 
@@ -67,6 +68,13 @@ class FlextDistro(BaseDistro):  # type: ignore[misc] # BaseDistro is untyped
     def _configure(self, **kwargs: Any) -> None:  # noqa: ARG002 - entry-point signature
         for name, value in _DEFAULTS.items():
             os.environ.setdefault(name, value)
+
+    def load_instrumentor(self, entry_point: EntryPoint, **kwargs: Any) -> None:
+        """Load it as the base distro does, then freeze the heap (`gc_freeze`, see above)."""
+        try:
+            super().load_instrumentor(entry_point, **kwargs)
+        finally:
+            _freeze_before_app()
 
 
 class FlextConfigurator(_BaseConfigurator):
@@ -94,6 +102,7 @@ class FlextConfigurator(_BaseConfigurator):
             sys.stderr.flush()
             sys.stdout.flush()
             os._exit(2)
+        _freeze_before_app()
         # Problems with the environment were already warned about, once each, by
         # `FlextObservabilitySettings.load()` (logger `flext_observability.settings`).
         sys.stderr.write(
@@ -102,14 +111,14 @@ class FlextConfigurator(_BaseConfigurator):
         )
 
 
-@guard("distro.freeze_after_instrumentation")
-def freeze_after_instrumentation() -> None:
-    """The `opentelemetry_post_instrument` hook: freeze the heap when `gc_freeze` is `auto`.
+@guard("distro.freeze_heap")
+def _freeze_before_app() -> None:
+    """Freeze the heap when `gc_freeze` is `auto` and our configurator set telemetry up.
 
-    The launcher calls it after every instrumentor loaded (most import the library they patch)
-    and before the application's main module runs: what is alive then lives as long as the
-    process. Does nothing when our configurator set nothing up (another distro was chosen, or
-    this process only supervises servers). See `freeze_heap`.
+    Called by the configurator and again after each instrumentor our distro loads (most import
+    the library they patch), all before the application's main module runs: what is alive then
+    lives as long as the process. Each `gc.freeze()` costs the same however much it moves.
+    Does nothing in a process that only supervises servers (nothing set up). See `freeze_heap`.
     """
     handle = active()
     if handle is not None:
