@@ -228,28 +228,27 @@ def _command(config: str, endpoint: str, workdir: Path) -> tuple[list[str], dict
     if config == "none":
         return python, env
     instrument = [str(BIN / "opentelemetry-instrument"), sys.executable]
-    if config == "floor":
+    otlp = {
+        "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
+        "OTEL_EXPORTER_OTLP_INSECURE": "true",
+    }
+    if config in ("floor", "stock"):  # opentelemetry-distro: OTLP, or nothing at all (floor)
+        exporter = "otlp" if config == "stock" else "none"
         env.update(
             OTEL_PYTHON_DISTRO="distro",
             OTEL_PYTHON_CONFIGURATOR="configurator",
-            OTEL_TRACES_EXPORTER="none",
-            OTEL_METRICS_EXPORTER="none",
-            OTEL_LOGS_EXPORTER="none",
-            OTEL_PYTHON_LOGGING_AUTO_INSTRUMENTATION_ENABLED="false",
-            OTEL_PYTHON_LOG_AUTO_INSTRUMENTATION="false",
+            OTEL_TRACES_EXPORTER=exporter,
+            OTEL_METRICS_EXPORTER=exporter,
+            OTEL_LOGS_EXPORTER=exporter,
         )
-        return instrument, env
-    if config == "stock":
-        env.update(
-            OTEL_PYTHON_DISTRO="distro",
-            OTEL_PYTHON_CONFIGURATOR="configurator",
-            OTEL_TRACES_EXPORTER="otlp",
-            OTEL_METRICS_EXPORTER="otlp",
-            OTEL_LOGS_EXPORTER="otlp",
-            OTEL_EXPORTER_OTLP_PROTOCOL="grpc",
-            OTEL_EXPORTER_OTLP_ENDPOINT=endpoint,
-            OTEL_EXPORTER_OTLP_INSECURE="true",
-        )
+        if config == "stock":
+            env.update(otlp)
+        else:  # no logging handler either
+            env.update(
+                OTEL_PYTHON_LOGGING_AUTO_INSTRUMENTATION_ENABLED="false",
+                OTEL_PYTHON_LOG_AUTO_INSTRUMENTATION="false",
+            )
         return instrument, env
     env.update(
         OTEL_PYTHON_DISTRO="flext_observability",
@@ -257,12 +256,7 @@ def _command(config: str, endpoint: str, workdir: Path) -> tuple[list[str], dict
         FLEXT_OBSERVABILITY_STORE_PATH=str(workdir / f"{config}.db"),
     )
     if config == "ours-otlp":
-        env.update(
-            OTEL_EXPORTER_OTLP_PROTOCOL="grpc",
-            OTEL_EXPORTER_OTLP_ENDPOINT=endpoint,
-            OTEL_EXPORTER_OTLP_INSECURE="true",
-            FLEXT_OBSERVABILITY_ALERT_RULES=str(RULES),
-        )
+        env.update(otlp, FLEXT_OBSERVABILITY_ALERT_RULES=str(RULES))
     return instrument, env
 
 
