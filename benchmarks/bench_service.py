@@ -18,7 +18,15 @@ configurations, each in its own fresh subprocess (the OpenTelemetry providers ar
   instrumentation's `LoggingHandler` on (its default);
 - `ours-otlp`: `opentelemetry-instrument` with our distro, the same OTLP/gRPC endpoint, the
   embedded store and alert rules (`examples/rules.toml`): the production setup;
+- `ours-otlp-full`: the same as `ours-otlp`, its store already holding what `HISTORY` requests
+  stored (~175 MB of the 256 MB default cap): a process that has been serving for a while. The
+  store's trace-id indexes take a random position per trace, and once they outgrow what one
+  commit touches, each request costs page writes that an empty store does not;
 - `ours-store`: our distro with no exporter: the store only (the default).
+
+Every child of ours starts from its own copy of the same store file (empty, or the history),
+so the rounds measure the same thing (a store left to grow from round to round would make each
+round costlier than the one before).
 
 Each child warms up, then runs `--blocks` timed blocks of N requests. A block's figure is
 `time.process_time_ns()` (CPU of every thread of the process) from before the first request
@@ -34,11 +42,13 @@ import argparse
 import json
 import logging
 import os
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -47,13 +57,16 @@ from _bench_common import Result
 HERE = Path(__file__).resolve().parent
 RULES = HERE.parent / "examples" / "rules.toml"
 BIN = Path(sys.executable).parent
-CONFIGS = ("none", "floor", "stock", "ours-otlp", "ours-store")
-TARGETS = {"ours-otlp": 1.10, "ours-store": 0.80}
+CONFIGS = ("none", "floor", "stock", "ours-otlp", "ours-otlp-full", "ours-store")
+TARGETS = {"ours-otlp": 1.10, "ours-otlp-full": 1.10, "ours-store": 0.80}
+HISTORY = 60_000
+"""Requests' worth of rows in the store `ours-otlp-full` starts with (~175 MB)."""
 LABELS = {
     "none": "no telemetry",
     "floor": "floor: same spans and measurements, nothing processed or exported",
     "stock": "stock opentelemetry-distro + OTLP/gRPC, logging handler on",
     "ours-otlp": "ours: same OTLP + store + rules",
+    "ours-otlp-full": "ours: the same, its store holding earlier requests",
     "ours-store": "ours: store only (the default)",
 }
 
@@ -255,9 +268,18 @@ def _command(config: str, endpoint: str, workdir: Path) -> tuple[list[str], dict
         OTEL_PYTHON_CONFIGURATOR="flext_observability",
         FLEXT_OBSERVABILITY_STORE_PATH=str(workdir / f"{config}.db"),
     )
-    if config == "ours-otlp":
+    if config.startswith("ours-otlp"):
         env.update(otlp, FLEXT_OBSERVABILITY_ALERT_RULES=str(RULES))
     return instrument, env
+
+
+def _reset_store(config: str, workdir: Path, history: Path) -> None:
+    """Give a child of ours its store as every round starts it: empty, or a copy of `history`."""
+    path = workdir / f"{config}.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    if config == "ours-otlp-full":
+        shutil.copyfile(history, path)
 
 
 def _run_child(
@@ -351,20 +373,27 @@ class _Receiver:
 
 
 def measure(
-    requests: int = 1000, rounds: int = 5, blocks: int = 3
+    requests: int = 1000, rounds: int = 5, blocks: int = 3, history: int = HISTORY
 ) -> dict[str, dict[str, list[float]]]:
     """Run every configuration `rounds` times, rotating the order; return the samples."""
     samples: dict[str, dict[str, list[float]]] = {config: {"ratio": []} for config in CONFIGS}
     with tempfile.TemporaryDirectory(prefix="flext-bench-service-") as tmp:
         workdir = Path(tmp)
+        template = workdir / "history.db"
+        # Imported here: the children import this module, and the stock ones must not load ours.
+        from bench_store import write_history  # noqa: PLC0415
+
+        write_history(template, history, end=datetime.now(UTC))
         receiver = _Receiver(workdir)
         try:
             for round_ in range(rounds):
                 order = CONFIGS[round_ % len(CONFIGS) :] + CONFIGS[: round_ % len(CONFIGS)]
-                this_round = {
-                    config: _run_child(config, receiver.endpoint, workdir, requests, blocks)
-                    for config in order
-                }
+                this_round = {}
+                for config in order:
+                    _reset_store(config, workdir, template)
+                    this_round[config] = _run_child(
+                        config, receiver.endpoint, workdir, requests, blocks
+                    )
                 stock = this_round["stock"]["cpu_us"]
                 for config, result in this_round.items():
                     for key, value in result.items():
@@ -375,9 +404,11 @@ def measure(
     return samples
 
 
-def run(requests: int = 1000, rounds: int = 5, blocks: int = 3) -> list[Result]:
+def run(
+    requests: int = 1000, rounds: int = 5, blocks: int = 3, history: int = HISTORY
+) -> list[Result]:
     """One row per configuration: CPU µs per request, ratio to the stock distro."""
-    samples = measure(requests, rounds, blocks)
+    samples = measure(requests, rounds, blocks, history)
     stock = statistics.median(samples["stock"]["cpu_us"])
     return [
         Result(
@@ -393,6 +424,7 @@ def run(requests: int = 1000, rounds: int = 5, blocks: int = 3) -> list[Result]:
                 "rounds": rounds,
                 "blocks": blocks,
                 "config": config,
+                "history": history if config == "ours-otlp-full" else 0,
                 **{
                     key: statistics.median(values)
                     for key, values in samples[config].items()
@@ -417,11 +449,14 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--blocks", type=int, default=3)
+    parser.add_argument(
+        "--history", type=int, default=HISTORY, help="requests already stored for ours-otlp-full"
+    )
     args = parser.parse_args()
     if args.child is not None:
         print(json.dumps(child(args.child, args.requests, args.blocks)))
         return
-    for row in run(args.requests, args.rounds, args.blocks):
+    for row in run(args.requests, args.rounds, args.blocks, args.history):
         mark = "" if row.passed is None else (" PASS" if row.passed else " MISS")
         print(f"{row.name:62} {row.ours:8.1f} us/req  {row.ratio:5.2f}x stock{mark}")
         dropped = f" · dropped {row.extra['dropped']:.0f} items" if row.extra["dropped"] else ""

@@ -53,8 +53,8 @@ T0 = datetime(2024, 1, 1, tzinfo=UTC)
 SPANS_PER_TRACE = 2
 
 
-def _at(i: int) -> datetime:
-    return T0 + timedelta(milliseconds=i)
+def _at(i: int, t0: datetime = T0) -> datetime:
+    return t0 + timedelta(milliseconds=i)
 
 
 def _trace_id(i: int) -> str:
@@ -85,7 +85,7 @@ def _duration_ms(i: int, *, root: bool) -> float:
     return round((0.2 if root else 0.01) * math.pow(1000, spread), 3)
 
 
-def _span(i: int) -> Entity:
+def _span(i: int, t0: datetime = T0) -> Entity:
     """Alternately a Flask server span and its manual child (what `bench_service` stores)."""
     root = i % 2 == 0
     return FlextTrace.model_validate(
@@ -96,7 +96,7 @@ def _span(i: int) -> Entity:
             "operation_name": "GET /orders/<int:order_id>" if root else "load-order",
             "kind": "server" if root else "internal",
             "service_name": "bench-shop",
-            "start_time": _at(i),
+            "start_time": _at(i, t0),
             "duration_ms": _duration_ms(i, root=root),
             "attributes": (
                 {**_SERVER_ATTRIBUTES, "url.path": f"/orders/{i}"}
@@ -108,9 +108,9 @@ def _span(i: int) -> Entity:
     )
 
 
-def _log(i: int) -> Entity:
+def _log(i: int, t0: datetime = T0) -> Entity:
     return FlextLogEntry(
-        timestamp=_at(i),
+        timestamp=_at(i, t0),
         service_name="bench-shop",
         message=f"order {i} served",
         logger_name="bench.shop",
@@ -209,6 +209,25 @@ def _prefilled(tmp: Path, kind: str, make: Callable[[int], Entity], rows: int) -
             store.write([make(i - rows) for i in range(start, min(rows, start + 5000))])
         assert store.dropped == {}
     return path
+
+
+def write_history(path: Path, requests: int, *, end: datetime) -> None:
+    """A store file holding what `bench_service`'s Flask service stores for `requests` requests.
+
+    Per request its server span, the child span and one log entry (as `KINDS` makes them: a
+    random trace id per request), one request per 2 ms up to `end`, in batches of 5,000 rows:
+    the file of a process that has been serving for a while.
+    """
+    t0 = end - timedelta(milliseconds=SPANS_PER_TRACE * requests)
+    with SQLiteStore(path, retention_hours=None, max_mb=None) as store:
+        for first in range(0, requests, 5000 // 3):
+            last = min(requests, first + 5000 // 3)
+            spans = range(SPANS_PER_TRACE * first, SPANS_PER_TRACE * last)
+            store.write(
+                [_span(i, t0) for i in spans]
+                + [_log(i, t0) for i in spans if i % SPANS_PER_TRACE == 0]
+            )
+        assert store.dropped == {}
 
 
 def _fresh_store(tmp: Path, kind: str, template: Path | None) -> SQLiteStore:

@@ -109,21 +109,22 @@ def test_metric_benchmark_rows(bench: dict[str, ModuleType]) -> None:
 
 
 def test_service_benchmark_rows(bench: dict[str, ModuleType]) -> None:
-    """The Flask service benchmark runs all five configurations against rotel; stock is 1.0."""
-    rows = bench["bench_service"].run(requests=20, rounds=1, blocks=1)
-    assert [(row.extra["config"], row.target) for row in rows] == [
-        ("none", None),
-        ("floor", None),
-        ("stock", None),
-        ("ours-otlp", 1.10),
-        ("ours-store", 0.80),
+    """The Flask service benchmark runs all six configurations against rotel; stock is 1.0."""
+    rows = bench["bench_service"].run(requests=20, rounds=1, blocks=1, history=300)
+    assert [(row.extra["config"], row.target, row.extra["history"]) for row in rows] == [
+        ("none", None, 0),
+        ("floor", None, 0),
+        ("stock", None, 0),
+        ("ours-otlp", 1.10, 0),
+        ("ours-otlp-full", 1.10, 300),
+        ("ours-store", 0.80, 0),
     ]
     assert all(_positive(row) for row in rows)
     assert rows[2].ratio == 1.0
     # The CPU by thread: ours runs a pipeline worker, the stock distro its batch processors,
     # the floor neither.
     # (/proc counts CPU in clock ticks: a 20-request block may show 0 for a light thread.)
-    ours, stock, floor = rows[4].extra, rows[2].extra, rows[1].extra
+    ours, stock, floor = rows[5].extra, rows[2].extra, rows[1].extra
     assert floor["pipeline_us"] == floor["sdk batch_us"] == 0
     assert ours["app_us"] > 0
     assert ours["pipeline_us"] >= 0
@@ -179,6 +180,7 @@ def test_run_writes_the_json_report(
         "flask request: floor: same spans and measurements, nothing processed or exported",
         "flask request: stock opentelemetry-distro + OTLP/gRPC, logging handler on",
         "flask request: ours: same OTLP + store + rules",
+        "flask request: ours: the same, its store holding earlier requests",
         "flask request: ours: store only (the default)",
         "span, app-thread CPU (memory)",
         "span, app-thread wall (memory)",
@@ -240,3 +242,47 @@ def test_store_benchmark_rows(bench: dict[str, ModuleType]) -> None:
     assert all(row.busy_rows_per_s > 0 for row in rows)
     (prefilled,) = bench["bench_store"].measure(["logs"], rows=500, repeats=1, prefill=1000)
     assert prefilled.rows_per_s > 0
+
+
+def test_service_history_store(bench: dict[str, ModuleType], tmp_path: Path) -> None:
+    """`ours-otlp-full` starts from a copy of a store holding earlier requests; the others empty.
+
+    The history is what the service stores per request (two spans of one trace and its log
+    entry), one request per 2 ms, the newest at the given end.
+    """
+    from datetime import UTC, datetime  # noqa: PLC0415
+
+    from flext_observability.sinks import SQLiteStore  # noqa: PLC0415
+
+    end = datetime.now(UTC)
+    template = tmp_path / "history.db"
+    bench["bench_store"].write_history(template, 2500, end=end)
+    with SQLiteStore(template, retention_hours=None, max_mb=None) as store:
+        assert store.counts() == {
+            "traces": 5000,
+            "metrics": 0,
+            "logs": 2500,
+            "alerts": 0,
+            "health": 0,
+        }
+        (oldest, newest, traces) = store.select(
+            "SELECT min(timestamp), max(timestamp), count(DISTINCT trace_id) FROM traces"
+        )[0]
+        (logged,) = store.select(
+            "SELECT count(*) FROM logs JOIN traces USING (trace_id) WHERE parent_span_id IS NULL"
+        )[0]
+    assert traces == 2500
+    assert logged == 2500  # every log entry belongs to one stored request's trace
+    end_ns = int(end.timestamp() * 1e6) * 1000
+    assert end_ns - 5_000_000_000 <= oldest < newest <= end_ns
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    for config in ("ours-otlp", "ours-otlp-full", "ours-store"):
+        for suffix in ("", "-wal", "-shm"):  # what an earlier round left
+            (workdir / f"{config}.db{suffix}").write_bytes(b"left over")
+        bench["bench_service"]._reset_store(config, workdir, template)
+        assert not (workdir / f"{config}.db-wal").exists()
+        assert not (workdir / f"{config}.db-shm").exists()
+    assert (workdir / "ours-otlp-full.db").read_bytes() == template.read_bytes()
+    assert not (workdir / "ours-otlp.db").exists()
+    assert not (workdir / "ours-store.db").exists()
