@@ -8,7 +8,9 @@ Design decisions:
   corrupt file, ...) is dropped and counted in `dropped[reason]`, with one warning per
   `warn_interval` seconds of the injected clock.
 - **Crash-safe.** WAL journal and one transaction per `write()`: after a SIGKILL mid-write the
-  file passes `PRAGMA integrity_check` and holds every committed batch.
+  file passes `PRAGMA integrity_check` and holds every committed batch. The WAL is checkpointed
+  when it reaches 32 MiB (at most 1/8 of `max_mb`; `_store_db.WAL_BYTES`), not SQLite's 4 MB:
+  random index pages dirtied by several commits are then copied back once.
 - **Many processes, one file.** Connections are opened lazily per process; after `fork()` the
   child closes its inherited copy and opens its own. Writers serialise on `BEGIN IMMEDIATE`,
   retried on `database is locked` for up to `lock_timeout` seconds.
@@ -216,6 +218,9 @@ class SQLiteStore:
                     self.path,
                     lock_timeout=self._lock_timeout,
                     max_page_count=self._max_page_count,
+                    wal_bytes=db.wal_allowance(
+                        None if self._max_mb is None else int(self._max_mb * 1024 * 1024)
+                    ),
                 )
         return self._conn
 
