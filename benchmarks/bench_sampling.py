@@ -34,7 +34,7 @@ from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 
 from flext_observability._internal.derived import DerivedMetrics, NoisePolicy, RecordAllSampler
 from flext_observability._internal.export_lane import SpanExportTap
-from flext_observability._internal.pipeline import build_pipeline
+from flext_observability._internal.pipeline import Pipeline, build_pipeline
 from flext_observability._internal.runtime_metrics import LoopWatcher
 from flext_observability.processors import EntitySpanProcessor
 from flext_observability.redaction import Redactor
@@ -52,8 +52,11 @@ def bare_provider(ratio: float) -> TracerProvider:
     return provider
 
 
-def our_provider(ratio: float, meters: MeterProvider) -> TracerProvider:
-    """Every span recorded for the derived metrics and rules; sampled/notable ones exported."""
+def our_provider(ratio: float, meters: MeterProvider) -> tuple[TracerProvider, Pipeline]:
+    """Every span recorded for the derived metrics and rules; sampled/notable ones exported.
+
+    The processor only flushes the pipeline it shares: the caller shuts it down.
+    """
     policy = NoisePolicy()
     derived = DerivedMetrics(policy)
     derived.bind(meters)
@@ -76,7 +79,7 @@ def our_provider(ratio: float, meters: MeterProvider) -> TracerProvider:
     )
     provider.add_span_processor(EntitySpanProcessor(pipeline, notable=policy.notable, export=tap))
     provider.add_span_processor(LoopWatcher())  # runtime metrics: the event-loop probe
-    return provider
+    return provider, pipeline
 
 
 def _block(provider: TracerProvider, count: int) -> Callable[[], tuple[float, float, float]]:
@@ -87,7 +90,7 @@ def _block(provider: TracerProvider, count: int) -> Callable[[], tuple[float, fl
 def run(spans: int = 2000, repeats: int = 15, ratio: float = 0.01) -> list[Result]:
     """Measure both sides interleaved; return the app-thread CPU, wall and total CPU rows."""
     meters = MeterProvider(metric_readers=[InMemoryMetricReader()], shutdown_on_exit=False)
-    bare, ours = bare_provider(ratio), our_provider(ratio, meters)
+    bare, (ours, pipeline) = bare_provider(ratio), our_provider(ratio, meters)
     try:
         make_spans(bare.get_tracer("warmup"), 300)
         make_spans(ours.get_tracer("warmup"), 300)
@@ -97,6 +100,7 @@ def run(spans: int = 2000, repeats: int = 15, ratio: float = 0.01) -> list[Resul
     finally:
         bare.shutdown()
         ours.shutdown()
+        pipeline.shutdown(30.0)
         meters.shutdown()
     extra = {"spans_per_block": spans, "sampling_ratio": ratio}
     label = f"{ratio:.0%} sampled"

@@ -10,6 +10,7 @@ import importlib
 import json
 import math
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -41,8 +42,12 @@ def bench(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, ModuleType]]:
         "bench_ui",
         "run",
     )
+    before = set(threading.enumerate())
     yield {name: importlib.import_module(name) for name in names}
     reset_opentelemetry_globals()  # bench_monitor installs global providers
+    # A benchmark shuts down what it started: no worker of ours outlives it.
+    left = [t.name for t in set(threading.enumerate()) - before if t.name.startswith("flext")]
+    assert left == []
 
 
 def _positive(row: Any) -> bool:
