@@ -40,7 +40,6 @@ from flext_observability._internal.setup import (
 from flext_observability._internal.supervisors import supervisor_kind
 from flext_observability.exceptions import ConfigurationError
 from flext_observability.settings._parse import mask_url
-from flext_observability.sinks._webhook_http import mask_url as mask_webhook_url
 
 __all__ = ["ENTRY_POINT_NAME", "FlextConfigurator", "FlextDistro"]
 
@@ -137,6 +136,10 @@ def _destinations(obs: FlextObservability) -> list[str]:
         port = os.environ.get("OTEL_EXPORTER_PROMETHEUS_PORT") or "9464"
         where.append(f"Prometheus metrics on http://{host}:{port}/metrics")
     if settings.alertmanager_url is not None:
+        from flext_observability.sinks._webhook_http import (  # noqa: PLC0415 - http.client
+            mask_url as mask_webhook_url,
+        )
+
         url = settings.alertmanager_url.get_secret_value()
         where.append(f"alerts to Alertmanager at {mask_webhook_url(url)}")
     if obs.store is not None:

@@ -3,14 +3,19 @@
 `help()`, `repr()` of classes, pickling and documentation then show the public path
 (`flext_observability.sinks.SQLiteStore`) instead of the private module the code lives in.
 Pydantic models keep their defining module: pydantic resolves their annotations through it.
+
+`lazy_exports` re-exports names whose modules only an optional feature needs (the webhook
+sinks, the probe server, the rules file and its Prometheus export): the first access imports
+them, so a process that never uses the feature never pays its import at startup.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import importlib
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from types import FunctionType
 
-__all__ = ["publish"]
+__all__ = ["lazy_exports", "publish"]
 
 
 def publish(namespace: Mapping[str, object], names: Iterable[str]) -> None:
@@ -22,3 +27,29 @@ def publish(namespace: Mapping[str, object], names: Iterable[str]) -> None:
             continue
         if isinstance(obj, type | FunctionType):
             obj.__module__ = str(module)
+
+
+def lazy_exports(
+    namespace: MutableMapping[str, object], modules: Mapping[str, str]
+) -> tuple[Callable[[str], object], Callable[[], list[str]]]:
+    """The module `__getattr__` and `__dir__` (PEP 562) of lazily re-exported names.
+
+    `modules` maps each public name to the module defining it. The first access imports it,
+    publishes it like `publish` and binds it in `namespace`, so later accesses are plain lookups.
+    """
+    package = str(namespace["__name__"])
+
+    def __getattr__(name: str) -> object:  # noqa: N807 - the PEP 562 hook's name
+        module = modules.get(name)
+        if module is None:
+            msg = f"module {package!r} has no attribute {name!r}"
+            raise AttributeError(msg)
+        value: object = getattr(importlib.import_module(module), name)
+        namespace[name] = value
+        publish(namespace, [name])
+        return value
+
+    def __dir__() -> list[str]:  # noqa: N807 - the PEP 562 hook's name
+        return sorted({*namespace, *modules})
+
+    return __getattr__, __dir__

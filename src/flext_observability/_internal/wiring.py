@@ -50,7 +50,6 @@ from flext_observability._internal.runtime_metrics import (
 from flext_observability.exceptions import ConfigurationError
 from flext_observability.health import (
     HealthRegistry,
-    ProbeServer,
     export_health_check,
     pipeline_saturation_check,
     store_writable_check,
@@ -66,19 +65,11 @@ from flext_observability.processors import EntitySpanProcessor
 from flext_observability.readers import EntityMetricReader, shares_collection
 from flext_observability.redaction import Redactor
 from flext_observability.redaction._exporters import RedactingMetricExporter
-from flext_observability.rules import (
-    AlertEngine,
-    AlertRule,
-    Rule,
-    load_rules_file,
-    rules_from_pyproject,
-)
+from flext_observability.rules import AlertEngine, AlertRule, Rule
 from flext_observability.rules._alerts import Alerts
 from flext_observability.settings import FlextObservabilitySettings
 from flext_observability.sinks._base import Sink
-from flext_observability.sinks.alertmanager import AlertmanagerSink
 from flext_observability.sinks.store import SQLiteStore
-from flext_observability.sinks.webhook import WebhookSink
 
 __all__ = ["ALERT_LOGGER", "System", "build"]
 
@@ -127,11 +118,18 @@ def _file_rules(settings: FlextObservabilitySettings) -> list[AlertRule]:
     pyproject only loses its rules (one warning), so the rest of the telemetry keeps working;
     strict mode fails fast there too.
     """
+    if settings.alert_rules is None and not Path("pyproject.toml").is_file():
+        return []
+    # The rules file's modules (tomllib) load only when there is a file to read.
+    from flext_observability.rules._file import (  # noqa: PLC0415
+        load_rules_file,
+        rules_from_pyproject,
+    )
+
     try:
         if settings.alert_rules is not None:
             return load_rules_file(settings.alert_rules)
-        if Path("pyproject.toml").is_file():
-            return rules_from_pyproject("pyproject.toml")
+        return rules_from_pyproject("pyproject.toml")
     except ConfigurationError as exc:
         if settings.strict or settings.source_of("alert_rules") == "argument":
             raise
@@ -172,13 +170,18 @@ def _entity_side(
         else None
     )
     all_sinks: list[Sink] = [*([store] if store is not None else []), *sinks]
+    # The HTTP sinks' modules (http.client, urllib.request) load only when one is configured.
     if settings.alert_webhook_url is not None:
+        from flext_observability.sinks.webhook import WebhookSink  # noqa: PLC0415
+
         all_sinks.append(
             WebhookSink(
                 settings.alert_webhook_url.get_secret_value(), suppress=suppress_instrumentation
             )
         )
     if settings.alertmanager_url is not None:
+        from flext_observability.sinks.alertmanager import AlertmanagerSink  # noqa: PLC0415
+
         all_sinks.append(
             AlertmanagerSink(
                 settings.alertmanager_url.get_secret_value(), suppress=suppress_instrumentation
@@ -578,6 +581,8 @@ def build(
         health.start()
         cleanups.append(lambda: health.stop(settings.shutdown_timeout_ms / 1000))
     if settings.health_port is not None:
+        from flext_observability.health._server import ProbeServer  # noqa: PLC0415 - http.server
+
         token = settings.health_token.get_secret_value() if settings.health_token else None
         server = ProbeServer(
             health,

@@ -7,7 +7,9 @@ the edge from `HealthRegistry.gauge_points()`. `ProbeServer` answers `/livez`, `
 
 from __future__ import annotations
 
-from flext_observability._internal.exports import publish
+from typing import TYPE_CHECKING
+
+from flext_observability._internal.exports import lazy_exports, publish
 from flext_observability.health._registry import (
     STATUS_VALUES,
     HealthRegistry,
@@ -18,7 +20,9 @@ from flext_observability.health._registry import (
     status_value,
     store_writable_check,
 )
-from flext_observability.health._server import ProbeServer
+
+if TYPE_CHECKING:
+    from flext_observability.health._server import ProbeServer
 
 __all__ = [
     "STATUS_VALUES",
@@ -32,4 +36,7 @@ __all__ = [
     "store_writable_check",
 ]
 
-publish(globals(), __all__)
+# The probe server (http.server) loads on first use.
+_LAZY = {"ProbeServer": "flext_observability.health._server"}
+__getattr__, __dir__ = lazy_exports(globals(), _LAZY)
+publish(globals(), [name for name in __all__ if name not in _LAZY])

@@ -25,15 +25,11 @@ logger / check, with the name in the label `logger` / `check`.
 
 from __future__ import annotations
 
-from flext_observability._internal.exports import publish
+from typing import TYPE_CHECKING
+
+from flext_observability._internal.exports import lazy_exports, publish
 from flext_observability.rules._alerts import Alerts
 from flext_observability.rules._engine import DEFAULT_MAX_GROUPS, DEFAULT_MAX_SAMPLES, AlertEngine
-from flext_observability.rules._file import (
-    load_rules_file,
-    parse_duration,
-    rules_from_mapping,
-    rules_from_pyproject,
-)
 from flext_observability.rules._kinds import (
     AbsenceRule,
     AlertRule,
@@ -43,8 +39,16 @@ from flext_observability.rules._kinds import (
     LogRateRule,
     ThresholdRule,
 )
-from flext_observability.rules._prometheus import prometheus_rule_file
 from flext_observability.rules._samples import SpanSample
+
+if TYPE_CHECKING:
+    from flext_observability.rules._file import (
+        load_rules_file,
+        parse_duration,
+        rules_from_mapping,
+        rules_from_pyproject,
+    )
+    from flext_observability.rules._prometheus import prometheus_rule_file
 
 __all__ = [
     "DEFAULT_MAX_GROUPS",
@@ -70,4 +74,13 @@ __all__ = [
 Rule = ThresholdRule | ErrorRatioRule | LatencyRule | LogRateRule | HealthRule | AbsenceRule
 """Any of the six rule kinds."""
 
-publish(globals(), __all__)
+# The rules file (tomllib) and the Prometheus export load on first use.
+_LAZY = {
+    "load_rules_file": "flext_observability.rules._file",
+    "parse_duration": "flext_observability.rules._file",
+    "prometheus_rule_file": "flext_observability.rules._prometheus",
+    "rules_from_mapping": "flext_observability.rules._file",
+    "rules_from_pyproject": "flext_observability.rules._file",
+}
+__getattr__, __dir__ = lazy_exports(globals(), _LAZY)
+publish(globals(), [name for name in __all__ if name not in _LAZY])

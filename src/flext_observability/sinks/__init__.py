@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from flext_observability._internal.exports import publish
+from typing import TYPE_CHECKING
+
+from flext_observability._internal.exports import lazy_exports, publish
 from flext_observability.models import Entity
 from flext_observability.sinks._base import Sink
-from flext_observability.sinks.alertmanager import AlertmanagerSink
 from flext_observability.sinks.callback import CallbackSink
 from flext_observability.sinks.memory import MemorySink
 from flext_observability.sinks.store import STORE_KINDS, SQLiteStore
-from flext_observability.sinks.webhook import WebhookSink
+
+if TYPE_CHECKING:
+    from flext_observability.sinks.alertmanager import AlertmanagerSink
+    from flext_observability.sinks.webhook import WebhookSink
 
 __all__ = [
     "STORE_KINDS",
@@ -22,4 +26,10 @@ __all__ = [
     "WebhookSink",
 ]
 
-publish(globals(), __all__)
+# The HTTP sinks (http.client, urllib.request) load on first use.
+_LAZY = {
+    "AlertmanagerSink": "flext_observability.sinks.alertmanager",
+    "WebhookSink": "flext_observability.sinks.webhook",
+}
+__getattr__, __dir__ = lazy_exports(globals(), _LAZY)
+publish(globals(), [name for name in __all__ if name not in _LAZY])
