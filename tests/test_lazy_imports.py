@@ -64,6 +64,13 @@ _SETUP = (
     "fo.shutdown()\n"
     "print(json.dumps(loaded))\n"
 )
+# After setup: each lazy name whose module the wiring loaded, and the module it shows.
+_SHOWN = (
+    "shown = {{name: getattr(sys.modules[module], name).__module__\n"
+    "         for names in {lazy!r}.values() for name, module in names.items()\n"
+    "         if module in sys.modules}}\n"
+    "print(json.dumps(shown))\n"
+)
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -88,9 +95,14 @@ def test_each_feature_loads_its_module(
     """Turning a feature on still builds it: its modules are loaded, the others' are not."""
     monkeypatch.chdir(tmp_path)
     value, modules = FEATURES[variable]
-    code = _SETUP.format(modules=FEATURE_MODULES)
-    loaded = json.loads(run_python(code, env=_env(**{variable: value})))
+    code = _SETUP.format(modules=FEATURE_MODULES) + _SHOWN.format(lazy=LAZY)
+    out = run_python(code, env=_env(**{variable: value})).splitlines()
+    loaded, shown = json.loads(out[-2]), json.loads(out[-1])
     assert loaded == sorted(modules)
+    # What the wiring built is published under its package, as if the package had imported it.
+    packages = {name: package for package, names in LAZY.items() for name in names}
+    assert shown
+    assert all(shown[name] == packages[name] for name in shown)
 
 
 @pytest.mark.parametrize("package", sorted(LAZY))

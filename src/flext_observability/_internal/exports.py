@@ -6,16 +6,20 @@ Pydantic models keep their defining module: pydantic resolves their annotations 
 
 `lazy_exports` re-exports names whose modules only an optional feature needs (the webhook
 sinks, the probe server, the rules file and its Prometheus export): the first access imports
-them, so a process that never uses the feature never pays its import at startup.
+them, so a process that never uses the feature never pays its import at startup. Our own code
+imports such a name through its package too, so it is published whoever touches it first.
 """
 
 from __future__ import annotations
 
 import importlib
+import sys
 from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from types import FunctionType
 
 __all__ = ["lazy_exports", "publish"]
+
+_MISSING = object()
 
 
 def publish(namespace: Mapping[str, object], names: Iterable[str]) -> None:
@@ -34,8 +38,9 @@ def lazy_exports(
 ) -> tuple[Callable[[str], object], Callable[[], list[str]]]:
     """The module `__getattr__` and `__dir__` (PEP 562) of lazily re-exported names.
 
-    `modules` maps each public name to the module defining it. The first access imports it,
-    publishes it like `publish` and binds it in `namespace`, so later accesses are plain lookups.
+    `modules` maps each public name to the module defining it. The first access imports it;
+    then every lazy name whose module is loaded by now (that one, and what it imported) is bound
+    in `namespace` and published like `publish`, so later accesses are plain lookups.
     """
     package = str(namespace["__name__"])
 
@@ -44,10 +49,16 @@ def lazy_exports(
         if module is None:
             msg = f"module {package!r} has no attribute {name!r}"
             raise AttributeError(msg)
-        value: object = getattr(importlib.import_module(module), name)
-        namespace[name] = value
-        publish(namespace, [name])
-        return value
+        importlib.import_module(module)
+        bound = []
+        for each, source in modules.items():
+            # A module still being imported (an import cycle) may not define its name yet.
+            value = getattr(sys.modules.get(source), each, _MISSING)
+            if each not in namespace and value is not _MISSING:
+                namespace[each] = value
+                bound.append(each)
+        publish(namespace, bound)
+        return namespace[name]
 
     def __dir__() -> list[str]:  # noqa: N807 - the PEP 562 hook's name
         return sorted({*namespace, *modules})

@@ -121,10 +121,7 @@ def _file_rules(settings: FlextObservabilitySettings) -> list[AlertRule]:
     if settings.alert_rules is None and not Path("pyproject.toml").is_file():
         return []
     # The rules file's modules (tomllib) load only when there is a file to read.
-    from flext_observability.rules._file import (  # noqa: PLC0415
-        load_rules_file,
-        rules_from_pyproject,
-    )
+    from flext_observability.rules import load_rules_file, rules_from_pyproject  # noqa: PLC0415
 
     try:
         if settings.alert_rules is not None:
@@ -172,7 +169,7 @@ def _entity_side(
     all_sinks: list[Sink] = [*([store] if store is not None else []), *sinks]
     # The HTTP sinks' modules (http.client, urllib.request) load only when one is configured.
     if settings.alert_webhook_url is not None:
-        from flext_observability.sinks.webhook import WebhookSink  # noqa: PLC0415
+        from flext_observability.sinks import WebhookSink  # noqa: PLC0415
 
         all_sinks.append(
             WebhookSink(
@@ -180,7 +177,7 @@ def _entity_side(
             )
         )
     if settings.alertmanager_url is not None:
-        from flext_observability.sinks.alertmanager import AlertmanagerSink  # noqa: PLC0415
+        from flext_observability.sinks import AlertmanagerSink  # noqa: PLC0415
 
         all_sinks.append(
             AlertmanagerSink(
@@ -581,7 +578,7 @@ def build(
         health.start()
         cleanups.append(lambda: health.stop(settings.shutdown_timeout_ms / 1000))
     if settings.health_port is not None:
-        from flext_observability.health._server import ProbeServer  # noqa: PLC0415 - http.server
+        from flext_observability.health import ProbeServer  # noqa: PLC0415 - http.server
 
         token = settings.health_token.get_secret_value() if settings.health_token else None
         server = ProbeServer(
