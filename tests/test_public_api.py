@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import importlib.metadata
 import importlib.util
 import json
+from pathlib import Path
 
 import flext_observability
 from _helpers import run_python
@@ -140,9 +142,7 @@ def _all_flext_classes() -> dict[str, list[type]]:
 
 def _public_surface() -> tuple[set[int], list[tuple[str, str]]]:
     """Ids of every publicly exported object, and (owner, annotation) of every public signature."""
-    import ast  # noqa: PLC0415
     import inspect  # noqa: PLC0415
-    import textwrap  # noqa: PLC0415
 
     public: set[int] = set()
     annotations: list[tuple[str, str]] = []
@@ -170,18 +170,36 @@ def _public_surface() -> tuple[set[int], list[tuple[str, str]]]:
                 target = getattr(target, "__func__", target)
                 if inspect.isfunction(target):
                     add(f"{module_name}.{name}.{attr}", target)
-            try:
-                source = textwrap.dedent(inspect.getsource(obj))
-            except (OSError, TypeError):
+            body = _class_node(obj)
+            if body is None:
                 continue
             annotations.extend(  # `self.attr: T = ...` in the class body
                 (f"{module_name}.{name}.{node.target.attr}", ast.unparse(node.annotation))
-                for node in ast.walk(ast.parse(source))
+                for node in ast.walk(body)
                 if isinstance(node, ast.AnnAssign)
                 and isinstance(node.target, ast.Attribute)
                 and not node.target.attr.startswith("_")
             )
     return public, annotations
+
+
+def _class_node(cls: type) -> ast.ClassDef | None:
+    """The class's definition, from the file its methods were compiled from.
+
+    Not `inspect.getsource`: a published class names its package as `__module__`, so inspect
+    searches the package's `__init__.py` (and Python 3.13 returns whatever line there has the
+    class's `__firstlineno__`).
+    """
+    for member in list(vars(cls).values()):
+        function = member.fget if isinstance(member, property) else member
+        code = getattr(getattr(function, "__func__", function), "__code__", None)
+        if code is None or not code.co_filename.endswith(".py"):
+            continue
+        tree = ast.parse(Path(code.co_filename).read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ClassDef) and node.name == cls.__name__:
+                return node
+    return None
 
 
 # Constructors users never call: `setup()` builds the handle from its private wiring.
