@@ -34,15 +34,16 @@ def publish(namespace: Mapping[str, object], names: Iterable[str]) -> None:
 
 
 def lazy_exports(
-    namespace: MutableMapping[str, object], modules: Mapping[str, str]
+    namespace: MutableMapping[str, object], names: Iterable[str], modules: Mapping[str, str]
 ) -> tuple[Callable[[str], object], Callable[[], list[str]]]:
-    """The module `__getattr__` and `__dir__` (PEP 562) of lazily re-exported names.
+    """Publish `names` but the lazy ones; return the module's `__getattr__` and `__dir__`.
 
-    `modules` maps each public name to the module defining it. The first access imports it;
-    then every lazy name whose module is loaded by now (that one, and what it imported) is bound
-    in `namespace` and published like `publish`, so later accesses are plain lookups.
+    `modules` maps each lazily re-exported name to the module defining it (PEP 562). The first
+    access imports it; then every lazy name whose module is loaded by now (that one, and what
+    it imported) is bound in `namespace` and published, so later accesses are plain lookups.
     """
     package = str(namespace["__name__"])
+    publish(namespace, [name for name in names if name not in modules])
 
     def __getattr__(name: str) -> object:  # noqa: N807 - the PEP 562 hook's name
         module = modules.get(name)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from flext_observability._internal.exports import lazy_exports, publish
+from flext_observability._internal.exports import lazy_exports
 from flext_observability.health._registry import (
     STATUS_VALUES,
     HealthRegistry,
@@ -38,5 +38,4 @@ __all__ = [
 
 # The probe server (http.server) loads on first use.
 _LAZY = {"ProbeServer": "flext_observability.health._server"}
-__getattr__, __dir__ = lazy_exports(globals(), _LAZY)
-publish(globals(), [name for name in __all__ if name not in _LAZY])
+__getattr__, __dir__ = lazy_exports(globals(), __all__, _LAZY)

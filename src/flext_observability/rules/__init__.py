@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from flext_observability._internal.exports import lazy_exports, publish
+from flext_observability._internal.exports import lazy_exports
 from flext_observability.rules._alerts import Alerts
 from flext_observability.rules._engine import DEFAULT_MAX_GROUPS, DEFAULT_MAX_SAMPLES, AlertEngine
 from flext_observability.rules._kinds import (
@@ -82,5 +82,4 @@ _LAZY = {
     "rules_from_mapping": "flext_observability.rules._file",
     "rules_from_pyproject": "flext_observability.rules._file",
 }
-__getattr__, __dir__ = lazy_exports(globals(), _LAZY)
-publish(globals(), [name for name in __all__ if name not in _LAZY])
+__getattr__, __dir__ = lazy_exports(globals(), __all__, _LAZY)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from flext_observability._internal.exports import lazy_exports, publish
+from flext_observability._internal.exports import lazy_exports
 from flext_observability.models import Entity
 from flext_observability.sinks._base import Sink
 from flext_observability.sinks.callback import CallbackSink
@@ -31,5 +31,4 @@ _LAZY = {
     "AlertmanagerSink": "flext_observability.sinks.alertmanager",
     "WebhookSink": "flext_observability.sinks.webhook",
 }
-__getattr__, __dir__ = lazy_exports(globals(), _LAZY)
-publish(globals(), [name for name in __all__ if name not in _LAZY])
+__getattr__, __dir__ = lazy_exports(globals(), __all__, _LAZY)
