@@ -219,9 +219,10 @@ def write_history(path: Path, requests: int, *, end: datetime) -> None:
     the file of a process that has been serving for a while.
     """
     t0 = end - timedelta(milliseconds=SPANS_PER_TRACE * requests)
+    per_batch = 5000 // (SPANS_PER_TRACE + 1)  # requests per batch: their spans and log entry
     with SQLiteStore(path, retention_hours=None, max_mb=None) as store:
-        for first in range(0, requests, 5000 // 3):
-            last = min(requests, first + 5000 // 3)
+        for first in range(0, requests, per_batch):
+            last = min(requests, first + per_batch)
             spans = range(SPANS_PER_TRACE * first, SPANS_PER_TRACE * last)
             store.write(
                 [_span(i, t0) for i in spans]

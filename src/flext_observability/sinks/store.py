@@ -109,6 +109,7 @@ class SQLiteStore:
         self.readonly = readonly
         self._retention_hours = _positive(retention_hours, "retention_hours", "hours")
         self._max_mb = _positive(max_mb, "max_mb", "MiB")
+        self._max_bytes = None if self._max_mb is None else int(self._max_mb * _MB)
         self._lock_timeout = _positive(lock_timeout, "lock_timeout", "seconds") or 5.0
         self._clock = clock
         self._maintenance_every = max(1, int(maintenance_every))
@@ -218,9 +219,7 @@ class SQLiteStore:
                     self.path,
                     lock_timeout=self._lock_timeout,
                     max_page_count=self._max_page_count,
-                    wal_bytes=db.wal_allowance(
-                        None if self._max_mb is None else int(self._max_mb * 1024 * 1024)
-                    ),
+                    wal_bytes=db.wal_allowance(self._max_bytes),
                 )
         return self._conn
 
@@ -294,12 +293,12 @@ class SQLiteStore:
     def _maintain_locked(self) -> dict[str, int]:
         self._writes_since_maintenance = 0
         self._last_maintenance = now = self._clock()
-        hours, max_mb = self._retention_hours, self._max_mb
+        hours = self._retention_hours
         try:
             return db.apply_retention(
                 self._connection(),
                 cutoff_ns=None if hours is None else int((now - hours * 3600) * 1e9),
-                max_bytes=None if max_mb is None else int(max_mb * _MB),
+                max_bytes=self._max_bytes,
                 target_ratio=_SIZE_TARGET,
                 lock_timeout=self._lock_timeout,
             )
